@@ -1,0 +1,15 @@
+"""Reverse-mode automatic differentiation: Tensor, Function, backward, no_grad."""
+
+from nablanet.autograd.tensor import Tensor  # isort: skip  (must come first)
+from nablanet.autograd.broadcasting import unbroadcast
+from nablanet.autograd.function import Function, backward, enable_grad, is_grad_enabled, no_grad
+
+__all__ = [
+    "Function",
+    "Tensor",
+    "backward",
+    "enable_grad",
+    "is_grad_enabled",
+    "no_grad",
+    "unbroadcast",
+]

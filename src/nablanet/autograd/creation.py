@@ -1,0 +1,82 @@
+"""Functions that make new tensors: ``tensor``, ``zeros``, ``ones``, ``randn``, ``arange``, ..."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from nablanet.autograd.tensor import Tensor
+from nablanet.random import generator
+
+
+def _shape(shape: tuple[Any, ...]) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    for n in shape:
+        if not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"shape entries must be non-negative integers. Received: shape={shape}")
+    return tuple(int(n) for n in shape)
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Make a tensor from array-like ``data`` (float32 for floating-point data).
+
+    Examples
+    --------
+    >>> import nablanet as nb
+    >>> nb.tensor([[1, 2], [3, 4]]).dtype
+    dtype('int64')
+    >>> nb.tensor([0.5, 1.5]).dtype
+    dtype('float32')
+    """
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def zeros(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros."""
+    return Tensor(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+
+
+def ones(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones."""
+    return Tensor(np.ones(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+
+
+def full(shape: Sequence[int], fill_value: float, dtype: Any = np.float32,
+         requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value``."""
+    return Tensor(np.full(_shape(tuple(shape)), fill_value, dtype=dtype), requires_grad=requires_grad)
+
+
+def zeros_like(x: Any, requires_grad: bool = False) -> Tensor:
+    """Zeros with the shape and dtype of ``x``."""
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    return Tensor(np.zeros_like(data), requires_grad=requires_grad)
+
+
+def ones_like(x: Any, requires_grad: bool = False) -> Tensor:
+    """Ones with the shape and dtype of ``x``."""
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    return Tensor(np.ones_like(data), requires_grad=requires_grad)
+
+
+def randn(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from the framework generator (see ``set_random_seed``)."""
+    data = generator().standard_normal(_shape(shape)).astype(dtype)
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def rand(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) from the framework generator."""
+    data = generator().random(_shape(shape)).astype(dtype)
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def arange(start: float, stop: float | None = None, step: float = 1, dtype: Any = None) -> Tensor:
+    """Evenly spaced values in ``[start, stop)`` (int64 for integer arguments)."""
+    if step == 0:
+        raise ValueError("arange: step must be non-zero")
+    values = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    return Tensor(values, dtype=dtype)

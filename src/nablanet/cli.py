@@ -1,0 +1,65 @@
+"""The ``nablanet`` command.
+
+Subcommands are registered in :data:`SUBCOMMANDS` (name -> module) and the chapter's
+runnable jobs in :data:`EXPERIMENTS` (``nablanet run NAME``). Each registered module
+defines ``add_arguments(parser)`` and ``main(args) -> int``; modules are imported only
+when their command runs, so ``nablanet --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+import nablanet
+
+#: ``nablanet NAME ...`` -> module implementing it.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+}
+
+#: ``nablanet run NAME ...`` -> module implementing the job.
+EXPERIMENTS: dict[str, tuple[str, str]] = {
+}
+
+
+def _build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nablanet",
+        description="nablanet: a readable deep-learning framework on NumPy.",
+    )
+    parser.add_argument("--version", action="version", version=f"nablanet {nablanet.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # Only the module of the command actually asked for is imported.
+    wanted = [a for a in argv if not a.startswith("-")]
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        if wanted[:1] == [name]:
+            importlib.import_module(module).add_arguments(sub)
+            sub.set_defaults(_module=module)
+    run = commands.add_parser("run", help="run one of the chapter's experiments",
+                              description="Run one of the chapter's experiments.")
+    jobs = run.add_subparsers(dest="experiment", metavar="EXPERIMENT")
+    for name, (module, help_text) in EXPERIMENTS.items():
+        sub = jobs.add_parser(name, help=help_text, description=help_text)
+        if wanted[:2] == ["run", name]:
+            importlib.import_module(module).add_arguments(sub)
+            sub.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``nablanet`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _build_parser(argv)
+    args = parser.parse_args(argv)
+    module = getattr(args, "_module", None)
+    if module is None:
+        parser.print_help()
+        return 0 if not argv else 2
+    return int(importlib.import_module(module).main(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

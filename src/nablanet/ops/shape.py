@@ -1,0 +1,287 @@
+"""Shape primitives: reshape, transpose, broadcast, squeeze, join, split, pad, flip, indexing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from nablanet.autograd.function import Function
+from nablanet.autograd.tensor import Tensor
+
+
+class Reshape(Function):
+    """View the data with a new shape; the gradient is reshaped back."""
+
+    __slots__ = ("shape",)
+
+    def forward(self, x: np.ndarray, shape: tuple[int, ...] = ()) -> np.ndarray:
+        self.shape = x.shape
+        try:
+            return x.reshape(shape)
+        except ValueError:
+            raise ValueError(
+                f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
+                f"into shape {tuple(shape)}"
+            ) from None
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
+        return (grad.reshape(self.shape),)
+
+
+class Transpose(Function):
+    """Permute the axes; the gradient is permuted by the inverse permutation."""
+
+    __slots__ = ("inverse",)
+
+    def forward(self, x: np.ndarray, axes: Sequence[int] | None = None) -> np.ndarray:
+        axes = tuple(range(x.ndim))[::-1] if axes is None else tuple(int(a) % x.ndim for a in axes)
+        if sorted(axes) != list(range(x.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of {x.ndim} axes")
+        self.inverse = tuple(np.argsort(axes))
+        return np.transpose(x, axes)
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
+        return (np.transpose(grad, self.inverse),)
+
+
+class BroadcastTo(Function):
+    """Broadcast to ``shape``; the engine sums the gradient back (unbroadcast)."""
+
+    __slots__ = ()
+
+    def forward(self, x: np.ndarray, shape: tuple[int, ...] = ()) -> np.ndarray:
+        try:
+            return np.broadcast_to(x, shape)
+        except ValueError:
+            raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {tuple(shape)}") from None
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
+        return (grad,)
+
+
+class Concatenate(Function):
+    """Join along an existing axis; the gradient is split at the same offsets."""
+
+    __slots__ = ("axis", "bounds")
+
+    def forward(self, *xs: np.ndarray, axis: int = 0) -> np.ndarray:
+        self.axis = axis
+        self.bounds = np.cumsum([np.shape(x)[axis] for x in xs])[:-1]
+        try:
+            return np.concatenate(xs, axis=axis)
+        except ValueError:
+            shapes = ", ".join(str(np.shape(x)) for x in xs)
+            raise ValueError(f"concatenate: shapes {shapes} differ outside axis {axis}") from None
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
+        return tuple(np.split(grad, self.bounds, axis=self.axis))
+
+
+class Stack(Function):
+    """Join along a new axis; the gradient is unstacked."""
+
+    __slots__ = ("axis",)
+
+    def forward(self, *xs: np.ndarray, axis: int = 0) -> np.ndarray:
+        self.axis = axis
+        try:
+            return np.stack(xs, axis=axis)
+        except ValueError:
+            shapes = ", ".join(str(np.shape(x)) for x in xs)
+            raise ValueError(f"stack: all inputs must have the same shape; got {shapes}") from None
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
+        return tuple(np.moveaxis(grad, self.axis, 0))
+
+
+class Pad(Function):
+    """Constant padding (``np.pad`` widths); the gradient is the interior slice."""
+
+    __slots__ = ("interior",)
+
+    def forward(self, x: np.ndarray, pad_width: Any = 0, value: float = 0.0) -> np.ndarray:
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
+        if (widths < 0).any():
+            raise ValueError(f"pad: widths must be non-negative. Received: pad_width={pad_width}")
+        self.interior = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+        return np.pad(x, widths, constant_values=value)
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
+        return (grad[self.interior],)
+
+
+class Flip(Function):
+    """Reverse the order of elements along ``axis``; the gradient is flipped back."""
+
+    __slots__ = ("axis",)
+
+    def forward(self, x: np.ndarray, axis: Any = None) -> np.ndarray:
+        self.axis = axis
+        return np.flip(x, axis)
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
+        return (np.flip(grad, self.axis),)
+
+
+def _has_array_index(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, (list, np.ndarray)) for p in parts)
+
+
+class GetItem(Function):
+    """Basic and integer-array indexing; backward scatter-adds into zeros (``np.add.at``)."""
+
+    __slots__ = ("shape", "dtype", "index")
+
+    def forward(self, x: np.ndarray, index: Any = None) -> np.ndarray:
+        self.shape, self.dtype, self.index = x.shape, x.dtype, index
+        try:
+            return x[index]
+        except IndexError as err:
+            raise IndexError(f"getitem: {err} (tensor shape {x.shape})") from None
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
+        out = np.zeros(self.shape, dtype=self.dtype)
+        if _has_array_index(self.index):
+            np.add.at(out, self.index, grad)
+        else:
+            out[self.index] = grad
+        return (out,)
+
+
+class Gather(Function):
+    """``np.take_along_axis``: pick ``x[..., index[...], ...]`` along ``axis``; scatter-add back."""
+
+    __slots__ = ("shape", "dtype", "index", "axis")
+
+    def forward(self, x: np.ndarray, index: Any = None, axis: int = -1) -> np.ndarray:
+        index = np.asarray(index)
+        if index.dtype.kind not in "iu":
+            raise TypeError(f"gather: index must be integer; got dtype {index.dtype}")
+        n = x.shape[axis]
+        if index.size and (index.min() < -n or index.max() >= n):
+            raise IndexError(
+                f"gather: index out of range [{-n}, {n}) for axis {axis} of shape {x.shape}"
+            )
+        self.shape, self.dtype, self.index, self.axis = x.shape, x.dtype, index, axis
+        return np.take_along_axis(x, index, axis=axis)
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
+        out = np.zeros(self.shape, dtype=self.dtype)
+        idx = np.broadcast_to(self.index, grad.shape)
+        grids = list(np.indices(grad.shape, sparse=True))
+        grids[self.axis % len(self.shape)] = idx
+        np.add.at(out, tuple(grids), grad)
+        return (out,)
+
+
+def reshape(x: Any, shape: Sequence[int]) -> Tensor:
+    """Same data, new shape (one entry may be -1)."""
+    return Reshape.apply(x, shape=tuple(shape))
+
+
+def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
+    """Permute axes (reverse them when ``axes`` is None)."""
+    return Transpose.apply(x, axes=axes)
+
+
+def permute(x: Any, axes: Sequence[int]) -> Tensor:
+    """Alias of :func:`transpose` with explicit axes, as in PyTorch."""
+    return Transpose.apply(x, axes=axes)
+
+
+def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
+    """Exchange two axes."""
+    ndim = np.ndim(x.data if isinstance(x, Tensor) else x)
+    axes = list(range(ndim))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return Transpose.apply(x, axes=axes)
+
+
+def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
+    """Broadcast to ``shape`` following NumPy's rules."""
+    return BroadcastTo.apply(x, shape=tuple(shape))
+
+
+def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Tensor:
+    """Remove size-1 axes (all of them when ``axis`` is None)."""
+    shape = np.shape(x.data if isinstance(x, Tensor) else x)
+    if axis is None:
+        new = tuple(n for n in shape if n != 1)
+    else:
+        axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+        for a in axes:
+            if shape[a] != 1:
+                raise ValueError(f"squeeze: axis {a} of shape {shape} has size {shape[a]}, not 1")
+        new = tuple(n for i, n in enumerate(shape) if i not in axes)
+    return Reshape.apply(x, shape=new)
+
+
+def expand_dims(x: Any, axis: int) -> Tensor:
+    """Insert a size-1 axis at ``axis``."""
+    shape = np.shape(x.data if isinstance(x, Tensor) else x)
+    return Reshape.apply(x, shape=np.expand_dims(np.empty(shape, dtype=bool), axis).shape)
+
+
+def concatenate(xs: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    if not len(xs):
+        raise ValueError("concatenate: need at least one tensor")
+    return Concatenate.apply(*xs, axis=axis)
+
+
+def stack(xs: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join equal-shaped tensors along a new axis."""
+    if not len(xs):
+        raise ValueError("stack: need at least one tensor")
+    return Stack.apply(*xs, axis=axis)
+
+
+def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
+    """Split into equal sections or at the given indices (as ``np.split``), differentiably."""
+    shape = np.shape(x.data if isinstance(x, Tensor) else x)
+    n = shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        if indices_or_sections <= 0 or n % indices_or_sections:
+            raise ValueError(
+                f"split: axis {axis} of size {n} cannot be split into {indices_or_sections} "
+                "equal sections"
+            )
+        step = n // indices_or_sections
+        cuts = list(range(0, n + 1, step))
+    else:
+        cuts = [0, *indices_or_sections, n]
+    index = [slice(None)] * len(shape)
+    pieces = []
+    for lo, hi in zip(cuts[:-1], cuts[1:]):
+        index[axis % len(shape)] = slice(lo, hi)
+        pieces.append(GetItem.apply(x, index=tuple(index)))
+    return pieces
+
+
+def pad(x: Any, pad_width: Any, value: float = 0.0) -> Tensor:
+    """Constant padding with ``np.pad``-style widths."""
+    return Pad.apply(x, pad_width=pad_width, value=value)
+
+
+def flip(x: Any, axis: int | Sequence[int] | None = None) -> Tensor:
+    """Reverse element order along ``axis`` (all axes when None)."""
+    return Flip.apply(x, axis=axis)
+
+
+def getitem(x: Any, index: Any) -> Tensor:
+    """``x[index]`` for basic slicing and integer-array (fancy) indexing."""
+    if isinstance(index, Tensor):
+        index = index.data
+    elif isinstance(index, tuple):
+        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return GetItem.apply(x, index=index)
+
+
+def gather(x: Any, index: Any, axis: int = -1) -> Tensor:
+    """Values of ``x`` at ``index`` along ``axis`` (``np.take_along_axis``)."""
+    if isinstance(index, Tensor):
+        index = index.data
+    return Gather.apply(x, index=index, axis=axis)
