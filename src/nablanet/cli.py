@@ -17,6 +17,8 @@ import nablanet
 
 #: ``nablanet NAME ...`` -> module implementing it.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "decompose": ("nablanet.commands.decompose",
+                  "decompose a .npy tensor with CP, Tucker or tensor-train"),
 }
 
 #: ``nablanet run NAME ...`` -> module implementing the job.

@@ -65,7 +65,7 @@ def gradcheck(fn: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: flo
     weights = rng.standard_normal(out.shape)
     (out * Tensor(weights, dtype=np.float64)).sum().backward()
     for i in wrt:
-        contiguous = [np.ascontiguousarray(a).copy() for a in arrays]
+        contiguous = [np.array(a, order="C", copy=True) for a in arrays]  # keeps 0-d
         expected = numerical_gradient(fn, contiguous, i, weights, eps)
         actual = tensors[i].grad
         if actual is None:

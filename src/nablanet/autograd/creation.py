@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from nablanet.autograd.tensor import Tensor
+from nablanet.autograd.tensor import Tensor, _as_array
 from nablanet.random import generator
 
 
@@ -21,7 +21,16 @@ def _shape(shape: tuple[Any, ...]) -> tuple[int, ...]:
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Make a tensor from array-like ``data`` (float32 for floating-point data).
+    """Make a tensor from array-like ``data`` (copied; float32 for floating-point data).
+
+    Parameters
+    ----------
+    data : array_like or Tensor
+        Values. Python floats and float64 arrays become float32 unless ``dtype`` is given;
+        integers stay int64 and booleans bool (as ``torch.tensor``). A Tensor keeps its dtype.
+    dtype : numpy dtype, optional
+    requires_grad : bool
+        Whether to record operations on it for ``backward`` (floating dtypes only).
 
     Examples
     --------
@@ -31,7 +40,8 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     >>> nb.tensor([0.5, 1.5]).dtype
     dtype('float32')
     """
-    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+    array = _as_array(data, dtype, copy=True)
+    return Tensor(array, dtype=array.dtype, requires_grad=requires_grad)
 
 
 def zeros(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
@@ -78,5 +88,6 @@ def arange(start: float, stop: float | None = None, step: float = 1, dtype: Any 
     """Evenly spaced values in ``[start, stop)`` (int64 for integer arguments)."""
     if step == 0:
         raise ValueError("arange: step must be non-zero")
-    values = np.arange(start, stop, step) if stop is not None else np.arange(start)
-    return Tensor(values, dtype=dtype)
+    if stop is None:
+        start, stop = 0, start
+    return Tensor(np.arange(start, stop, step), dtype=dtype)

@@ -15,8 +15,11 @@ side by side:
 ``Op.apply(*inputs, **options)`` runs ``forward`` and, when gradients are being
 recorded and some input requires one, links the node into the graph.
 
-:func:`backward` walks the graph iteratively in reverse topological order, so a
-graph of any depth (a long unrolled RNN) never meets Python's recursion limit.
+:func:`backward` walks the graph in reverse topological order without recursion, so a
+graph of any depth (a long unrolled RNN) never meets Python's recursion limit. Every
+recorded node gets a sequence number when it is created; a node's inputs are always
+created before it, so sorting the reachable nodes by decreasing sequence number is a
+valid reverse topological order (the order PyTorch's engine uses too).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from heapq import heappop, heappush
+from itertools import count
 from typing import Any, TypeVar
 
 import numpy as np
@@ -32,18 +37,29 @@ from nablanet.autograd.broadcasting import unbroadcast
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-
-class _GradMode:
-    enabled = True
+_grad_enabled = True  # read by Function.apply on every op: a module global is the cheapest
+_next_seq = count().__next__
+_ndarray = np.ndarray
+_new = object.__new__
 
 
 def is_grad_enabled() -> bool:
     """Whether operations are currently being recorded for differentiation."""
-    return _GradMode.enabled
+    return _grad_enabled
+
+
+def set_grad_enabled(mode: bool) -> None:
+    """Turn graph recording on or off globally (prefer the ``no_grad`` context manager)."""
+    global _grad_enabled
+    _grad_enabled = bool(mode)
 
 
 class no_grad:  # noqa: N801 - named like torch.no_grad
     """Context manager and decorator that turns graph recording off.
+
+    Inside the block, ops run normally but record nothing: their results do not
+    require grad and hold no reference to their inputs. Blocks nest, and the previous
+    mode is restored on exit (also when an exception leaves the block).
 
     Examples
     --------
@@ -53,14 +69,23 @@ class no_grad:  # noqa: N801 - named like torch.no_grad
     ...     y = w * 2
     >>> y.requires_grad
     False
+    >>> @nb.no_grad()
+    ... def update(w):
+    ...     return w * 2
+    >>> update(w).requires_grad
+    False
     """
 
+    __slots__ = ("_previous",)
+
     def __enter__(self) -> None:
-        self._previous = _GradMode.enabled
-        _GradMode.enabled = False
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = False
 
     def __exit__(self, *exc: object) -> None:
-        _GradMode.enabled = self._previous
+        global _grad_enabled
+        _grad_enabled = self._previous
 
     def __call__(self, func: _F) -> _F:
         @functools.wraps(func)
@@ -74,12 +99,13 @@ class no_grad:  # noqa: N801 - named like torch.no_grad
 @contextmanager
 def enable_grad() -> Iterator[None]:
     """Turn graph recording back on inside a ``no_grad`` block."""
-    previous = _GradMode.enabled
-    _GradMode.enabled = True
+    global _grad_enabled
+    previous = _grad_enabled
+    _grad_enabled = True
     try:
         yield
     finally:
-        _GradMode.enabled = previous
+        _grad_enabled = previous
 
 
 class Function:
@@ -89,37 +115,86 @@ class Function:
     ----------
     inputs : tuple
         The positional inputs of ``apply`` (Tensors, scalars or arrays); set only
-        when the node is recorded in the graph, and cleared when it is freed.
+        when the node is recorded in the graph, and released when it is freed.
     needs_input_grad : tuple of bool
         For each positional input, whether it is a Tensor that requires a gradient.
-        ``backward`` may skip work for inputs that need none.
+        Set before ``forward`` runs; ``forward`` and ``backward`` may skip work for
+        inputs that need none.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nablanet as nb
+    >>> class Square(nb.Function):
+    ...     __slots__ = ("x",)
+    ...     def forward(self, x):
+    ...         self.x = x
+    ...         return x * x
+    ...     def backward(self, grad):
+    ...         return (2 * self.x * grad,)
+    >>> t = nb.tensor([3.0], requires_grad=True)
+    >>> Square.apply(t).sum().backward()
+    >>> t.grad
+    array([6.], dtype=float32)
     """
 
-    __slots__ = ("inputs", "needs_input_grad")
+    __slots__ = ("inputs", "needs_input_grad", "_seq")
 
     def forward(self, *args: Any, **kwargs: Any) -> np.ndarray:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__}.backward is not implemented")
 
     @classmethod
     def apply(cls, *inputs: Any, **kwargs: Any) -> Tensor:
         """Run the op on ``inputs`` and record it in the graph when needed."""
-        fn = cls.__new__(cls)
-        arrays = [x.data if type(x) is Tensor else x for x in inputs]
-        needs = tuple(type(x) is Tensor and x.requires_grad for x in inputs)
-        record = _GradMode.enabled and any(needs)
-        fn.needs_input_grad = needs
-        out = Tensor.__new__(Tensor)
-        out.data = fn.forward(*arrays, **kwargs)
+        fn = _new(cls)
+        n = len(inputs)
+        # One- and two-input ops are most of a graph: unrolled for speed, and called
+        # without ``**kwargs`` when there are none (a plain call is cheaper).
+        if n == 1:
+            x = inputs[0]
+            if isinstance(x, Tensor):
+                record = x.requires_grad
+                x = x.data
+            else:
+                record = False
+            fn.needs_input_grad = (record,)
+            data = fn.forward(x, **kwargs) if kwargs else fn.forward(x)
+        elif n == 2:
+            x, y = inputs
+            if isinstance(x, Tensor):
+                nx = x.requires_grad
+                x = x.data
+            else:
+                nx = False
+            if isinstance(y, Tensor):
+                ny = y.requires_grad
+                y = y.data
+            else:
+                ny = False
+            fn.needs_input_grad = (nx, ny)
+            record = nx or ny
+            data = fn.forward(x, y, **kwargs) if kwargs else fn.forward(x, y)
+        else:
+            needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
+            fn.needs_input_grad = needs
+            record = True in needs
+            data = fn.forward(*[x.data if isinstance(x, Tensor) else x for x in inputs], **kwargs)
+        if type(data) is not _ndarray:  # ufuncs return NumPy scalars for 0-d inputs
+            data = np.asarray(data)
+        out = _new(Tensor)
+        out.data = data
         out.grad = None
         out._retains_grad = False
-        out.requires_grad = record
-        if record:
+        if record and _grad_enabled:
+            out.requires_grad = True
             fn.inputs = inputs
+            fn._seq = _next_seq()
             out._ctx = fn
         else:
+            out.requires_grad = False
             out._ctx = None
         return out
 
@@ -127,54 +202,69 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
-_FREED = "Trying to backward through the graph a second time (or directly access saved "
-_FREED += "tensors after they have already been freed). Saved intermediate values of the graph "
-_FREED += "are freed when you call .backward(). Specify retain_graph=True if you need to "
-_FREED += "backward through the graph a second time."
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved values "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward(). Specify retain_graph=True if you need to backward through "
+    "the graph a second time."
+)
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Non-leaf tensors reachable from ``root``, each after every tensor that uses it."""
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+class _FreedNode:
+    """Stands in for a node whose saved values were released by ``backward``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<FreedNode>"
+
+
+_FREED_NODE = _FreedNode()
+
+
+def _reachable(root: Tensor) -> dict[int, Tensor]:
+    """Non-leaf tensors that ``root`` depends on through recorded ops, keyed by sequence number."""
+    fn = root._ctx
+    if fn is _FREED_NODE:
+        raise RuntimeError(_FREED)
+    nodes = {fn._seq: root}
+    stack = [fn]
+    pop, push = stack.pop, stack.append
     while stack:
-        tensor, expanded = stack.pop()
-        if expanded:
-            order.append(tensor)
-            continue
-        if id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        fn = tensor._ctx
-        if fn is None:
-            continue
-        if not hasattr(fn, "inputs"):
-            raise RuntimeError(_FREED)
-        stack.append((tensor, True))
-        for parent in fn.inputs:
-            if type(parent) is Tensor and parent.requires_grad and id(parent) not in visited:
-                stack.append((parent, False))
-    order.reverse()
-    return order
+        fn = pop()
+        for parent, need in zip(fn.inputs, fn.needs_input_grad):
+            if need:
+                pfn = parent._ctx
+                if pfn is None:
+                    continue
+                if pfn is _FREED_NODE:
+                    raise RuntimeError(_FREED)
+                seq = pfn._seq
+                if seq not in nodes:
+                    nodes[seq] = parent
+                    push(pfn)
+    return nodes
 
 
-def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = False) -> None:
+def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
 
-    Gradients of intermediate tensors are kept only while they are needed. Unless
-    ``retain_graph`` is true the graph is freed on the way, so a second call
-    through the same nodes raises a RuntimeError.
+    Gradients of intermediate tensors are kept only while they are needed (and stored in
+    ``.grad`` of tensors that called ``retain_grad()``). Unless ``retain_graph`` is true
+    the graph is freed on the way, so a second call through the same nodes raises a
+    RuntimeError.
     """
     if not root.requires_grad:
         raise RuntimeError(
-            "element 0 of tensors does not require grad and does not have a grad_fn"
+            "backward: the tensor does not require grad and has no grad_fn "
+            "(was it computed under no_grad, or from tensors with requires_grad=False?)"
         )
     if grad is None:
         if root.data.size != 1:
             raise RuntimeError(
-                f"grad can be implicitly created only for scalar outputs; got a tensor of "
-                f"shape {root.shape}: pass the gradient, e.g. y.backward(nb.ones_like(y))"
+                f"backward: grad can be implicitly created only for scalar outputs; got a "
+                f"tensor of shape {root.shape}. Pass the gradient, e.g. "
+                f"y.backward(nb.ones_like(y))"
             )
         grad = np.ones_like(root.data)
     else:
@@ -187,41 +277,53 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
     if root._ctx is None:  # a leaf
         _accumulate(root, grad)
         return
-    order = _topological_order(root)
-    grads: dict[int, np.ndarray] = {id(root): grad}
-    for tensor in order:
-        g = grads.pop(id(tensor), None)
+    # Process nodes from the newest: a max-heap on the sequence number (stored negated).
+    # Every consumer of a node is newer than it, so when a node comes off the heap all the
+    # gradient contributions to it have arrived. A node enters the heap with its first
+    # contribution, so only nodes that receive a gradient are ever visited.
+    fn = root._ctx
+    if fn is _FREED_NODE:
+        raise RuntimeError(_FREED)
+    grads: dict[int, Any] = {fn._seq: grad}
+    heap: list[tuple[int, Tensor]] = [(-fn._seq, root)]
+    pop_grad = grads.pop
+    while heap:
+        neg_seq, tensor = heappop(heap)
         fn = tensor._ctx
-        if g is None or fn is None:
-            continue
+        g = pop_grad(-neg_seq)
         if tensor._retains_grad:
             _accumulate(tensor, g)
-        input_grads = fn.backward(g)
-        for parent, pg in zip(fn.inputs, input_grads):
-            if pg is None or type(parent) is not Tensor or not parent.requires_grad:
-                continue
-            if pg.shape != parent.data.shape:
-                pg = unbroadcast(pg, parent.data.shape)
-            if pg.dtype != parent.data.dtype:
-                pg = pg.astype(parent.data.dtype)
-            if parent._ctx is None:
-                _accumulate(parent, pg)
-            elif id(parent) in grads:
-                grads[id(parent)] = grads[id(parent)] + pg
-            else:
-                grads[id(parent)] = pg
+        for parent, need, pg in zip(fn.inputs, fn.needs_input_grad, fn.backward(g)):
+            if need and pg is not None:
+                pdata = parent.data
+                if pg.shape != pdata.shape:
+                    pg = unbroadcast(pg, pdata.shape)
+                if pg.dtype is not pdata.dtype and pg.dtype != pdata.dtype:
+                    pg = pg.astype(pdata.dtype)
+                pfn = parent._ctx
+                if pfn is None:  # a leaf: accumulate into .grad (a fresh array at first)
+                    if parent.grad is None:
+                        parent.grad = np.array(pg, dtype=pdata.dtype, copy=True)
+                    else:
+                        parent.grad += pg
+                elif pfn is _FREED_NODE:
+                    raise RuntimeError(_FREED)
+                else:
+                    key = pfn._seq
+                    previous = grads.get(key)
+                    if previous is None:
+                        grads[key] = pg
+                        heappush(heap, (-key, parent))
+                    else:
+                        grads[key] = previous + pg
         if not retain_graph:
-            del fn.inputs
-            tensor._ctx = _FreedNode()
+            # Dropping the only reference to the node frees it and everything it saved;
+            # the marker makes a second backward through here raise.
+            tensor._ctx = _FREED_NODE
 
 
-class _FreedNode:
-    """Stands in for a node whose saved values were released by ``backward``."""
-
-    __slots__ = ()
-
-
-def _accumulate(tensor: Tensor, grad: np.ndarray) -> None:
+def _accumulate(tensor: Tensor, grad: Any) -> None:
+    """Add ``grad`` into ``tensor.grad`` (a fresh array the first time: never aliased)."""
     if tensor.grad is None:
         tensor.grad = np.array(grad, dtype=tensor.data.dtype, copy=True)
     else:

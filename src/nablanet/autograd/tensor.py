@@ -10,21 +10,26 @@ import numpy as np
 _FLOAT_KINDS = "fc"
 
 
-def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
+def _as_array(data: Any, dtype: Any = None, copy: bool = False) -> np.ndarray:
     """Convert ``data`` to an ndarray, float32 unless ``dtype`` or the data says otherwise.
 
-    Floating-point input (Python floats, float64 arrays) becomes float32 unless a dtype
-    is given; integer and boolean input keeps its kind (int64 / bool), as in PyTorch.
+    Floating-point input (Python floats, float64 arrays and lists) becomes float32 unless a
+    dtype is given; integer and boolean input keeps its kind (int64 / bool), as in PyTorch.
+    A Tensor keeps its dtype. With ``copy`` the result never shares memory with ``data``.
     """
     if isinstance(data, Tensor):
         data = data.data
+        if dtype is None:
+            dtype = data.dtype
     if dtype is not None:
-        return np.asarray(data, dtype=dtype)
-    array = np.asarray(data)
+        return np.array(data, dtype=dtype, copy=True) if copy else np.asarray(data, dtype=dtype)
+    array = np.array(data, copy=True) if copy else np.asarray(data)
     if array.dtype.kind == "f" and array.dtype != np.float32:
         return array.astype(np.float32)
-    if array.dtype.kind == "O":
-        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data")
+    if array.dtype.kind in "OUSV":
+        raise TypeError(
+            f"tensor: cannot make a tensor from {type(data).__name__} data of dtype {array.dtype}"
+        )
     return array
 
 
@@ -49,7 +54,10 @@ class Tensor:
     array([2., 4., 6.], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "__weakref__")
+    # ``_keras_mask`` is set only by layers that produce a mask (Embedding(mask_zero=True),
+    # Masking); read it with ``getattr(t, "_keras_mask", None)``.
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "_keras_mask",
+                 "__weakref__")
     __array_priority__ = 1000  # ndarray op Tensor -> Tensor's reflected operator
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
@@ -124,8 +132,8 @@ class Tensor:
         return self.data.tolist()
 
     def detach(self) -> Tensor:
-        """A tensor sharing this one's data, cut from the graph."""
-        return Tensor(self.data)
+        """A tensor sharing this one's data (same dtype), cut from the graph."""
+        return Tensor(self.data, dtype=self.data.dtype)
 
     def astype(self, dtype: Any) -> Tensor:
         """A copy converted to ``dtype`` (differentiable between floating dtypes)."""
@@ -157,10 +165,10 @@ class Tensor:
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="tensor(")
         extras = ""
-        if self.data.dtype != np.float32:
+        if self.data.dtype not in (np.float32, np.int64, np.bool_):  # the defaults, as in torch
             extras += f", dtype={self.data.dtype}"
         if self._ctx is not None:
-            extras += f", grad_fn=<{type(self._ctx).__name__}>"
+            extras += f", grad_fn={self._ctx!r}"
         elif self.requires_grad:
             extras += ", requires_grad=True"
         return f"tensor({body}{extras})"
@@ -176,34 +184,34 @@ class Tensor:
 
     # -- operators ------------------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
-        return ops.add(self, other)
+        return _binary(_ew.Add, self, other)
 
     def __radd__(self, other: Any) -> Tensor:
-        return ops.add(other, self)
+        return _binary(_ew.Add, other, self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return ops.sub(self, other)
+        return _binary(_ew.Sub, self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
-        return ops.sub(other, self)
+        return _binary(_ew.Sub, other, self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return ops.mul(self, other)
+        return _binary(_ew.Mul, self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return ops.mul(other, self)
+        return _binary(_ew.Mul, other, self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return ops.div(self, other)
+        return _binary(_ew.Div, self, other, True)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return ops.div(other, self)
+        return _binary(_ew.Div, other, self, True)
 
     def __pow__(self, other: Any) -> Tensor:
-        return ops.pow(self, other)
+        return _binary(_ew.Pow, self, other)
 
     def __rpow__(self, other: Any) -> Tensor:
-        return ops.pow(other, self)
+        return _binary(_ew.Pow, other, self)
 
     def __matmul__(self, other: Any) -> Tensor:
         return ops.matmul(self, other)
@@ -325,4 +333,6 @@ class Tensor:
 
 
 from nablanet import ops  # noqa: E402  (the ops build on Tensor)
+from nablanet.ops import elementwise as _ew  # noqa: E402
+from nablanet.ops.elementwise import _binary  # noqa: E402
 from nablanet.autograd import function  # noqa: E402

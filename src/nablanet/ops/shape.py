@@ -12,7 +12,13 @@ from nablanet.autograd.tensor import Tensor
 
 
 class Reshape(Function):
-    """View the data with a new shape; the gradient is reshaped back."""
+    r"""View the data with a new shape (one entry may be -1).
+
+    .. math::
+
+        z = \operatorname{reshape}(x, s), \qquad \bar x = \operatorname{reshape}(\bar z,
+        \operatorname{shape}(x))
+    """
 
     __slots__ = ("shape",)
 
@@ -31,7 +37,13 @@ class Reshape(Function):
 
 
 class Transpose(Function):
-    """Permute the axes; the gradient is permuted by the inverse permutation."""
+    r"""Permute the axes by :math:`\pi`; the gradient is permuted back by :math:`\pi^{-1}`.
+
+    .. math::
+
+        z_{i_{\pi(1)} \dots i_{\pi(n)}} = x_{i_1 \dots i_n}, \qquad
+        \bar x = \operatorname{transpose}(\bar z, \pi^{-1})
+    """
 
     __slots__ = ("inverse",)
 
@@ -47,7 +59,12 @@ class Transpose(Function):
 
 
 class BroadcastTo(Function):
-    """Broadcast to ``shape``; the engine sums the gradient back (unbroadcast)."""
+    r"""Broadcast to ``shape`` (NumPy's rules); the engine sums the gradient back.
+
+    .. math::
+
+        z_j = x_{b(j)}, \qquad \bar x_i = \sum_{j: b(j) = i} \bar z_j
+    """
 
     __slots__ = ()
 
@@ -55,14 +72,22 @@ class BroadcastTo(Function):
         try:
             return np.broadcast_to(x, shape)
         except ValueError:
-            raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {tuple(shape)}") from None
+            raise ValueError(
+                f"broadcast_to: shape {np.shape(x)} cannot be broadcast to {tuple(shape)}"
+            ) from None
 
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
         return (grad,)
 
 
 class Concatenate(Function):
-    """Join along an existing axis; the gradient is split at the same offsets."""
+    r"""Join along an existing axis; the gradient is split at the same offsets.
+
+    .. math::
+
+        z = [x^{(1)}, \dots, x^{(k)}]_{\text{axis}}, \qquad
+        \bar x^{(m)} = \bar z[o_{m-1}:o_m]_{\text{axis}}
+    """
 
     __slots__ = ("axis", "bounds")
 
@@ -80,7 +105,12 @@ class Concatenate(Function):
 
 
 class Stack(Function):
-    """Join along a new axis; the gradient is unstacked."""
+    r"""Join equal-shaped inputs along a new axis; the gradient is unstacked.
+
+    .. math::
+
+        z[\dots, m, \dots] = x^{(m)}, \qquad \bar x^{(m)} = \bar z[\dots, m, \dots]
+    """
 
     __slots__ = ("axis",)
 
@@ -97,7 +127,13 @@ class Stack(Function):
 
 
 class Pad(Function):
-    """Constant padding (``np.pad`` widths); the gradient is the interior slice."""
+    r"""Constant padding with ``np.pad`` widths; the gradient is the interior slice.
+
+    .. math::
+
+        z_{i + l} = x_i \ (\text{inside}), \quad z = v \ (\text{padding}), \qquad
+        \bar x_i = \bar z_{i + l}
+    """
 
     __slots__ = ("interior",)
 
@@ -113,7 +149,12 @@ class Pad(Function):
 
 
 class Flip(Function):
-    """Reverse the order of elements along ``axis``; the gradient is flipped back."""
+    r"""Reverse the order of elements along ``axis``; the gradient is flipped back.
+
+    .. math::
+
+        z_i = x_{n-1-i}, \qquad \bar x_i = \bar z_{n-1-i}
+    """
 
     __slots__ = ("axis",)
 
@@ -131,7 +172,15 @@ def _has_array_index(index: Any) -> bool:
 
 
 class GetItem(Function):
-    """Basic and integer-array indexing; backward scatter-adds into zeros (``np.add.at``)."""
+    r"""Basic and integer-array (fancy) indexing; backward scatter-adds into zeros.
+
+    .. math::
+
+        z_j = x_{\iota(j)}, \qquad \bar x_i = \sum_{j:\,\iota(j) = i} \bar z_j
+
+    With basic indexing :math:`\iota` is injective and the scatter is an assignment; with
+    integer arrays an index may repeat, so ``np.add.at`` accumulates.
+    """
 
     __slots__ = ("shape", "dtype", "index")
 
@@ -152,7 +201,14 @@ class GetItem(Function):
 
 
 class Gather(Function):
-    """``np.take_along_axis``: pick ``x[..., index[...], ...]`` along ``axis``; scatter-add back."""
+    r"""Pick values along ``axis`` (``np.take_along_axis``, ``torch.gather``); scatter-add back.
+
+    .. math::
+
+        z_{\dots j \dots} = x_{\dots\, \mathrm{index}_{\dots j \dots}\, \dots}, \qquad
+        \bar x_{\dots i \dots} = \sum_{j:\, \mathrm{index}_{\dots j \dots} = i}
+        \bar z_{\dots j \dots}
+    """
 
     __slots__ = ("shape", "dtype", "index", "axis")
 

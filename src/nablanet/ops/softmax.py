@@ -23,8 +23,13 @@ def log_softmax_array(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 class Softmax(Function):
-    r""":math:`s = \operatorname{softmax}(x)`;
-    :math:`\bar x = s \odot (\bar s - \sum_j \bar s_j s_j)`."""
+    r"""Softmax along ``axis``, computed without overflow (the maximum is subtracted first).
+
+    .. math::
+
+        s_i = \frac{e^{x_i - m}}{\sum_j e^{x_j - m}}, \quad m = \max_j x_j, \qquad
+        \bar x = s \odot \Big(\bar s - \sum_j \bar s_j s_j\Big)
+    """
 
     __slots__ = ("out", "axis")
 
@@ -39,8 +44,13 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
-    r""":math:`y = \log\operatorname{softmax}(x)`;
-    :math:`\bar x = \bar y - \operatorname{softmax}(x) \sum_j \bar y_j`."""
+    r"""Log-softmax along ``axis``, computed without overflow.
+
+    .. math::
+
+        y_i = x_i - m - \log\sum_j e^{x_j - m}, \qquad
+        \bar x = \bar y - \operatorname{softmax}(x) \sum_j \bar y_j
+    """
 
     __slots__ = ("out", "axis")
 
@@ -54,10 +64,24 @@ class LogSoftmax(Function):
 
 
 def softmax(x: Any, axis: int = -1) -> Tensor:
-    """Softmax along ``axis``, computed without overflow."""
+    r"""Softmax :math:`e^{x_i} / \sum_j e^{x_j}` along ``axis``, computed without overflow.
+
+    Examples
+    --------
+    >>> import nablanet as nb
+    >>> nb.ops.softmax(nb.tensor([0.0, 1000.0]))
+    tensor([0., 1.])
+    """
     return Softmax.apply(x, axis=axis)
 
 
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
-    """Log of the softmax along ``axis``, computed without overflow."""
+    r"""Log-softmax :math:`x_i - \log\sum_j e^{x_j}` along ``axis``, without overflow.
+
+    Examples
+    --------
+    >>> import nablanet as nb
+    >>> nb.ops.log_softmax(nb.tensor([0.0, 0.0]))
+    tensor([-0.6931, -0.6931])
+    """
     return LogSoftmax.apply(x, axis=axis)

@@ -1,0 +1,94 @@
+"""LSTM and GRU forward + backward: nablanet's fused primitives vs torch.nn.LSTM / GRU on CPU.
+
+Both run in this process on the same inputs and weights with the same thread count (torch's
+``torch.get_num_threads()``; NumPy's BLAS uses its own pool, which defaults to the same core
+count). Each timing is the best of ``--repeats`` runs (this machine is shared: the best is the
+least disturbed run). The loss is the sum of the whole output sequence; weights require
+gradients; the input requires one only with ``--input-grad`` (a first recurrent layer fed with
+data needs none, and nablanet then skips that GEMM).
+
+Run: ``python benchmarks/rnn.py [--repeats 20] [--input-grad]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from nablanet.autograd.tensor import Tensor
+from nablanet.ops.recurrent import gru, lstm
+
+CONFIGS = [(50, 32, 32, 128), (200, 8, 16, 64)]  # (T, batch, input, units)
+
+
+def best_of(fn: Callable[[], object], repeats: int) -> float:
+    fn()  # warm up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def keras_weights(cell: str, module: torch.nn.Module) -> list[Tensor]:
+    """The torch module's weights in Keras layout (so both compute the same function)."""
+    w_ih = module.weight_ih_l0.detach().numpy()
+    w_hh = module.weight_hh_l0.detach().numpy()
+    b_ih, b_hh = module.bias_ih_l0.detach().numpy(), module.bias_hh_l0.detach().numpy()
+    if cell == "lstm":
+        arrays = [w_ih.T, w_hh.T, b_ih + b_hh]
+    else:  # torch r, z, n -> Keras z, r, h
+        u = w_hh.shape[1]
+        order = np.r_[u:2 * u, 0:u, 2 * u:3 * u]
+        arrays = [w_ih[order].T, w_hh[order].T, np.stack([b_ih[order], b_hh[order]])]
+    return [Tensor(np.ascontiguousarray(a), requires_grad=True) for a in arrays]
+
+
+def run(repeats: int, input_grad: bool) -> None:
+    torch.manual_seed(0)
+    print(f"threads: torch {torch.get_num_threads()}; best of {repeats}; "
+          f"input gradient: {'yes' if input_grad else 'no'}")
+    print(f"{'cell':5} {'T':>4} {'N':>3} {'D':>3} {'u':>4}  {'nablanet ms':>11} "
+          f"{'torch ms':>9}  {'ratio':>6}")
+    for t, n, d, u in CONFIGS:
+        for cell in ("lstm", "gru"):
+            module = (torch.nn.LSTM if cell == "lstm" else torch.nn.GRU)(d, u, batch_first=True)
+            x_np = np.random.default_rng(0).standard_normal((n, t, d)).astype(np.float32)
+            tx = torch.from_numpy(x_np).requires_grad_(input_grad)
+            params = keras_weights(cell, module)
+            x = Tensor(x_np, requires_grad=input_grad)
+
+            def step_torch() -> None:
+                module.zero_grad()
+                seq, _ = module(tx)
+                seq.sum().backward()
+
+            def step_ours() -> None:
+                for p in params:
+                    p.grad = None
+                if cell == "lstm":
+                    seq, _, _ = lstm(x, None, None, *params)
+                else:
+                    seq, _ = gru(x, None, *params)
+                seq.sum().backward()
+
+            ours, theirs = best_of(step_ours, repeats), best_of(step_torch, repeats)
+            print(f"{cell:5} {t:>4} {n:>3} {d:>3} {u:>4}  {ours * 1e3:>11.2f} "
+                  f"{theirs * 1e3:>9.2f}  {ours / theirs:>5.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--input-grad", action="store_true")
+    args = parser.parse_args()
+    run(args.repeats, args.input_grad)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Implementations of the ``nablanet`` subcommands (one module each, see :mod:`nablanet.cli`)."""

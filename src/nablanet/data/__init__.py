@@ -1,0 +1,54 @@
+"""Input pipelines and data sets: ``Dataset`` (tf.data-like), image operations, TFDS split
+strings, image folders and archives, and a generated rock-paper-scissors data set.
+
+Public API
+----------
+``Dataset``, ``TensorSpec``, ``INFINITE_CARDINALITY``, ``UNKNOWN_CARDINALITY``, ``AUTOTUNE``
+    the pipeline (:mod:`nablanet.data.dataset`).
+``cast``, ``resize``, ``ResizeMethod``
+    ``tf.cast`` / ``tf.image.resize`` (:mod:`nablanet.data.image_ops`).
+``parse_split``, ``resolve_split``
+    TFDS split strings (:mod:`nablanet.data.splits`).
+``decode_image``, ``image_dataset_from_directory``, ``ImageDecodeError``
+    Pillow decoding and Keras's directory loader (:mod:`nablanet.data.images`).
+``load``, ``DatasetInfo``, ``builder_names``
+    ``tfds.load`` for ``'rock_paper_scissors'`` and ``'rock_paper_scissors_generated'``
+    (:mod:`nablanet.data.catalog`).
+"""
+
+from nablanet.data.catalog import ClassLabel, DatasetInfo, SplitInfo, builder_names, load
+from nablanet.data.dataset import (
+    AUTOTUNE,
+    INFINITE_CARDINALITY,
+    UNKNOWN_CARDINALITY,
+    Dataset,
+    TensorSpec,
+)
+from nablanet.data.generated import generate_split
+from nablanet.data.image_ops import ResizeMethod, cast, resize
+from nablanet.data.images import ImageDecodeError, decode_image, image_dataset_from_directory
+from nablanet.data.splits import ReadInstruction, ReadSlice, parse_split, resolve_split
+
+__all__ = [
+    "AUTOTUNE",
+    "INFINITE_CARDINALITY",
+    "UNKNOWN_CARDINALITY",
+    "ClassLabel",
+    "Dataset",
+    "DatasetInfo",
+    "ImageDecodeError",
+    "ReadInstruction",
+    "ReadSlice",
+    "ResizeMethod",
+    "SplitInfo",
+    "TensorSpec",
+    "builder_names",
+    "cast",
+    "decode_image",
+    "generate_split",
+    "image_dataset_from_directory",
+    "load",
+    "parse_split",
+    "resize",
+    "resolve_split",
+]

@@ -1,0 +1,162 @@
+"""Reader for the Rock Paper Scissors data set (Laurence Moroney) in its published form.
+
+The data set is published as two archives: ``rps.zip`` (training split, members
+``rps/<class>/*.png``) and ``rps-test-set.zip`` (test split, members
+``rps-test-set/<class>/*.png``), with classes ``rock``, ``paper`` and ``scissors``. Either the
+archives or their extracted folders (``<data_dir>/rps/<class>/*.png``,
+``<data_dir>/rps-test-set/<class>/*.png``) are read; nothing is downloaded.
+
+The examples of a split are put in a fixed order that mixes the classes -- sorted by the MD5
+hash of each member's path, the way TFDS orders examples when it prepares a data set -- so a
+slice such as ``'train[:70%]'`` holds all three classes, and the zip and folder forms give the
+same order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nablanet.data.images import ALLOWED_IMAGE_FORMATS, decode_images, warn_skipped
+
+__all__ = ["CLASS_NAMES", "SPLIT_SOURCES", "default_search_dirs", "read_split"]
+
+CLASS_NAMES = ("rock", "paper", "scissors")
+SPLIT_SOURCES = {"train": "rps", "test": "rps-test-set"}
+HOMEPAGE = "https://laurencemoroney.com/datasets.html"
+
+
+def default_search_dirs() -> list[Path]:
+    """Where ``load('rock_paper_scissors')`` looks when ``data_dir`` is None, in order."""
+    dirs = []
+    env = os.environ.get("NABLANET_DATA_DIR")
+    if env:
+        dirs += [Path(env).expanduser() / "rock_paper_scissors", Path(env).expanduser()]
+    dirs.append(Path.home() / ".nablanet" / "datasets" / "rock_paper_scissors")
+    return dirs
+
+
+@dataclass
+class _Member:
+    key: str  # e.g. "rps/rock/rock01-000.png": the same for the zip and the folder form
+    label: int
+    path: Path | None = None  # folder form
+    archive: Path | None = None  # zip form
+
+
+def _find_split(split: str, dirs: list[Path]) -> list[_Member] | None:
+    prefix = SPLIT_SOURCES[split]
+    pattern = re.compile(
+        rf"^{re.escape(prefix)}/({'|'.join(CLASS_NAMES)})/[^/]+$", re.IGNORECASE
+    )
+    for d in dirs:
+        folder = d / prefix
+        if folder.is_dir() and any((folder / c).is_dir() for c in CLASS_NAMES):
+            members = []
+            for label, cls in enumerate(CLASS_NAMES):
+                cdir = folder / cls
+                if not cdir.is_dir():
+                    continue
+                for f in sorted(cdir.iterdir()):
+                    if f.is_file() and f.name.lower().endswith(ALLOWED_IMAGE_FORMATS):
+                        members.append(_Member(f"{prefix}/{cls}/{f.name}", label, path=f))
+            return members
+        archive = d / f"{prefix}.zip"
+        if archive.is_file():
+            with zipfile.ZipFile(archive) as zf:
+                names = zf.namelist()
+            members = []
+            for name in names:
+                if not pattern.match(name) or not name.lower().endswith(ALLOWED_IMAGE_FORMATS):
+                    continue
+                cls = name.split("/")[1].lower()
+                members.append(_Member(name, CLASS_NAMES.index(cls), archive=archive))
+            return members
+    return None
+
+
+def missing_data_message(split: str, dirs: list[Path]) -> str:
+    prefix = SPLIT_SOURCES[split]
+    looked = "\n".join(f"  - {d}" for d in dirs)
+    return (
+        f"rock_paper_scissors: could not find the {split!r} split ({prefix}.zip or an "
+        f"extracted {prefix}/ folder with rock/, paper/, scissors/ subfolders). Looked in:\n"
+        f"{looked}\n"
+        "nablanet does not download data. Obtain the archives rps.zip and rps-test-set.zip of "
+        f"the 'Rock Paper Scissors Dataset' by Laurence Moroney ({HOMEPAGE}) and put them (or "
+        "their extracted folders) in ~/.nablanet/datasets/rock_paper_scissors, in the folder "
+        "named by $NABLANET_DATA_DIR, or in a folder you pass as data_dir=. To run without "
+        "downloading anything, use the generated stand-in that ships with nablanet: "
+        "nablanet.data.load('rock_paper_scissors_generated', split=..., as_supervised=...)."
+    )
+
+
+def read_split(
+    split: str,
+    data_dir: str | os.PathLike[str] | None = None,
+    start: int = 0,
+    stop: int | None = None,
+    on_error: str = "raise",
+) -> tuple[list[str], np.ndarray | list[np.ndarray], np.ndarray]:
+    """Decode examples ``[start:stop]`` of ``split`` ('train' or 'test') in canonical order.
+
+    Returns ``(keys, images, labels)``: member paths, a uint8 ``(n, H, W, 3)`` array (a list of
+    arrays if the images differ in size) and int64 labels (rock 0, paper 1, scissors 2).
+    Raises ``FileNotFoundError`` naming the places searched when the data is missing.
+    """
+    if split not in SPLIT_SOURCES:
+        raise ValueError(
+            f"rock_paper_scissors: unknown split {split!r}. Available: {list(SPLIT_SOURCES)}"
+        )
+    dirs = [Path(data_dir).expanduser()] if data_dir is not None else default_search_dirs()
+    members = _find_split(split, dirs)
+    if not members:
+        raise FileNotFoundError(missing_data_message(split, dirs))
+    members.sort(key=lambda m: hashlib.md5(m.key.encode()).hexdigest())
+    members = members[start:stop]
+
+    sources: list[object] = []
+    archives: dict[Path, zipfile.ZipFile] = {}
+    try:
+        for m in members:
+            if m.archive is not None:
+                zf = archives.get(m.archive)
+                if zf is None:
+                    zf = archives[m.archive] = zipfile.ZipFile(m.archive)
+                sources.append(zf.read(m.key))  # read sequentially, decode on threads
+            else:
+                sources.append(m.path)
+    finally:
+        for zf in archives.values():
+            zf.close()
+    arrays, failed = decode_images(
+        sources, names=[m.key if m.archive is None else f"{m.archive}:{m.key}" for m in members],
+        on_error=on_error, what="rock_paper_scissors",
+    )
+    warn_skipped("rock_paper_scissors", failed, len(members))
+    keep = [i for i, a in enumerate(arrays) if a is not None]
+    images = [arrays[i] for i in keep]
+    labels = np.asarray([members[i].label for i in keep], dtype=np.int64)
+    keys = [members[i].key for i in keep]
+    shapes = {a.shape for a in images}  # type: ignore[union-attr]
+    if len(shapes) == 1:
+        stacked = np.empty((len(images), *shapes.pop()), dtype=np.uint8)
+        for i, a in enumerate(images):
+            stacked[i] = a
+        return keys, stacked, labels
+    return keys, images, labels  # type: ignore[return-value]
+
+
+def count_split(split: str, data_dir: str | os.PathLike[str] | None = None) -> int:
+    """Number of image files in ``split`` (no decoding); raises when the data is missing."""
+    dirs = [Path(data_dir).expanduser()] if data_dir is not None else default_search_dirs()
+    members = _find_split(split, dirs)
+    if not members:
+        raise FileNotFoundError(missing_data_message(split, dirs))
+    return len(members)

@@ -1,0 +1,159 @@
+"""Adam and its AMSGrad variant (chapter §6.6; Kingma & Ba, 2015; Reddi et al., 2018)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from nablanet.optimizers.base import (
+    LearningRate,
+    Optimizer,
+    check_decay_rate,
+    check_non_negative,
+)
+
+__all__ = ["Adam", "adam_update"]
+
+
+def adam_update(
+    param: np.ndarray,
+    grad: np.ndarray,
+    m: np.ndarray,
+    v: np.ndarray,
+    v_max: np.ndarray | None,
+    *,
+    learning_rate: float,
+    beta_1: float,
+    beta_2: float,
+    epsilon: float,
+    step: int,
+) -> None:
+    r"""One Adam step on arrays, in place; ``step`` is :math:`t \ge 1`.
+
+    .. math::
+
+        m_t &= \beta_1 m_{t-1} + (1-\beta_1)\, g_t, \qquad
+        v_t = \beta_2 v_{t-1} + (1-\beta_2)\, g_t \odot g_t \\
+        \hat v_t^{\max} &= \max(\hat v_{t-1}^{\max}, v_t) \quad\text{(AMSGrad, when
+            ``v_max`` is given; it then replaces } v_t \text{ below)} \\
+        \theta_t &= \theta_{t-1} - \eta\, \frac{m_t / (1-\beta_1^t)}
+            {\sqrt{v_t / (1-\beta_2^t)} + \epsilon}
+    """
+    tmp = np.multiply(grad, 1.0 - beta_1)
+    m *= beta_1
+    m += tmp
+    np.multiply(grad, grad, out=tmp)
+    tmp *= 1.0 - beta_2
+    v *= beta_2
+    v += tmp
+    second = v
+    if v_max is not None:
+        np.maximum(v_max, v, out=v_max)
+        second = v_max
+    bias_1 = 1.0 - beta_1**step
+    bias_2 = 1.0 - beta_2**step
+    np.sqrt(second, out=tmp)
+    tmp *= 1.0 / math.sqrt(bias_2)
+    tmp += epsilon
+    np.divide(m, tmp, out=tmp)
+    tmp *= learning_rate / bias_1
+    param -= tmp
+
+
+class Adam(Optimizer):
+    r"""Adam optimizer (Keras's ``keras.optimizers.Adam`` arguments and defaults).
+
+    The corrected form of ERRATA.md (the chapter feeds :math:`g_{t-1}` to :math:`m_t`,
+    computes the bias-corrected moments and then steps with the uncorrected ones, without a
+    square root):
+
+    .. math::
+
+        m_t &= \beta_1 m_{t-1} + (1-\beta_1)\, g_t \\
+        s_t &= \beta_2 s_{t-1} + (1-\beta_2)\, g_t \odot g_t \\
+        \hat m_t &= \frac{m_t}{1-\beta_1^t}, \qquad \hat s_t = \frac{s_t}{1-\beta_2^t} \\
+        \Delta\theta_t &= -\frac{\eta\, \hat m_t}{\sqrt{\hat s_t} + \epsilon}, \qquad
+        \theta_t = \theta_{t-1} + \Delta\theta_t
+
+    with :math:`m_0 = s_0 = 0` and :math:`t` = ``iterations + 1``. ``amsgrad=True`` (Reddi et
+    al., 2018) divides by the running maximum :math:`s^{\max}_t = \max(s^{\max}_{t-1}, s_t)`
+    (bias-corrected the same way) instead of :math:`s_t`.
+
+    **Mapping.** ``torch.optim.Adam(lr=η, betas=(β₁, β₂), eps=ε, amsgrad=...)`` computes
+    exactly this (Algorithm 1 of the paper). Keras applies its ``epsilon`` as the paper's
+    :math:`\hat\epsilon` (the form before its §2.1): :math:`\theta_t = \theta_{t-1} -
+    \eta \frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t} \frac{m_t}{\sqrt{s_t} + \hat\epsilon}`, which
+    is the update above with :math:`\epsilon = \hat\epsilon / \sqrt{1-\beta_2^t}` (about
+    :math:`31.6\,\hat\epsilon` at :math:`t = 1` with :math:`\beta_2 = 0.999`, tending to
+    :math:`\hat\epsilon`). The two differ only where :math:`\sqrt{\hat s_t}` is comparable to
+    :math:`\epsilon`. torch's ``weight_decay`` on ``Adam`` is an L2 term in the gradient;
+    nablanet's (Keras's) is decoupled, i.e. ``torch.optim.AdamW``.
+
+    Parameters
+    ----------
+    learning_rate : float, LearningRateSchedule or callable
+        Defaults to 0.001.
+    beta_1, beta_2 : float
+        Decay rates of the moment estimates, in [0, 1). Default 0.9 and 0.999.
+    epsilon : float
+        Defaults to 1e-7.
+    amsgrad : bool
+        Defaults to False.
+    **kwargs
+        ``weight_decay``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``name``.
+
+    Examples
+    --------
+    >>> import nablanet as nb
+    >>> w = nb.tensor([1.0, 1.0], requires_grad=True)
+    >>> opt = Adam(learning_rate=0.1)
+    >>> _ = opt.apply_gradients([(np.array([0.5, -2.0]), w)])
+    >>> w.data.round(6)  # the first step is -η sign(g) (up to ε)
+    array([0.9, 1.1], dtype=float32)
+    """
+
+    _default_name = "adam"
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
+                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name,
+                         **kwargs)
+        owner = type(self).__name__
+        self.beta_1 = check_decay_rate(owner, "beta_1", beta_1)
+        self.beta_2 = check_decay_rate(owner, "beta_2", beta_2)
+        self.epsilon = check_non_negative(owner, "epsilon", epsilon)
+        self.amsgrad = bool(amsgrad)
+
+    def _make_slots(self, array: np.ndarray) -> dict[str, np.ndarray]:
+        slots = {"m": np.zeros_like(array), "v": np.zeros_like(array)}
+        if self.amsgrad:
+            slots["vhat"] = np.zeros_like(array)
+        return slots
+
+    def _update_step(
+        self, grad: np.ndarray, param: np.ndarray, slots: dict[str, np.ndarray], lr: float
+    ) -> None:
+        adam_update(param, grad, slots["m"], slots["v"], slots.get("vhat"), learning_rate=lr,
+                    beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
+                    step=self._iterations + 1)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
+                       "amsgrad": self.amsgrad})
+        return config

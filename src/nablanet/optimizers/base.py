@@ -1,0 +1,515 @@
+"""The optimizer base class: hyperparameters, per-variable state, clipping, weight decay.
+
+Each optimizer's update rule is a plain function on NumPy arrays in its own module
+(``sgd_update``, ``adam_update``, ...); the class around it holds the hyperparameters and
+the per-variable state ("slots") and calls the function once per variable per step.
+
+The contract with the rest of nablanet:
+
+- a *variable* is a :class:`nablanet.Tensor` (or a writable ndarray); it is updated in
+  place (``variable.data`` keeps its identity, so references to it stay valid);
+- gradients are ndarrays or Tensors (their ``.data`` is used); a ``None`` gradient
+  skips its variable, with one warning per optimizer;
+- per-variable state is created the first time a variable is seen (keyed by
+  ``id(variable)``; the optimizer keeps a reference, so the id cannot be reused), or
+  eagerly, in the given order, by :meth:`Optimizer.build`;
+- :meth:`Optimizer.get_state` / :meth:`Optimizer.set_state` exchange a flat
+  ``dict[str, ndarray]`` (``"iterations"``, ``"m/0"``, ``"v/0"``, ... keyed by build-order
+  index) that can be written to a safetensors file.
+
+Per step (:meth:`Optimizer.apply`), in Keras 3's order: drop ``None`` gradients, clip
+(``clipnorm`` per variable, ``global_clipnorm`` over all, or ``clipvalue``), decoupled weight
+decay :math:`\\theta \\leftarrow \\theta - \\eta \\lambda \\theta`, the update rule, and
+``iterations += 1``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import re
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from nablanet.optimizers import schedules as _schedules
+from nablanet.optimizers.schedules import LearningRateSchedule
+
+__all__ = ["Optimizer"]
+
+LearningRate = float | LearningRateSchedule | Callable[..., float]
+
+# Keras 3 constructor arguments nablanet does not implement: accepted at their default
+# values (so that Keras configs load) and rejected otherwise.
+_UNSUPPORTED_DEFAULTS: dict[str, Any] = {
+    "use_ema": False,
+    "ema_momentum": 0.99,
+    "ema_overwrite_frequency": None,
+    "loss_scale_factor": None,
+    "gradient_accumulation_steps": None,
+}
+
+
+# -- validation helpers (shared by the optimizer modules) --------------------------------------
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, bool
+    )
+
+
+def check_non_negative(owner: str, name: str, value: Any) -> float:
+    """Return ``float(value)``; raise ``ValueError`` echoing it unless it is a number >= 0."""
+    if not (_is_number(value) and value >= 0):
+        raise ValueError(f"{owner}: {name} must be a non-negative float. Received: {name}={value}")
+    return float(value)
+
+
+def check_positive_or_none(owner: str, name: str, value: Any) -> float | None:
+    """``None`` passes; otherwise the value must be a number > 0."""
+    if value is None:
+        return None
+    if not (_is_number(value) and value > 0):
+        raise ValueError(
+            f"{owner}: {name} must be a positive float or None. Received: {name}={value}"
+        )
+    return float(value)
+
+
+def check_decay_rate(owner: str, name: str, value: Any, *, allow_one: bool = False) -> float:
+    """A decay rate (β, ρ, momentum) in ``[0, 1)`` (``[0, 1]`` when ``allow_one``)."""
+    ok = _is_number(value) and 0 <= value and (value <= 1 if allow_one else value < 1)
+    if not ok:
+        interval = "[0, 1]" if allow_one else "[0, 1)"
+        raise ValueError(
+            f"{owner}: {name} must be a float in {interval}. Received: {name}={value}"
+        )
+    return float(value)
+
+
+def _array_of_variable(variable: Any) -> np.ndarray:
+    data = getattr(variable, "data", None)
+    if isinstance(data, np.ndarray):
+        return data
+    if isinstance(variable, np.ndarray):
+        return variable
+    raise TypeError(
+        "Optimizer: a variable must be a nablanet.Tensor or a numpy.ndarray. "
+        f"Received: variable of type {type(variable).__name__}"
+    )
+
+
+def _variable_label(variable: Any, index: int) -> str:
+    name = getattr(variable, "name", None)
+    return str(name) if name is not None else f"variable {index} (shape {variable.shape})"
+
+
+class Optimizer:
+    """Base class of nablanet's optimizers (Keras 3's ``keras.optimizers.Optimizer``).
+
+    Parameters
+    ----------
+    learning_rate : float, LearningRateSchedule or callable
+        A float >= 0, a schedule, or any callable ``step -> lr`` (a callable with no
+        arguments is called without one, as Keras does).
+    weight_decay : float, optional
+        Decoupled weight decay :math:`\\lambda`: before the update,
+        :math:`\\theta \\leftarrow \\theta - \\eta\\lambda\\theta` (Keras; ``torch.optim.AdamW``'s
+        ``p.mul_(1 - lr * wd)``).
+    clipnorm, clipvalue, global_clipnorm : float, optional
+        Gradient clipping (at most one): each gradient rescaled to L2 norm at most
+        ``clipnorm``; each element clipped to ``[-clipvalue, clipvalue]``; all gradients
+        rescaled together so their joint L2 norm is at most ``global_clipnorm``.
+    name : str, optional
+        Defaults to the optimizer's Keras name (``"adam"``, ``"SGD"``, ...).
+    """
+
+    _default_name = "optimizer"
+
+    def __init__(
+        self,
+        learning_rate: LearningRate,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        owner = type(self).__name__
+        if kwargs.pop("decay", None) is not None:
+            warnings.warn("Argument `decay` is no longer supported and will be ignored.",
+                          stacklevel=3)
+        for key, default in _UNSUPPORTED_DEFAULTS.items():
+            if key in kwargs:
+                value = kwargs.pop(key)
+                if value != default:
+                    raise ValueError(
+                        f"{owner}: {key} is not supported by nablanet (only its default "
+                        f"{default!r} is). Received: {key}={value}"
+                    )
+        if kwargs:
+            raise ValueError(f"{owner}: argument(s) not recognized: {kwargs}")
+        self.name = name if name is not None else self._default_name
+        self.weight_decay = (
+            None if weight_decay is None else check_non_negative(owner, "weight_decay",
+                                                                 weight_decay)
+        )
+        self.clipnorm = check_positive_or_none(owner, "clipnorm", clipnorm)
+        self.clipvalue = check_positive_or_none(owner, "clipvalue", clipvalue)
+        self.global_clipnorm = check_positive_or_none(owner, "global_clipnorm", global_clipnorm)
+        if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError(
+                f"{owner}: only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be "
+                f"set. Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
+                f"global_clipnorm={global_clipnorm}"
+            )
+        self._learning_rate: Any = 0.0
+        self._lr_takes_step = True
+        self.learning_rate = learning_rate  # validated by the setter
+        self._iterations = 0
+        self._variables: list[Any] = []  # trainable variables, in build order
+        self._index: dict[int, int] = {}  # id(variable) -> build-order index
+        self._slots: list[dict[str, np.ndarray]] = []  # per variable: slot name -> array
+        self._pending: dict[int, dict[str, np.ndarray]] = {}  # restored before first sight
+        self._warned_missing = False
+        self._exclude_ids: set[int] = set()
+        self._exclude_pattern: re.Pattern[str] | None = None
+
+    # -- hooks for subclasses ------------------------------------------------------------------
+    def _make_slots(self, array: np.ndarray) -> dict[str, np.ndarray]:
+        """The state arrays of one variable, by slot name (zeros unless the rule says)."""
+        return {}
+
+    def _update_step(
+        self, grad: np.ndarray, param: np.ndarray, slots: dict[str, np.ndarray], lr: float
+    ) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must implement _update_step")
+
+    def _scalar_state(self) -> dict[str, float]:
+        """Optimizer-wide scalar state other than ``iterations`` (saved by get_state)."""
+        return {}
+
+    def _set_scalar_state(self, name: str, value: float) -> None:
+        raise ValueError(f"{type(self).__name__}: unknown state entry {name!r}")
+
+    def _before_update_steps(self, lr: float) -> None:
+        """Called once per step before the per-variable updates (Nadam's μ product)."""
+
+    # -- properties ----------------------------------------------------------------------------
+    @property
+    def iterations(self) -> int:
+        """Number of updates applied so far."""
+        return self._iterations
+
+    @iterations.setter
+    def iterations(self, value: int) -> None:
+        if not (isinstance(value, (int, np.integer)) and value >= 0):
+            raise ValueError(
+                f"{type(self).__name__}: iterations must be a non-negative integer. "
+                f"Received: iterations={value}"
+            )
+        self._iterations = int(value)
+
+    @property
+    def learning_rate(self) -> float:
+        """The learning rate of the next update (a schedule is evaluated at ``iterations``).
+
+        Assigning a float replaces any schedule; assigning a schedule or callable installs it.
+        """
+        return self._current_learning_rate()
+
+    @learning_rate.setter
+    def learning_rate(self, value: LearningRate) -> None:
+        if isinstance(value, LearningRateSchedule):
+            self._learning_rate = value
+            self._lr_takes_step = True
+        elif callable(value):
+            self._learning_rate = value
+            self._lr_takes_step = _takes_an_argument(value)
+        else:
+            if isinstance(value, np.ndarray) and value.ndim == 0:
+                value = value.item()
+            self._learning_rate = check_non_negative(type(self).__name__, "learning_rate", value)
+
+    @property
+    def built(self) -> bool:
+        return bool(self._variables)
+
+    @property
+    def variables(self) -> list[np.ndarray]:
+        """The live state arrays, variable by variable in build order (slot order within)."""
+        return [array for slots in self._slots for array in slots.values()]
+
+    @property
+    def trainable_variables(self) -> list[Any]:
+        """The variables this optimizer has state for, in build order."""
+        return list(self._variables)
+
+    def _current_learning_rate(self) -> float:
+        lr = self._learning_rate
+        if isinstance(lr, float):
+            return lr
+        value = lr(self._iterations) if self._lr_takes_step else lr()
+        value = float(np.asarray(getattr(value, "data", value)))
+        if not value >= 0:
+            raise ValueError(
+                f"{type(self).__name__}: the learning-rate schedule gave an invalid value at "
+                f"step {self._iterations}. Received: learning_rate={value}"
+            )
+        return value
+
+    # -- variables and their state -------------------------------------------------------------
+    def build(self, variables: Iterable[Any]) -> None:
+        """Create the state of ``variables`` now, in this order (known ones are kept)."""
+        for variable in variables:
+            if id(variable) not in self._index:
+                self._add_variable(variable)
+
+    def _add_variable(self, variable: Any) -> int:
+        array = _array_of_variable(variable)
+        index = len(self._variables)
+        slots = self._make_slots(array)
+        pending = self._pending.pop(index, None)
+        if pending is not None:
+            for slot_name, value in pending.items():
+                self._restore_slot(slots, slot_name, index, value)
+        self._variables.append(variable)
+        self._index[id(variable)] = index
+        self._slots.append(slots)
+        return index
+
+    def _index_of(self, variable: Any) -> int:
+        index = self._index.get(id(variable))
+        return self._add_variable(variable) if index is None else index
+
+    def _restore_slot(
+        self, slots: dict[str, np.ndarray], slot_name: str, index: int, value: np.ndarray
+    ) -> None:
+        key = f"{slot_name}/{index}"
+        if slot_name not in slots:
+            raise ValueError(
+                f"{type(self).__name__}: state entry {key!r} does not match this optimizer's "
+                f"state (its slots are {sorted(slots)})"
+            )
+        target = slots[slot_name]
+        if target.shape != np.shape(value):
+            raise ValueError(
+                f"{type(self).__name__}: state entry {key!r} has shape {np.shape(value)}, "
+                f"expected {target.shape}"
+            )
+        np.copyto(target, value, casting="same_kind")
+
+    def exclude_from_weight_decay(
+        self, var_list: Sequence[Any] | None = None, var_names: Sequence[str] | None = None
+    ) -> None:
+        """Exempt variables from weight decay: these objects, or those whose ``name``
+        contains (``re.search``) one of ``var_names`` (e.g. ``["bias"]``)."""
+        self._exclude_ids = {id(v) for v in var_list} if var_list else set()
+        self._exclude_pattern = (
+            re.compile("|".join(sorted(set(var_names)))) if var_names else None
+        )
+
+    def _uses_weight_decay(self, variable: Any) -> bool:
+        if id(variable) in self._exclude_ids:
+            return False
+        if self._exclude_pattern is not None:
+            name = getattr(variable, "name", None)
+            if name is not None and self._exclude_pattern.search(str(name)):
+                return False
+        return True
+
+    # -- the step ------------------------------------------------------------------------------
+    def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Any]]) -> int:
+        """Apply one update from ``(gradient, variable)`` pairs; returns ``iterations``."""
+        pairs = list(grads_and_vars)
+        if not pairs:
+            return self._iterations
+        grads, variables = zip(*pairs)
+        return self.apply(list(grads), list(variables))
+
+    def apply(self, grads: Sequence[Any], variables: Sequence[Any] | None = None) -> int:
+        """Apply one update (Keras 3's ``optimizer.apply(grads, trainable_variables)``).
+
+        Without ``variables`` the gradients must match the built variables one to one.
+        Returns ``iterations`` after the update.
+        """
+        owner = type(self).__name__
+        grads = list(grads)
+        if not grads:
+            return self._iterations
+        if variables is None:
+            if not self.built:
+                raise ValueError(
+                    f"{owner}: when passing `grads` without `variables`, the optimizer must "
+                    "already be built on a list of variables. Call "
+                    "`optimizer.build(variables)` first."
+                )
+            variables = self._variables
+        variables = list(variables)
+        if len(grads) != len(variables):
+            raise ValueError(
+                f"{owner}: got {len(grads)} gradients for {len(variables)} variables; they "
+                "must match one to one."
+            )
+        kept_grads: list[np.ndarray] = []
+        kept_vars: list[Any] = []
+        missing: list[str] = []
+        for i, (grad, variable) in enumerate(zip(grads, variables)):
+            if grad is None:
+                missing.append(_variable_label(variable, i))
+                continue
+            param = _array_of_variable(variable)
+            grad = np.asarray(getattr(grad, "data", grad))
+            if grad.shape != param.shape:
+                raise ValueError(
+                    f"{owner}: gradient shape {grad.shape} does not match the shape "
+                    f"{param.shape} of {_variable_label(variable, i)}"
+                )
+            if grad.dtype != param.dtype:
+                grad = grad.astype(param.dtype)
+            kept_grads.append(grad)
+            kept_vars.append(variable)
+        if not kept_grads:
+            raise ValueError("No gradients provided for any variable.")
+        if missing and not self._warned_missing:
+            self._warned_missing = True
+            warnings.warn(
+                f"Gradients do not exist for variables {missing} when minimizing the loss. "
+                "If using `model.compile()`, did you forget to provide a `loss` argument?",
+                stacklevel=2,
+            )
+        kept_grads = self._clip_gradients(kept_grads)
+        indices = [self._index_of(v) for v in kept_vars]
+        lr = self._current_learning_rate()
+        if self.weight_decay:
+            factor = 1.0 - lr * self.weight_decay
+            for variable in kept_vars:
+                if self._uses_weight_decay(variable):
+                    param = _array_of_variable(variable)
+                    np.multiply(param, factor, out=param)
+        self._before_update_steps(lr)
+        for grad, variable, index in zip(kept_grads, kept_vars, indices):
+            self._update_step(grad, _array_of_variable(variable), self._slots[index], lr)
+        self._iterations += 1
+        return self._iterations
+
+    def _clip_gradients(self, grads: list[np.ndarray]) -> list[np.ndarray]:
+        if self.clipnorm is not None:
+            return [_clip_by_norm(g, self.clipnorm) for g in grads]
+        if self.global_clipnorm is not None:
+            norm = math.sqrt(sum(_squared_norm(g) for g in grads))
+            if norm > self.global_clipnorm:
+                scale = self.global_clipnorm / norm
+                return [g * g.dtype.type(scale) for g in grads]
+            return grads
+        if self.clipvalue is not None:
+            return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+        return grads
+
+    # -- saving --------------------------------------------------------------------------------
+    def get_state(self) -> dict[str, np.ndarray]:
+        """The whole state as copies: ``"iterations"``, scalars, then ``"<slot>/<index>"``."""
+        state: dict[str, np.ndarray] = {"iterations": np.array(self._iterations, dtype=np.int64)}
+        for name, value in self._scalar_state().items():
+            state[name] = np.array(value, dtype=np.float64)
+        for index, slots in enumerate(self._slots):
+            for slot_name, array in slots.items():
+                state[f"{slot_name}/{index}"] = array.copy()
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`get_state`'s dict. Entries of variables not seen yet are kept and
+        applied when the variable with that build-order index is first seen (or built)."""
+        owner = type(self).__name__
+        state = dict(state)
+        if "iterations" not in state:
+            raise ValueError(f"{owner}: set_state needs an 'iterations' entry. "
+                             f"Received keys: {sorted(state)}")
+        iterations = np.asarray(state.pop("iterations"))
+        scalars = self._scalar_state()
+        parsed: list[tuple[str, int, np.ndarray]] = []
+        for key, value in state.items():
+            if key in scalars:
+                continue
+            slot_name, _, index_text = key.rpartition("/")
+            if not slot_name or not index_text.isdigit():
+                raise ValueError(f"{owner}: unknown state entry {key!r}")
+            parsed.append((slot_name, int(index_text), np.asarray(value)))
+        for slot_name, index, value in parsed:  # check everything before changing anything
+            if index < len(self._slots):
+                slots = self._slots[index]
+                if slot_name not in slots or slots[slot_name].shape != value.shape:
+                    self._restore_slot(dict(slots), slot_name, index, value)  # raises
+        self.iterations = int(iterations)
+        for name in scalars:
+            if name in state:
+                self._set_scalar_state(name, float(np.asarray(state[name])))
+        self._pending = {}
+        for slot_name, index, value in parsed:
+            if index < len(self._slots):
+                self._restore_slot(self._slots[index], slot_name, index, value)
+            else:
+                self._pending.setdefault(index, {})[slot_name] = value.copy()
+
+    def get_config(self) -> dict[str, Any]:
+        """Keras-style config: name, learning_rate (float or serialized schedule), weight decay
+        and clipping, plus each optimizer's own hyperparameters."""
+        lr = self._learning_rate
+        if isinstance(lr, LearningRateSchedule):
+            lr_config: Any = _schedules.serialize(lr)
+        elif callable(lr):
+            warnings.warn(
+                f"{type(self).__name__}.get_config: a plain callable learning rate cannot be "
+                "serialized; its current value is written instead. Use a "
+                "LearningRateSchedule subclass to keep the schedule.",
+                stacklevel=2,
+            )
+            lr_config = self._current_learning_rate()
+        else:
+            lr_config = lr
+        return {
+            "name": self.name,
+            "learning_rate": lr_config,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Optimizer:
+        """Rebuild an optimizer from :meth:`get_config`'s dict (Keras configs load too)."""
+        config = dict(config)
+        lr = config.get("learning_rate")
+        if isinstance(lr, dict):
+            config["learning_rate"] = _schedules.deserialize(lr)
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r} iterations={self._iterations}>"
+
+
+def _takes_an_argument(fn: Callable[..., Any]) -> bool:
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return True
+    for parameter in signature.parameters.values():
+        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD,
+                              parameter.VAR_POSITIONAL):
+            return True
+    return False
+
+
+def _squared_norm(g: np.ndarray) -> float:
+    flat = g.reshape(-1)
+    return float(np.dot(flat, flat))
+
+
+def _clip_by_norm(g: np.ndarray, clipnorm: float) -> np.ndarray:
+    norm = math.sqrt(_squared_norm(g))
+    if norm > clipnorm:
+        return g * g.dtype.type(clipnorm / norm)
+    return g

@@ -1,0 +1,138 @@
+"""Input checks and small linear-algebra kernels shared by the decompositions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from nablanet.autograd.tensor import Tensor
+
+
+def is_tensor(x: Any) -> bool:
+    """True for a nablanet :class:`~nablanet.Tensor` (the differentiable path)."""
+    return isinstance(x, Tensor)
+
+
+def as_data_tensor(tensor: Any, where: str, *, min_order: int = 2) -> np.ndarray:
+    """``tensor`` as a finite float64 ndarray of order >= ``min_order`` (else ValueError).
+
+    Float32 input is promoted (a copy); float64 input is used as is (no copy).
+    """
+    data = tensor.data if isinstance(tensor, Tensor) else tensor
+    try:
+        array = np.asarray(data)
+    except Exception:  # pragma: no cover - exotic array-likes
+        raise ValueError(f"{where}: the tensor must be a numeric array. "
+                         f"Received: {type(tensor).__name__}") from None
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{where}: the tensor must hold real numbers. "
+                         f"Received: an array of dtype {array.dtype}")
+    if array.ndim < min_order:
+        raise ValueError(f"{where}: the tensor must have order >= {min_order}. "
+                         f"Received: a tensor of shape {array.shape} (order {array.ndim})")
+    if 0 in array.shape:
+        raise ValueError(f"{where}: the tensor must not be empty. "
+                         f"Received: a tensor of shape {array.shape}")
+    array = np.asarray(array, dtype=np.float64)
+    if not np.isfinite(array).all():
+        n_nan = int(np.isnan(array).sum())
+        n_inf = int(np.isinf(array).sum())
+        raise ValueError(f"{where}: the tensor must not contain NaN or inf. Received: a tensor "
+                         f"of shape {array.shape} with {n_nan} NaN and {n_inf} inf values")
+    return array
+
+
+def check_positive_int(value: Any, name: str, where: str) -> int:
+    """``value`` as an int > 0, or ValueError echoing it."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+            or value <= 0:
+        raise ValueError(f"{where}: {name} must be a positive integer. Received: {name}={value!r}")
+    return int(value)
+
+
+def check_ranks(ranks: Any, length: int, name: str, where: str) -> list[int]:
+    """An int (repeated ``length`` times) or a sequence of ``length`` positive ints."""
+    if isinstance(ranks, (int, np.integer)) and not isinstance(ranks, (bool, np.bool_)):
+        return [check_positive_int(ranks, name, where)] * length
+    if not isinstance(ranks, Sequence) and not isinstance(ranks, np.ndarray):
+        raise ValueError(f"{where}: {name} must be an int or a sequence of {length} ints. "
+                         f"Received: {name}={ranks!r}")
+    values = list(ranks)
+    if len(values) != length:
+        raise ValueError(f"{where}: {name} must have one entry per mode ({length}). "
+                         f"Received: {name}={tuple(values)!r} of length {len(values)}")
+    for v in values:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v <= 0:
+            raise ValueError(f"{where}: every entry of {name} must be a positive integer. "
+                             f"Received: {name}={tuple(values)!r}")
+    return [int(v) for v in values]
+
+
+def check_tolerance(tol: Any, n_iter_max: Any, where: str) -> tuple[float, int]:
+    n_iter = check_positive_int(n_iter_max, "n_iter_max", where)
+    if not isinstance(tol, (int, float, np.floating, np.integer)) or not np.isfinite(tol) \
+            or tol < 0:
+        raise ValueError(f"{where}: tol must be a finite number >= 0. Received: tol={tol!r}")
+    return float(tol), n_iter
+
+
+def leading_left_singular_vectors(matrix: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""The ``rank`` leading left singular vectors and singular values of a matrix.
+
+    For a wide matrix :math:`X \in \mathbb{R}^{m \times n}` (:math:`m \le n`) this is the
+    eigendecomposition of the small Gram matrix :math:`X X^\top = U \Sigma^2 U^\top`
+    (one :math:`O(m^2 n)` GEMM and an :math:`m \times m` symmetric eigensolver instead of an
+    SVD of the whole matrix); tall matrices use the thin SVD. Singular values below about
+    :math:`10^{-8}\sigma_1` are not resolved by the Gram route, which is harmless for the
+    subspaces and tail energies the decompositions need.
+    """
+    m, n = matrix.shape
+    rank = min(rank, m)
+    if m <= n:
+        gram = matrix @ matrix.T
+        values, vectors = np.linalg.eigh(gram)
+        order = slice(m - 1, m - 1 - rank, -1) if rank < m else slice(None, None, -1)
+        return vectors[:, order], np.sqrt(np.maximum(values[order], 0.0))
+    u, s, _ = np.linalg.svd(matrix, full_matrices=False)
+    return u[:, :rank], s[:rank]
+
+
+def gram_eigenvectors(gram: np.ndarray, rank: int) -> np.ndarray:
+    """The eigenvectors of the ``rank`` largest eigenvalues of a symmetric matrix."""
+    m = gram.shape[0]
+    _, vectors = np.linalg.eigh(gram)
+    return vectors[:, ::-1][:, : min(rank, m)]
+
+
+def unfolding_gram(tensor: np.ndarray, mode: int) -> np.ndarray:
+    r"""The Gram matrix :math:`T_{(n)} T_{(n)}^\top` of the mode-``mode`` unfolding.
+
+    Computed without forming the unfolding: the tensor is viewed as
+    :math:`(L, I_n, R)` and the Gram matrix is the sum of :math:`L` products of
+    :math:`I_n \times R` slices (a single GEMM at the first or last mode).
+    """
+    shape = tensor.shape
+    left = int(np.prod(shape[:mode], dtype=np.int64))
+    size = shape[mode]
+    right = int(np.prod(shape[mode + 1:], dtype=np.int64))
+    if left == 1:
+        x = tensor.reshape(size, right)
+        return x @ x.T
+    if right == 1:
+        x = tensor.reshape(left, size)
+        return x.T @ x
+    slices = tensor.reshape(left, size, right)
+    if right >= size:
+        return np.matmul(slices, slices.transpose(0, 2, 1)).sum(axis=0)
+    flat = np.ascontiguousarray(slices.transpose(1, 0, 2)).reshape(size, left * right)
+    return flat @ flat.T
+
+
+def split_point(shape: Sequence[int]) -> int:
+    """The mode ``s`` (1 <= s < N) that best balances ``prod(shape[:s])`` and the rest."""
+    logs = np.log(np.asarray(shape, dtype=np.float64))
+    total = logs.sum()
+    cumulative = np.cumsum(logs)[:-1]
+    return int(np.argmin(np.abs(2 * cumulative - total))) + 1

@@ -1,0 +1,207 @@
+r"""Tensor products of the chapter's §2.1: outer, Kronecker, Khatri–Rao and Hadamard.
+
+Every product accepts NumPy arrays (and returns an ndarray) or nablanet
+:class:`~nablanet.Tensor`\ s (and returns a Tensor). On Tensors the product is a composite of
+differentiable primitives (broadcast multiplication and reshapes), so gradients flow to every
+operand without a backward of its own.
+
+References
+----------
+T. G. Kolda and B. W. Bader, "Tensor Decompositions and Applications", SIAM Review 51(3),
+455–500, 2009, §2.6.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nablanet import ops
+from nablanet.tensor_algebra._common import is_tensor
+
+__all__ = ["hadamard", "khatri_rao", "kronecker", "outer"]
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
+
+
+def _prepare(operands: tuple[Any, ...], where: str, minimum: int) -> tuple[list[Any], bool]:
+    """Arrays (or Tensors, when any operand is a Tensor) and whether to differentiate."""
+    if len(operands) < minimum:
+        raise ValueError(f"{where}: needs at least {minimum} operands. "
+                         f"Received: {len(operands)}")
+    differentiable = any(is_tensor(x) for x in operands)
+    if differentiable:
+        return [x if is_tensor(x) else np.asarray(x) for x in operands], True
+    return [np.asarray(x) for x in operands], False
+
+
+def _reshape(x: Any, shape: tuple[int, ...], differentiable: bool) -> Any:
+    return ops.reshape(x, shape) if differentiable else np.reshape(x, shape)
+
+
+def _mul(x: Any, y: Any, differentiable: bool) -> Any:
+    return ops.mul(x, y) if differentiable else np.multiply(x, y)
+
+
+def outer(*vectors: Any) -> Any:
+    r"""Outer product of N vectors: an order-N tensor (chapter eq. 1).
+
+    .. math::
+
+        \mathcal{T} = u^{(1)} \circ u^{(2)} \circ \dots \circ u^{(N)}, \qquad
+        t_{i_1 i_2 \dots i_N} = u^{(1)}_{i_1} u^{(2)}_{i_2} \cdots u^{(N)}_{i_N}
+
+    Parameters
+    ----------
+    *vectors : 1-D array_like or Tensor
+        :math:`u^{(n)} \in \mathbb{R}^{I_n}`.
+
+    Returns
+    -------
+    ndarray or Tensor of shape ``(I_1, ..., I_N)``
+        A Tensor (differentiable) when any input is a Tensor.
+
+    Raises
+    ------
+    ValueError
+        If no vector is given or an operand is not 1-D (its shape is named).
+
+    Examples
+    --------
+    >>> outer([1.0, 2.0], [1.0, 10.0, 100.0])
+    array([[  1.,  10., 100.],
+           [  2.,  20., 200.]])
+    """
+    items, diff = _prepare(vectors, "outer", 1)
+    for k, v in enumerate(items):
+        if len(_shape(v)) != 1:
+            shapes = ", ".join(str(_shape(u)) for u in items)
+            raise ValueError(f"outer: every operand must be a vector (1-D). "
+                             f"Received: operand {k} of shape {_shape(v)} (shapes {shapes})")
+    result = items[0]
+    for v in items[1:]:
+        result = _mul(_reshape(result, _shape(result) + (1,), diff), v, diff)
+    return result
+
+
+def kronecker(a: Any, b: Any, *more: Any) -> Any:
+    r"""Kronecker product :math:`A \otimes B \otimes \dots` (chapter eq. 2), as ``np.kron``.
+
+    For :math:`A \in \mathbb{R}^{m \times n}`, :math:`B \in \mathbb{R}^{p \times q}`:
+
+    .. math::
+
+        A \otimes B = \begin{bmatrix} a_{11} B & \cdots & a_{1n} B \\ \vdots & \ddots & \vdots \\
+        a_{m1} B & \cdots & a_{mn} B \end{bmatrix} \in \mathbb{R}^{mp \times nq}, \qquad
+        (A \otimes B)_{(i p + k),\,(j q + l)} = a_{ij} b_{kl}
+
+    Operands of any (equal or unequal) order are accepted; a lower-order operand gets
+    leading axes of length one, as in ``np.kron``. More than two operands associate left.
+
+    Returns
+    -------
+    ndarray or Tensor
+        A Tensor (differentiable) when any input is a Tensor.
+
+    Examples
+    --------
+    >>> kronecker(np.eye(2), np.array([[1.0, 2.0], [3.0, 4.0]])).shape
+    (4, 4)
+    """
+    items, diff = _prepare((a, b) + more, "kronecker", 2)
+    result = items[0]
+    for other in items[1:]:
+        result = _kron2(result, other, diff)
+    return result
+
+
+def _kron2(a: Any, b: Any, diff: bool) -> Any:
+    sa, sb = _shape(a), _shape(b)
+    ndim = max(len(sa), len(sb), 1)
+    sa = (1,) * (ndim - len(sa)) + sa
+    sb = (1,) * (ndim - len(sb)) + sb
+    # a -> (a1, 1, a2, 1, ...), b -> (1, b1, 1, b2, ...): the product interleaves the axes.
+    a_shape = tuple(d for n in sa for d in (n, 1))
+    b_shape = tuple(d for n in sb for d in (1, n))
+    product = _mul(_reshape(a, a_shape, diff), _reshape(b, b_shape, diff), diff)
+    return _reshape(product, tuple(x * y for x, y in zip(sa, sb)), diff)
+
+
+def khatri_rao(a: Any, b: Any, *more: Any) -> Any:
+    r"""Khatri–Rao (column-wise Kronecker) product :math:`A \odot B \odot \dots` (chapter eq. 3).
+
+    For :math:`A \in \mathbb{R}^{m \times R}` and :math:`B \in \mathbb{R}^{p \times R}` with the
+    same number of columns:
+
+    .. math::
+
+        A \odot B = \left[ a_{:1} \otimes b_{:1} \;\; a_{:2} \otimes b_{:2} \;\; \cdots \;\;
+        a_{:R} \otimes b_{:R} \right] \in \mathbb{R}^{mp \times R}
+
+    Returns
+    -------
+    ndarray or Tensor of shape ``(m * p * ..., R)``
+        A Tensor (differentiable) when any input is a Tensor.
+
+    Raises
+    ------
+    ValueError
+        If an operand is not a matrix or the column counts differ (the shapes are named).
+
+    Examples
+    --------
+    >>> A = np.array([[1.0, 2.0], [3.0, 4.0]]); B = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> khatri_rao(A, B)[:, 0]
+    array([1., 0., 1., 3., 0., 3.])
+    """
+    items, diff = _prepare((a, b) + more, "khatri_rao", 2)
+    shapes = [_shape(x) for x in items]
+    described = ", ".join(str(s) for s in shapes)
+    if any(len(s) != 2 for s in shapes):
+        raise ValueError(f"khatri_rao: every operand must be a matrix (2-D). "
+                         f"Received shapes {described}")
+    if len({s[1] for s in shapes}) != 1:
+        raise ValueError(f"khatri_rao: all operands must have the same number of columns. "
+                         f"Received shapes {described}")
+    result, rows = items[0], shapes[0][0]
+    columns = shapes[0][1]
+    for other, (p, _) in zip(items[1:], shapes[1:]):
+        product = _mul(_reshape(result, (rows, 1, columns), diff),
+                       _reshape(other, (1, p, columns), diff), diff)
+        rows *= p
+        result = _reshape(product, (rows, columns), diff)
+    return result
+
+
+def hadamard(a: Any, b: Any, *more: Any) -> Any:
+    r"""Hadamard (element-wise) product :math:`A * B * \dots` of equal shapes (chapter eq. 4).
+
+    .. math::
+
+        (A * B)_{ij} = a_{ij} b_{ij}
+
+    No broadcasting: shapes must agree exactly (any order is allowed, not just matrices).
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ (all shapes are named).
+
+    Examples
+    --------
+    >>> hadamard(np.array([[1.0, 2.0]]), np.array([[3.0, 4.0]]))
+    array([[3., 8.]])
+    """
+    items, diff = _prepare((a, b) + more, "hadamard", 2)
+    shapes = [_shape(x) for x in items]
+    if len(set(shapes)) != 1:
+        described = ", ".join(str(s) for s in shapes)
+        raise ValueError(f"hadamard: all operands must have the same shape. "
+                         f"Received shapes {described}")
+    result = items[0]
+    for other in items[1:]:
+        result = _mul(result, other, diff)
+    return result

@@ -1,0 +1,154 @@
+"""Every case of the op table: gradient check in float64, PyTorch reference in float32.
+
+Also checks that the table covers every ``Function`` subclass defined in any module of
+the ``nablanet.ops`` package (modules added later included).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import pkgutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import nablanet as nb
+import nablanet.ops
+from nablanet.autograd import Function, Tensor
+from nablanet.testing import gradcheck
+
+
+def _load_op_table() -> Any:
+    """tests/ops/op_table.py as a module (tests are not a package under importlib mode)."""
+    name = "_nablanet_tests_op_table"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("op_table.py"))
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        sys.modules[name] = module
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return sys.modules[name]
+
+
+op_table = _load_op_table()
+CASES = op_table.CASES
+GRADCHECK_KEYS = ("eps", "atol", "rtol")
+
+
+def _case_id(case: Any) -> str:
+    return f"{case.op}-{case.id}" if case.id else case.op
+
+
+def _outputs(result: Any) -> list[Tensor]:
+    return list(result) if isinstance(result, (tuple, list)) else [result]
+
+
+def _wrt(case: Any) -> tuple[int, ...]:
+    if case.wrt is not None:
+        return tuple(case.wrt)
+    return tuple(i for i, a in enumerate(case.inputs) if np.asarray(a).dtype.kind == "f")
+
+
+def _is_float(x: Any) -> bool:
+    return np.dtype(x.dtype).kind in "fc"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
+def test_gradcheck_float64(case: Any) -> None:
+    """Autograd gradients agree with central differences (float64, small inputs)."""
+    probe = _outputs(case.fn(*[Tensor(np.asarray(a, dtype=np.float64), dtype=np.float64)
+                               for a in case.inputs]))
+    if not any(_is_float(o.data) for o in probe):
+        # Comparisons and arg-reductions: no gradient is recorded, whatever the input.
+        inputs = [Tensor(np.asarray(a, dtype=np.float64), dtype=np.float64, requires_grad=True)
+                  for a in case.inputs]
+        assert not any(o.requires_grad for o in _outputs(case.fn(*inputs)))
+        return
+
+    def flat(*tensors: Tensor) -> Tensor:
+        outs = [o for o in _outputs(case.fn(*tensors)) if _is_float(o.data)]
+        if len(outs) == 1:
+            return outs[0]
+        return nb.ops.concatenate([o.reshape(-1) for o in outs])
+
+    options = {k: v for k, v in case.tolerance.items() if k in GRADCHECK_KEYS}
+    assert gradcheck(flat, *case.inputs, wrt=_wrt(case), **options)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
+def test_matches_torch_float32(case: Any) -> None:
+    """Forward values, dtypes and gradients agree with PyTorch in float32."""
+    if case.torch_fn is None:
+        assert case.note, f"{_case_id(case)}: a case without torch_fn must say why in note"
+        return
+    rtol = case.tolerance.get("torch_rtol", 1e-4)
+    atol = case.tolerance.get("torch_atol", 1e-5)
+    wrt = _wrt(case)
+    arrays = [np.asarray(a).astype(np.float32) if np.asarray(a).dtype.kind == "f"
+              else np.asarray(a) for a in case.inputs]  # astype keeps the memory layout
+    ours = [Tensor(a, dtype=a.dtype, requires_grad=i in wrt) for i, a in enumerate(arrays)]
+    theirs = [torch.tensor(np.array(a, order="C"), requires_grad=i in wrt)
+              for i, a in enumerate(arrays)]
+    outs = _outputs(case.fn(*ours))
+    refs = _outputs(case.torch_fn(*theirs))
+    assert len(outs) == len(refs)
+    for out, ref in zip(outs, refs):
+        assert out.shape == tuple(ref.shape)
+        assert out.dtype == torch.empty(0, dtype=ref.dtype).numpy().dtype, (out.dtype, ref.dtype)
+        np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=rtol, atol=atol)
+    float_pairs = [(o, r) for o, r in zip(outs, refs) if _is_float(o.data)]
+    if not float_pairs:
+        assert not any(o.requires_grad for o in outs)
+        return
+    rng = np.random.default_rng(0)
+    total_ours: Any = 0.0
+    total_theirs: Any = 0.0
+    for out, ref in float_pairs:
+        w = rng.standard_normal(out.shape).astype(out.dtype)
+        total_ours = total_ours + (out * Tensor(w, dtype=w.dtype)).sum()
+        total_theirs = total_theirs + (ref * torch.from_numpy(w)).sum()
+    total_ours.backward()
+    total_theirs.backward()
+    for i in wrt:
+        expected = theirs[i].grad
+        expected = np.zeros(arrays[i].shape) if expected is None else expected.numpy()
+        actual = ours[i].grad
+        assert actual is not None, f"input {i} got no gradient"
+        assert actual.shape == arrays[i].shape
+        assert actual.dtype == np.float32
+        np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol,
+                                   err_msg=f"gradient of input {i}")
+
+
+def _ops_functions() -> dict[str, type]:
+    """Every public Function subclass defined in a module of the nablanet.ops package."""
+    found: dict[str, type] = {}
+    for info in pkgutil.walk_packages(nablanet.ops.__path__, "nablanet.ops."):
+        module = importlib.import_module(info.name)
+        for obj in vars(module).values():
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, Function)
+                and obj.__module__ == module.__name__
+                and not obj.__name__.startswith("_")
+            ):
+                found[obj.__name__] = obj
+    return found
+
+
+def test_every_function_in_ops_has_a_case() -> None:
+    functions = _ops_functions()
+    assert {"Add", "MatMul", "Sum", "GetItem", "Softmax", "Less"} <= set(functions)
+    covered = {case.op for case in CASES}
+    missing = sorted(set(functions) - covered)
+    assert not missing, f"Function subclasses without a case in tests/ops/op_table.py: {missing}"
+
+
+def test_case_ids_are_unique() -> None:
+    ids = [_case_id(c) for c in CASES]
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
