@@ -313,7 +313,7 @@ def serialize(loss: Any) -> dict[str, Any] | str:
     """``{'class_name', 'config'}`` for a Loss; the name for a function of this module."""
     if isinstance(loss, Loss) and type(loss).__name__ in _CLASSES:
         return {"class_name": type(loss).__name__, "config": loss.get_config()}
-    for name, cls in _NAMES.items():
+    for name in _NAMES:
         if getattr(F, name, None) is loss:
             return name
     raise ValueError(f"Cannot serialize loss {loss!r}: only nablanet losses can be saved.")

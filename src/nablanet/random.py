@@ -26,7 +26,9 @@ def set_random_seed(seed: int) -> None:
     True
     """
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"set_random_seed: seed must be a non-negative integer. Received: seed={seed!r}")
+        raise ValueError(
+            f"set_random_seed: seed must be a non-negative integer. Received: seed={seed!r}"
+        )
     _state["rng"] = np.random.default_rng(int(seed))
     _python_random.seed(int(seed))
     np.random.seed(int(seed) % 2**32)

@@ -17,7 +17,8 @@ def numerical_gradient(fn: Callable[..., Any], inputs: list[np.ndarray], index: 
     .. math::
 
         \frac{\partial}{\partial x_k} \approx
-        \frac{\langle w, f(x + \epsilon e_k)\rangle - \langle w, f(x - \epsilon e_k)\rangle}{2\epsilon}
+        \frac{\langle w, f(x + \epsilon e_k)\rangle
+              - \langle w, f(x - \epsilon e_k)\rangle}{2\epsilon}
     """
     x = inputs[index]
     grad = np.zeros_like(x)

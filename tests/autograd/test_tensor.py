@@ -100,3 +100,13 @@ def test_methods_mirror_ops() -> None:
     assert t.flatten().shape == (4,)
     assert (t > 0).dtype == np.bool_ and not (t > 0).requires_grad
     assert t.astype(np.float64).dtype == np.float64
+
+
+def test_creation_keeps_requested_dtype() -> None:
+    f64 = np.float64
+    assert nb.tensor([1.0], dtype=f64).dtype == f64
+    assert nb.zeros(2, dtype=f64).dtype == f64 and nb.ones(2, dtype=f64).dtype == f64
+    assert nb.randn(2, dtype=f64).dtype == f64 and nb.rand(2, dtype=f64).dtype == f64
+    assert nb.zeros_like(nb.ones(2, dtype=f64)).dtype == f64
+    assert nb.full((2,), 1.0, dtype=f64).dtype == f64
+    assert nb.tensor([1.0], dtype=f64).detach().dtype == f64

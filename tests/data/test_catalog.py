@@ -167,3 +167,13 @@ def test_generated_load_cache_and_splits(tmp_path):
                  seed=1, batch_size=-1)
     np.testing.assert_array_equal(again["image"].numpy()[0], image.numpy())
     assert again["label"].shape == (372,)
+
+
+def test_only_requested_splits_must_exist(tmp_path):
+    root = write_fake_rps(tmp_path / "d")
+    import shutil
+
+    shutil.rmtree(root / "rps-test-set")
+    assert len(load("rock_paper_scissors", split="train[:3]", data_dir=root)) == 3
+    with pytest.raises(FileNotFoundError, match="'test' split"):
+        load("rock_paper_scissors", split=["train", "test"], data_dir=root)

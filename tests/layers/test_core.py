@@ -128,7 +128,8 @@ def test_dense_input_dimension_mismatch_after_build() -> None:
     layer(np.ones((2, 4), np.float32))
     with pytest.raises(ValueError) as err:
         layer(np.ones((2, 5), np.float32))
-    assert str(err.value) == "Dense 'dense_3': expected input with last dimension 4, got shape (2, 5)"
+    assert str(err.value) == (
+        "Dense 'dense_3': expected input with last dimension 4, got shape (2, 5)")
 
 
 def test_set_weights_checks_shapes_and_count() -> None:

@@ -52,7 +52,7 @@ CASES: list[OpCase] = []
 
 # --- elementwise, reduction, shape, linalg, softmax (foundation) ---------------------------
 def _ew(op: str, fn: Callable[..., Any], inputs: list[np.ndarray], torch_fn: Any = None,
-        id: str = "", **tolerance: float) -> None:
+        id: str = "", **tolerance: float) -> None:  # noqa: A002 - OpCase's field name
     """Add a foundation case; ``torch_fn`` defaults to ``fn`` (the operators are shared)."""
     CASES.append(OpCase(op, fn, inputs, fn if torch_fn is None else torch_fn, id=id,
                         tolerance=dict(tolerance)))

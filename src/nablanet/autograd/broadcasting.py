@@ -17,7 +17,8 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
     .. math::
 
-        \\frac{\\partial L}{\\partial x_{i}} = \\sum_{j \\in B(i)} \\frac{\\partial L}{\\partial y_j}
+        \\frac{\\partial L}{\\partial x_{i}} =
+        \\sum_{j \\in B(i)} \\frac{\\partial L}{\\partial y_j}
 
     where :math:`B(i)` is the set of output positions that element :math:`i` was
     broadcast to.

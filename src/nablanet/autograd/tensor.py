@@ -333,6 +333,6 @@ class Tensor:
 
 
 from nablanet import ops  # noqa: E402  (the ops build on Tensor)
+from nablanet.autograd import function  # noqa: E402
 from nablanet.ops import elementwise as _ew  # noqa: E402
 from nablanet.ops.elementwise import _binary  # noqa: E402
-from nablanet.autograd import function  # noqa: E402

@@ -194,9 +194,14 @@ class ProgbarLogger(Callback):
         self.epochs = params.get("epochs", 1)
         self.target = params.get("steps")
 
-    def _reset(self) -> None:
+    def _reset(self, keep_target: bool = False) -> None:
         self._seen = 0
+        steps = self.params.get("steps")
+        if steps is not None or not keep_target:
+            self.target = steps
         self.progbar = None
+        if self.verbose:
+            self.progbar = Progbar(self.target, verbose=self.verbose, unit_name="step")
 
     def _bar(self) -> Progbar:
         if self.progbar is None:
@@ -212,15 +217,12 @@ class ProgbarLogger(Callback):
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
         if not self._called_in_fit:
             self._reset()
-            self.target = self.params.get("steps")
 
     def on_predict_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._reset()
-        self.target = self.params.get("steps")
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self._reset()
-        self.target = self.params.get("steps")
+        self._reset(keep_target=True)
         if self.verbose and self.epochs > 1:
             sys.stdout.write(f"Epoch {epoch + 1}/{self.epochs}\n")
             sys.stdout.flush()

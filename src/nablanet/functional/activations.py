@@ -186,7 +186,8 @@ def _erf(x: Tensor) -> Tensor:
 
 
 def gelu(x: Any, approximate: bool = False) -> Tensor:
-    r"""GELU (Hendrycks & Gimpel): :math:`z\,\Phi(z) = \tfrac{z}{2}(1 + \operatorname{erf}(z/\sqrt2))`.
+    r"""GELU (Hendrycks & Gimpel):
+    :math:`z\,\Phi(z) = \tfrac{z}{2}(1 + \operatorname{erf}(z/\sqrt2))`.
 
     ``approximate=True`` uses the tanh form
     :math:`\tfrac{z}{2}(1 + \tanh(\sqrt{2/\pi}(z + 0.044715 z^3)))`. The exact form's erf is

@@ -49,7 +49,7 @@ def _tensor(x: Any, dtype: Any = None) -> Tensor:
 
 
 def _target(y_true: Any, y_pred: Tensor) -> Any:
-    """``y_true`` as a Tensor (if it is one: it may need a gradient) or an array of y_pred's dtype."""
+    """``y_true`` as a Tensor (it may need a gradient) or an array of y_pred's dtype."""
     if isinstance(y_true, Tensor):
         return y_true if y_true.dtype == y_pred.dtype else y_true.astype(y_pred.dtype)
     return np.asarray(y_true, dtype=y_pred.dtype)

@@ -10,5 +10,7 @@ from nablanet.layers.core import *  # noqa: F403
 from nablanet.layers.activation import *  # noqa: F403
 from nablanet.layers.normalization import *  # noqa: F403
 from nablanet.layers.regularization import *  # noqa: F403
+from nablanet.layers.conv_transpose import *  # noqa: F403
+from nablanet.layers.sampling import *  # noqa: F403
 
 __all__ = ["LAYER_REGISTRY", "Input", "KerasTensor", "Layer", "SymbolicTensor", "clear_session"]

@@ -129,6 +129,11 @@ class CompileLoss:
             lw = self.loss_weights
             if isinstance(lw, (int, float)):
                 lw = [lw] * n_outputs
+            elif isinstance(lw, (list, tuple)) and n_outputs == 1:
+                if len(lw) != 1:
+                    raise ValueError("compile: `loss_weights` has "
+                                     f"{len(lw)} entries but the model has 1 output.")
+                lw = lw[0]
             weights = _structure_names(lw, n_outputs, names, "loss_weights")
             self.weights = [1.0 if w is None else float(w) for w in weights]
         self.names = names or [f"output_{i}" for i in range(n_outputs)]

@@ -150,7 +150,7 @@ class Sequential(Model):
             self._build_symbolic(tuple(input_shape), from_data=True)
 
     # -- calling ------------------------------------------------------------------------------
-    def call(self, inputs: Any, training: bool = False, mask: Any = None) -> Any:
+    def call(self, inputs: Any, training: bool = False) -> Any:
         self._check_inputs([inputs])
         x = inputs
         for layer in self._layers:

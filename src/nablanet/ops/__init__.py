@@ -1,3 +1,4 @@
+# ruff: noqa: A004 - the ops are named after the operations (sum, max, abs, ...)
 """Differentiable primitives: one :class:`~nablanet.autograd.Function` each, with backward.
 
 The public functions here are what ``Tensor``'s operators and methods call.

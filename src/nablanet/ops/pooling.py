@@ -22,7 +22,7 @@ one winner per window, the first maximum in row-major window order (as PyTorch a
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,55 @@ def _taps(ph: int, pw: int, sh: int, sw: int, ho: int, wo: int
         for n in range(pw):
             yield (slice(None), slice(m, m + (ho - 1) * sh + 1, sh),
                    slice(n, n + (wo - 1) * sw + 1, sw), slice(None))
+
+
+_NUMBA_MAX_POOL: list[tuple[Callable[..., Any], Callable[..., Any]] | None] = []
+
+
+def _numba_max_pool() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
+    """Compiled (forward, backward) max-pool kernels (numba, cached on disk), or None.
+
+    One pass each: the forward writes the maximum and the index of the first winning tap,
+    the backward adds each output gradient at its winner (images in parallel: no races).
+    """
+    if not _NUMBA_MAX_POOL:
+        try:
+            import numba
+        except ImportError:  # pragma: no cover - numba is a dependency; keep a pure-NumPy path
+            _NUMBA_MAX_POOL.append(None)
+            return None
+
+        @numba.njit(parallel=True, cache=True, nogil=True)
+        def forward_kernel(xp, out, winner, ph, pw, sh, sw):  # type: ignore[no-untyped-def]
+            n_batch, ho, wo, channels = out.shape
+            for n in numba.prange(n_batch):
+                for oy in range(ho):
+                    for ox in range(wo):
+                        y0 = oy * sh
+                        x0 = ox * sw
+                        for c in range(channels):
+                            best = xp[n, y0, x0, c]
+                            k = 0
+                            for t in range(1, ph * pw):
+                                v = xp[n, y0 + t // pw, x0 + t % pw, c]
+                                if v > best:  # strictly: ties keep the first winner
+                                    best = v
+                                    k = t
+                            out[n, oy, ox, c] = best
+                            winner[n, oy, ox, c] = k
+
+        @numba.njit(parallel=True, cache=True, nogil=True)
+        def backward_kernel(grad, winner, gxp, pw, sh, sw):  # type: ignore[no-untyped-def]
+            n_batch, ho, wo, channels = grad.shape
+            for n in numba.prange(n_batch):
+                for oy in range(ho):
+                    for ox in range(wo):
+                        for c in range(channels):
+                            k = winner[n, oy, ox, c]
+                            gxp[n, oy * sh + k // pw, ox * sw + k % pw, c] += grad[n, oy, ox, c]
+
+        _NUMBA_MAX_POOL.append((forward_kernel, backward_kernel))
+    return _NUMBA_MAX_POOL[0]
 
 
 class _Pool2D(Function):
@@ -104,7 +153,7 @@ class MaxPool2D(_Pool2D):
     with :math:`(m^*, l^*)` the first position (row-major) attaining the maximum.
     """
 
-    __slots__ = ("xp", "out")
+    __slots__ = ("xp", "out", "winner")
 
     op_name = "max_pool2d"
     fill = -np.inf
@@ -113,6 +162,14 @@ class MaxPool2D(_Pool2D):
                 padding: Any = "valid", _shown: tuple[int, ...] | None = None) -> np.ndarray:
         x = np.asarray(x)
         xp = self._setup(x, pool_size, strides, padding, _shown)
+        kernels = _numba_max_pool()
+        self.winner = None
+        if kernels is not None and xp.dtype in (np.float32, np.float64) and self.pool[0] * \
+                self.pool[1] <= 127:
+            out = np.empty((x.shape[0], *self.out_hw, x.shape[3]), dtype=xp.dtype)
+            self.winner = np.empty(out.shape, dtype=np.int8)
+            kernels[0](np.ascontiguousarray(xp), out, self.winner, *self.pool, *self.strides)
+            return out
         slices = list(self._slices())
         if len(slices) == 4:  # the common 2×2 pool: a balanced tree of maxima
             a, b, c, d = (xp[s] for s in slices)
@@ -127,8 +184,13 @@ class MaxPool2D(_Pool2D):
         return out
 
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
-        xp, out = self.xp, self.out
         gxp = np.zeros(self.padded_shape, dtype=grad.dtype)
+        if self.winner is not None:
+            kernels = _numba_max_pool()
+            kernels[1](np.ascontiguousarray(grad), self.winner, gxp,  # type: ignore[index]
+                       self.pool[1], *self.strides)
+            return (self._crop(gxp),)
+        xp, out = self.xp, self.out
         taken = None  # windows whose winner has been found
         disjoint = self._disjoint()
         for s in self._slices():

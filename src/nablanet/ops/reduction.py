@@ -27,7 +27,9 @@ def _normalize_axis(axis: Any, ndim: int) -> tuple[int, ...]:
     return tuple(int(a) % ndim if ndim else 0 for a in axes)
 
 
-def _restore_dims(grad: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims: bool) -> np.ndarray:
+def _restore_dims(
+    grad: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims: bool
+) -> np.ndarray:
     """Re-insert the reduced axes (size 1) so ``grad`` broadcasts against the input."""
     if keepdims or not shape:
         return grad

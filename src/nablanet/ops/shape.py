@@ -234,22 +234,56 @@ class Gather(Function):
 
 
 def reshape(x: Any, shape: Sequence[int]) -> Tensor:
-    """Same data, new shape (one entry may be -1)."""
+    """Same data, new shape (one entry may be -1).
+
+    Raises
+    ------
+    ValueError
+        ``reshape: cannot reshape a tensor of shape (2, 3) (6 elements) into shape (4, 2)``.
+
+    Examples
+    --------
+    >>> import nablanet as nb
+    >>> nb.ops.reshape(nb.arange(6), (2, -1))
+    tensor([[0, 1, 2],
+            [3, 4, 5]])
+    """
     return Reshape.apply(x, shape=tuple(shape))
 
 
 def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
-    """Permute axes (reverse them when ``axes`` is None)."""
+    """Permute axes (reverse them when ``axes`` is None); negative axes count from the end.
+
+    Examples
+    --------
+    >>> import nablanet as nb
+    >>> nb.ops.transpose(nb.zeros(2, 3, 4), (2, 0, -2)).shape
+    (4, 2, 3)
+    """
     return Transpose.apply(x, axes=axes)
 
 
 def permute(x: Any, axes: Sequence[int]) -> Tensor:
-    """Alias of :func:`transpose` with explicit axes, as in PyTorch."""
+    """Alias of :func:`transpose` with explicit axes, as in PyTorch.
+
+    Examples
+    --------
+    >>> import nablanet as nb
+    >>> nb.ops.permute(nb.zeros(2, 3), (1, 0)).shape
+    (3, 2)
+    """
     return Transpose.apply(x, axes=axes)
 
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
-    """Exchange two axes."""
+    """Exchange two axes (a :class:`Transpose`).
+
+    Examples
+    --------
+    >>> import nablanet as nb
+    >>> nb.ops.swapaxes(nb.zeros(2, 3, 4), 0, -1).shape
+    (4, 3, 2)
+    """
     ndim = np.ndim(x.data if isinstance(x, Tensor) else x)
     axes = list(range(ndim))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
@@ -257,12 +291,32 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
 
 
 def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
-    """Broadcast to ``shape`` following NumPy's rules."""
+    """Broadcast to ``shape`` following NumPy's rules (the gradient is summed back).
+
+    Examples
+    --------
+    >>> import nablanet as nb
+    >>> nb.ops.broadcast_to(nb.tensor([1.0, 2.0]), (2, 2))
+    tensor([[1., 2.],
+            [1., 2.]])
+    """
     return BroadcastTo.apply(x, shape=tuple(shape))
 
 
 def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Tensor:
-    """Remove size-1 axes (all of them when ``axis`` is None)."""
+    """Remove size-1 axes (all of them when ``axis`` is None).
+
+    Raises
+    ------
+    ValueError
+        When a named axis does not have size 1.
+
+    Examples
+    --------
+    >>> import nablanet as nb
+    >>> nb.ops.squeeze(nb.zeros(1, 3, 1), -1).shape
+    (1, 3)
+    """
     shape = np.shape(x.data if isinstance(x, Tensor) else x)
     if axis is None:
         new = tuple(n for n in shape if n != 1)
@@ -276,27 +330,58 @@ def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Tensor:
 
 
 def expand_dims(x: Any, axis: int) -> Tensor:
-    """Insert a size-1 axis at ``axis``."""
+    """Insert a size-1 axis at ``axis`` (``unsqueeze`` in PyTorch).
+
+    Examples
+    --------
+    >>> import nablanet as nb
+    >>> nb.ops.expand_dims(nb.zeros(2, 3), -1).shape
+    (2, 3, 1)
+    """
     shape = np.shape(x.data if isinstance(x, Tensor) else x)
     return Reshape.apply(x, shape=np.expand_dims(np.empty(shape, dtype=bool), axis).shape)
 
 
 def concatenate(xs: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
+    """Join tensors along an existing axis (``torch.cat``).
+
+    Examples
+    --------
+    >>> import nablanet as nb
+    >>> nb.ops.concatenate([nb.zeros(2, 1), nb.ones(2, 2)], axis=-1).shape
+    (2, 3)
+    """
     if not len(xs):
         raise ValueError("concatenate: need at least one tensor")
     return Concatenate.apply(*xs, axis=axis)
 
 
 def stack(xs: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join equal-shaped tensors along a new axis."""
+    """Join equal-shaped tensors along a new axis.
+
+    Examples
+    --------
+    >>> import nablanet as nb
+    >>> nb.ops.stack([nb.zeros(3), nb.ones(3)], axis=1).shape
+    (3, 2)
+    """
     if not len(xs):
         raise ValueError("stack: need at least one tensor")
     return Stack.apply(*xs, axis=axis)
 
 
 def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
-    """Split into equal sections or at the given indices (as ``np.split``), differentiably."""
+    """Split into equal sections or at the given indices (as ``np.split``), differentiably.
+
+    Each piece is a :class:`GetItem` slice of ``x``. Note that ``torch.split`` takes
+    section *sizes* where this takes, like NumPy, a number of sections or cut indices.
+
+    Examples
+    --------
+    >>> import nablanet as nb
+    >>> [p.tolist() for p in nb.ops.split(nb.arange(5), [2])]
+    [[0, 1], [2, 3, 4]]
+    """
     shape = np.shape(x.data if isinstance(x, Tensor) else x)
     n = shape[axis]
     if isinstance(indices_or_sections, (int, np.integer)):
@@ -318,17 +403,43 @@ def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> li
 
 
 def pad(x: Any, pad_width: Any, value: float = 0.0) -> Tensor:
-    """Constant padding with ``np.pad``-style widths."""
+    """Constant padding with ``np.pad`` widths: an int, ``(before, after)`` or one pair per axis.
+
+    Examples
+    --------
+    >>> import nablanet as nb
+    >>> nb.ops.pad(nb.ones(1, 2), ((0, 1), (1, 0)))
+    tensor([[0., 1., 1.],
+            [0., 0., 0.]])
+    """
     return Pad.apply(x, pad_width=pad_width, value=value)
 
 
 def flip(x: Any, axis: int | Sequence[int] | None = None) -> Tensor:
-    """Reverse element order along ``axis`` (all axes when None)."""
+    """Reverse element order along ``axis`` (all axes when None).
+
+    Examples
+    --------
+    >>> import nablanet as nb
+    >>> nb.ops.flip(nb.tensor([1.0, 2.0, 3.0]))
+    tensor([3., 2., 1.])
+    """
     return Flip.apply(x, axis=axis)
 
 
 def getitem(x: Any, index: Any) -> Tensor:
-    """``x[index]`` for basic slicing and integer-array (fancy) indexing."""
+    """``x[index]`` for basic slicing, integer-array (fancy) and boolean-mask indexing.
+
+    Repeated indices accumulate their gradients (scatter-add).
+
+    Examples
+    --------
+    >>> import nablanet as nb
+    >>> x = nb.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> x[[0, 0, 2]].sum().backward()
+    >>> x.grad
+    array([2., 0., 1.], dtype=float32)
+    """
     if isinstance(index, Tensor):
         index = index.data
     elif isinstance(index, tuple):
@@ -337,7 +448,17 @@ def getitem(x: Any, index: Any) -> Tensor:
 
 
 def gather(x: Any, index: Any, axis: int = -1) -> Tensor:
-    """Values of ``x`` at ``index`` along ``axis`` (``np.take_along_axis``)."""
+    """Values of ``x`` at ``index`` along ``axis`` (``np.take_along_axis``, ``torch.gather``).
+
+    ``index`` is an integer array with as many axes as ``x``.
+
+    Examples
+    --------
+    >>> import nablanet as nb
+    >>> nb.ops.gather(nb.tensor([[1.0, 2.0], [3.0, 4.0]]), [[1], [0]], axis=1)
+    tensor([[2.],
+            [3.]])
+    """
     if isinstance(index, Tensor):
         index = index.data
     return Gather.apply(x, index=index, axis=axis)

@@ -101,6 +101,11 @@ def kronecker(a: Any, b: Any, *more: Any) -> Any:
     Operands of any (equal or unequal) order are accepted; a lower-order operand gets
     leading axes of length one, as in ``np.kron``. More than two operands associate left.
 
+    Parameters
+    ----------
+    a, b, *more : array_like or Tensor
+        The operands, :math:`A \otimes B \otimes \dots` from left to right.
+
     Returns
     -------
     ndarray or Tensor
@@ -140,6 +145,11 @@ def khatri_rao(a: Any, b: Any, *more: Any) -> Any:
 
         A \odot B = \left[ a_{:1} \otimes b_{:1} \;\; a_{:2} \otimes b_{:2} \;\; \cdots \;\;
         a_{:R} \otimes b_{:R} \right] \in \mathbb{R}^{mp \times R}
+
+    Parameters
+    ----------
+    a, b, *more : 2-D array_like or Tensor
+        Matrices with the same number of columns :math:`R`.
 
     Returns
     -------
@@ -184,6 +194,16 @@ def hadamard(a: Any, b: Any, *more: Any) -> Any:
         (A * B)_{ij} = a_{ij} b_{ij}
 
     No broadcasting: shapes must agree exactly (any order is allowed, not just matrices).
+
+    Parameters
+    ----------
+    a, b, *more : array_like or Tensor
+        Operands of one shape.
+
+    Returns
+    -------
+    ndarray or Tensor
+        A Tensor (differentiable) when any input is a Tensor.
 
     Raises
     ------

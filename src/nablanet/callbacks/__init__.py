@@ -1,0 +1,26 @@
+"""Callbacks: objects whose hooks ``fit``/``evaluate``/``predict`` call (Keras 3 names)."""
+
+from nablanet.callbacks.base import Callback, CallbackList, MonitorCallback
+from nablanet.callbacks.checkpoint import BackupAndRestore, ModelCheckpoint
+from nablanet.callbacks.early_stopping import EarlyStopping
+from nablanet.callbacks.history import History
+from nablanet.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
+from nablanet.callbacks.misc import CSVLogger, LambdaCallback, TerminateOnNaN
+from nablanet.callbacks.progbar import Progbar, ProgbarLogger
+
+__all__ = [
+    "BackupAndRestore",
+    "CSVLogger",
+    "Callback",
+    "CallbackList",
+    "EarlyStopping",
+    "History",
+    "LambdaCallback",
+    "LearningRateScheduler",
+    "ModelCheckpoint",
+    "MonitorCallback",
+    "Progbar",
+    "ProgbarLogger",
+    "ReduceLROnPlateau",
+    "TerminateOnNaN",
+]
