@@ -89,9 +89,9 @@ def test_dropout_invalid_rate(rate) -> None:
         layers.Dropout(rate)
 
 
-def test_activity_regularization_adds_batch_mean_penalty() -> None:
+def test_activity_regularization_adds_undivided_penalty() -> None:
     layer = layers.ActivityRegularization(l1=0.1, l2=0.5)
     x = np.array([[1.0, -2.0], [3.0, 0.0]], np.float32)
     layer(x)
-    expected = (0.1 * 6.0 + 0.5 * 14.0) / 2
+    expected = 0.1 * 6.0 + 0.5 * 14.0  # Keras 3: not divided by the batch size
     np.testing.assert_allclose(float(layer.losses[0]), expected, rtol=1e-6)

@@ -53,7 +53,6 @@ def test_reproducible_history(blobs):
 
     def run():
         model = make_model(seed=123)
-        model.add  # Sequential API exists
         nb.set_random_seed(7)
         return model.fit(x, y, epochs=3, batch_size=16, validation_split=0.1,
                          verbose=0).history
@@ -152,7 +151,8 @@ def test_bad_data_raises_before_any_weight_changes(blobs, case):
     model = make_model()
     before = model.get_weights()
     if case == "lengths":
-        args, match = (x, y[:-10]), "(?s)Data cardinality is ambiguous.*'x' sizes: 300.*'y' sizes: 290"
+        args = (x, y[:-10])
+        match = "(?s)Data cardinality is ambiguous.*'x' sizes: 300.*'y' sizes: 290"
     elif case == "empty":
         args, match = (x[:0], y[:0]), "empty"
     elif case in ("nan", "inf"):

@@ -324,3 +324,24 @@ def test_channel_mismatch_names_op_and_shapes() -> None:
 def test_bad_input_raises(call: Any, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("strides,dilation,padding", [((1, 1), (1, 1), "same"),
+                                                      ((2, 3), (1, 1), "valid"),
+                                                      ((1, 1), (2, 2), "same")])
+def test_numpy_col2im_matches_compiled(monkeypatch: Any, strides: tuple, dilation: tuple,
+                                       padding: str) -> None:
+    """The pure-NumPy col2im (no numba) gives the same input gradient."""
+    from nablanet.ops import conv
+
+    x, k = rand(2, 8, 9, 3), rand(3, 2, 3, 4)
+    g = rand(*conv2d(x, k, strides=strides, padding=padding, dilation_rate=dilation).shape)
+
+    def run() -> np.ndarray:
+        t = nb.Tensor(x, dtype=np.float64, requires_grad=True)
+        conv2d(t, k, strides=strides, padding=padding, dilation_rate=dilation).backward(g)
+        return t.grad
+
+    compiled = run()
+    monkeypatch.setattr(conv, "_NUMBA_COL2IM", [None])
+    np.testing.assert_allclose(run(), compiled, rtol=1e-12, atol=1e-12)

@@ -205,3 +205,26 @@ def test_global_pooling() -> None:
 def test_bad_input_raises(call: Any, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("pool,strides,padding", [((2, 2), None, "valid"), ((3, 3), (2, 2), "same"),
+                                                  ((2, 3), (1, 1), "valid")])
+def test_numpy_path_matches_compiled_path(monkeypatch: Any, pool: tuple, strides: Any,
+                                          padding: str) -> None:
+    """The pure-NumPy fallback (no numba) gives the same values and gradients."""
+    from nablanet.ops import pooling
+
+    x = rand(2, 7, 8, 3)
+    g = rand(*max_pool2d(x, pool, strides, padding).shape)
+
+    def run() -> tuple[np.ndarray, np.ndarray]:
+        t = nb.Tensor(x, dtype=np.float64, requires_grad=True)
+        y = max_pool2d(t, pool, strides, padding)
+        y.backward(g)
+        return y.data, t.grad
+
+    compiled = run()
+    monkeypatch.setattr(pooling, "_NUMBA_MAX_POOL", [None])
+    fallback = run()
+    np.testing.assert_array_equal(compiled[0], fallback[0])
+    np.testing.assert_allclose(compiled[1], fallback[1], rtol=1e-12, atol=1e-12)

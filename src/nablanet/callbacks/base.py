@@ -179,9 +179,14 @@ class CallbackList(Callback):
 
 
 def _make_forwarder(hook: str) -> Any:
-    def forward(self: CallbackList, *args: Any, **kwargs: Any) -> None:
-        for cb in self.callbacks:
-            getattr(cb, hook)(*args, **kwargs)
+    if "batch" in hook or "epoch" in hook:
+        def forward(self: CallbackList, index: int, logs: dict[str, Any] | None = None) -> None:
+            for cb in self.callbacks:
+                getattr(cb, hook)(index, logs)
+    else:
+        def forward(self: CallbackList, logs: dict[str, Any] | None = None) -> None:  # type: ignore[misc]
+            for cb in self.callbacks:
+                getattr(cb, hook)(logs)
 
     forward.__name__ = hook
     forward.__doc__ = f"Call ``{hook}`` of every callback in order."

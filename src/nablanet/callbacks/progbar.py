@@ -1,13 +1,15 @@
-"""The progress line of ``fit``, ``evaluate`` and ``predict``: ``Progbar`` and ``ProgbarLogger``.
+"""The progress line of ``fit``, ``evaluate`` and ``predict``: ``Progbar``, ``ProgbarLogger``.
 
 The format is the one the chapter prints (tf.keras)::
 
     Epoch 1/10
-    56/56 [==============================] - 6s 46ms/step - loss: 0.7071 - accuracy: 0.6604 - val_loss: 0.1421 - val_accuracy: 0.9563
+    56/56 [==============================] - 6s 46ms/step - loss: 0.7071 - accuracy: 0.6604 ...
+    ... - val_loss: 0.1421 - val_accuracy: 0.9563
 
-while an epoch runs, on a terminal, the same line is redrawn in place (``'\\r'``)::
+(one line, split here at ``...``); while an epoch runs, on a terminal, the same line is
+redrawn in place (``'\\r'``)::
 
-    53/56 [============================>.] - ETA: 0s - loss: 8.3814e-04 - accuracy: 1.0000
+    53/56 [===========================>..] - ETA: 0s - loss: 8.3814e-04 - accuracy: 1.0000
 
 Values are written with 4 decimals, or as ``%.4e`` when ``|value| <= 1e-3``
 (``2.4979e-04``). The bar is 30 characters wide. Times are ``6s`` for the epoch and

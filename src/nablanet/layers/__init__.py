@@ -4,13 +4,15 @@ Each topic has its own module; everything public is re-exported here so that
 ``nablanet.layers.Dense`` works as ``keras.layers.Dense`` does.
 """
 
-from nablanet.layers.base import LAYER_REGISTRY, Layer, clear_session
-from nablanet.layers.input_layer import Input, KerasTensor, SymbolicTensor
-from nablanet.layers.core import *  # noqa: F403
 from nablanet.layers.activation import *  # noqa: F403
-from nablanet.layers.normalization import *  # noqa: F403
-from nablanet.layers.regularization import *  # noqa: F403
+from nablanet.layers.base import LAYER_REGISTRY, Layer, clear_session
+from nablanet.layers.conv import *  # noqa: F403
 from nablanet.layers.conv_transpose import *  # noqa: F403
+from nablanet.layers.core import *  # noqa: F403
+from nablanet.layers.input_layer import Input, KerasTensor, SymbolicTensor
+from nablanet.layers.normalization import *  # noqa: F403
+from nablanet.layers.pooling import *  # noqa: F403
+from nablanet.layers.regularization import *  # noqa: F403
 from nablanet.layers.sampling import *  # noqa: F403
 
 __all__ = ["LAYER_REGISTRY", "Input", "KerasTensor", "Layer", "SymbolicTensor", "clear_session"]

@@ -318,8 +318,18 @@ class Layer:
     # -- losses -------------------------------------------------------------------------------
     @property
     def losses(self) -> list[Tensor]:
-        """Penalties of the last call: weight and activity regularisation, ``add_loss`` terms."""
-        return [loss for layer in self._flatten_layers() for loss in layer._losses]
+        """Regularisation penalties: weight penalties, plus the last call's activity and
+        ``add_loss`` terms.
+
+        As in Keras 3, weight penalties ``regularizer(weight)`` are computed when this
+        property is read (once per training step), not on every call, and the activity
+        penalty is added undivided by the batch size.
+        """
+        out = []
+        for layer in self._flatten_layers():
+            out += [regularizer(weight) for weight, regularizer in layer._regularized]
+            out += layer._losses
+        return out
 
     def add_loss(self, loss: Any) -> None:
         """Add a scalar term to the training loss for the current call."""
@@ -371,12 +381,9 @@ class Layer:
             if mask is not None and self._call_accepts("mask"):
                 kwargs["mask"] = mask
             outputs = self.call(inputs, *args, **kwargs)
-            for weight, regularizer in self._regularized:
-                self._losses.append(regularizer(weight))
             if self.activity_regularizer is not None:
                 for out in _flatten(outputs):
-                    penalty = self.activity_regularizer(out)
-                    self._losses.append(penalty / out.shape[0] if out.ndim else penalty)
+                    self._losses.append(self.activity_regularizer(out))
             out_mask = self.compute_mask(inputs, mask)
             if out_mask is not None and isinstance(outputs, Tensor):
                 outputs._keras_mask = out_mask
@@ -433,7 +440,7 @@ def infer_output_shape(layer: Layer, input_shape: Any) -> Any:
             return [zeros(s) for s in shape]
         return Tensor(np.zeros(shape, dtype=np.float32))
 
-    def run(fill: int) -> list[tuple[int, ...]]:
+    def run(fill: int) -> tuple[list[tuple[int, ...]], Any]:
         with no_grad():
             out = layer(zeros(concrete(input_shape, fill)), training=False)
         return [tuple(o.shape) for o in _flatten(out)], out

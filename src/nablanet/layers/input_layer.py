@@ -131,7 +131,8 @@ def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = No
                     f"Received: shape={tuple(shape)}"
                 )
         batch_shape = (batch_size, *tuple(shape))
-    return SymbolicTensor(tuple(batch_shape), dtype or "float32", name=name or unique_name("input_layer"))
+    name = name or unique_name("input_layer")
+    return SymbolicTensor(tuple(batch_shape), dtype or "float32", name=name)
 
 
 def replace_symbolic(structure: Any, values: dict[int, Any]) -> Any:

@@ -88,7 +88,7 @@ class GaussianNoise(Layer):
 
 class ActivityRegularization(Layer):
     r"""Identity that adds :math:`\lambda_1 \sum|x| + \lambda_2 \sum x^2` of its input to
-    :attr:`losses` (divided by the batch size, as the base layer does for activity
+    :attr:`losses` (undivided by the batch size, as Keras 3 does for activity
     regularisers)."""
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs: Any) -> None:
@@ -101,7 +101,7 @@ class ActivityRegularization(Layer):
 
     def call(self, inputs: Tensor) -> Tensor:
         penalty = l1_l2_penalty(inputs, self.l1, self.l2)
-        self.add_loss(penalty / inputs.shape[0] if inputs.ndim else penalty)
+        self.add_loss(penalty)
         return inputs
 
     def compute_output_shape(self, input_shape: Any) -> Any:

@@ -163,7 +163,9 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
 def _encode(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes:
     from safetensors.numpy import save
 
-    return save({k: np.ascontiguousarray(v) for k, v in tensors.items()}, metadata=metadata)
+    # (np.ascontiguousarray would turn 0-d arrays such as ``iterations`` into 1-d ones.)
+    arrays = {k: v if v.flags.c_contiguous else v.copy(order="C") for k, v in tensors.items()}
+    return save(arrays, metadata=metadata)
 
 
 def read_file(path: str | os.PathLike[str]) -> tuple[dict[str, str], dict[str, np.ndarray]]:
