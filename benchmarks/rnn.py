@@ -63,12 +63,12 @@ def run(repeats: int, input_grad: bool) -> None:
             params = keras_weights(cell, module)
             x = Tensor(x_np, requires_grad=input_grad)
 
-            def step_torch() -> None:
+            def step_torch(module: torch.nn.Module = module, tx: torch.Tensor = tx) -> None:
                 module.zero_grad()
                 seq, _ = module(tx)
                 seq.sum().backward()
 
-            def step_ours() -> None:
+            def step_ours(cell: str = cell, x: Tensor = x, params: list = params) -> None:
                 for p in params:
                     p.grad = None
                 if cell == "lstm":

@@ -16,9 +16,32 @@ from nablanet.autograd.creation import (
     zeros,
     zeros_like,
 )
+from nablanet.autograd.function import set_grad_enabled
 from nablanet.random import set_random_seed
 
 __version__ = "0.1.0"
+
+#: Subpackages reachable as attributes (``nb.layers.Dense``), imported on first use so that
+#: ``import nablanet`` stays fast and light.
+_SUBMODULES = (
+    "activations", "callbacks", "data", "functional", "generative", "initializers", "layers",
+    "linear_regions", "losses", "metrics", "models", "ops", "optimizers", "plotting", "regularizers",
+    "tensor_algebra", "testing", "utils",
+)
+
+
+def __getattr__(name: str) -> object:
+    if name in _SUBMODULES:
+        import importlib
+
+        module = importlib.import_module(f"nablanet.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'nablanet' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_SUBMODULES])
 
 __all__ = [
     "Function",
@@ -33,6 +56,7 @@ __all__ = [
     "ones_like",
     "rand",
     "randn",
+    "set_grad_enabled",
     "set_random_seed",
     "tensor",
     "zeros",

@@ -23,6 +23,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 #: ``nablanet run NAME ...`` -> module implementing the job.
 EXPERIMENTS: dict[str, tuple[str, str]] = {
+    "depth": ("nablanet.experiments.depth",
+              "why depth helps: linear regions of ReLU networks (§3)"),
 }
 
 

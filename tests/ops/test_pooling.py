@@ -1,4 +1,4 @@
-"""Max / average pooling, upsampling and resize against PyTorch; gradcheck; bad input."""
+"""Max / average pooling, upsampling and resize against PyTorch (float64); bad input."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from nablanet.functional import (
     resize,
     upsampling2d,
 )
-from nablanet.testing import gradcheck
 
 
 def _load_op_table() -> Any:
@@ -67,11 +66,6 @@ def compare(ours: Any, ref: Any, arrays: list[np.ndarray], tol: float = 1e-10) -
     np.testing.assert_allclose(out.data, ref_out.detach().numpy(), rtol=tol, atol=tol)
     for t, r in zip(tensors, tt):
         np.testing.assert_allclose(t.grad, r.grad.numpy(), rtol=tol, atol=tol)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[f"{c.op}-{c.id}" for c in CASES])
-def test_gradcheck(case: Any) -> None:
-    assert gradcheck(case.fn, *case.inputs)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.op}-{c.id}" for c in CASES])

@@ -169,9 +169,6 @@ class Progbar:
             self.stream.flush()
             self._finished = True
 
-    def add(self, n: int, values: Iterable[tuple[str, Any]] | None = None) -> None:
-        raise NotImplementedError("Progbar.add is not supported; call update(current, ...)")
-
 
 class ProgbarLogger(Callback):
     """Prints ``Epoch i/N`` and the progress line during ``fit``, ``evaluate``, ``predict``.

@@ -90,8 +90,8 @@ def _check_fits(op: str, x_shape: tuple[int, ...], w_shape: tuple[int, ...],
 
 
 # --- im2col / col2im --------------------------------------------------------------------------
-def im2col(xp: np.ndarray, kernel: tuple[int, int], strides: tuple[int, int],
-           dilation: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray:
+def im2col(xp: np.ndarray, kernel: tuple[int, ...], strides: tuple[int, ...],
+           dilation: tuple[int, ...], out_hw: tuple[int, ...]) -> np.ndarray:
     """Windows of a padded NHWC array as a contiguous ``(N, Ho, Wo, kh, kw, C)`` array."""
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, strides, dilation, out_hw
     windows = sliding_window_view(xp, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), axis=(1, 2))
@@ -129,8 +129,8 @@ def _numba_col2im() -> Callable[..., Any] | None:
     return _NUMBA_COL2IM[0]
 
 
-def col2im(cols: np.ndarray, padded_shape: tuple[int, ...], strides: tuple[int, int],
-           dilation: tuple[int, int]) -> np.ndarray:
+def col2im(cols: np.ndarray, padded_shape: tuple[int, ...], strides: tuple[int, ...],
+           dilation: tuple[int, ...]) -> np.ndarray:
     r"""Adjoint of :func:`im2col`: scatter-add ``(N, Ho, Wo, kh, kw, C)`` windows into an array.
 
     .. math::
@@ -212,9 +212,8 @@ class Conv2D(Function):
     op_name = "conv2d"
 
     def forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
-                strides: tuple[int, int] = (1, 1), padding: Any = "valid",
-                dilation_rate: tuple[int, int] = (1, 1), groups: int = 1,
-                _shown: tuple[Any, Any] | None = None) -> np.ndarray:
+                strides: Any = (1, 1), padding: Any = "valid", dilation_rate: Any = (1, 1),
+                groups: int = 1, _shown: tuple[Any, Any] | None = None) -> np.ndarray:
         op = self.op_name
         x = np.asarray(x)
         w = np.asarray(w)
@@ -229,7 +228,7 @@ class Conv2D(Function):
                 f"{op}: expected a 4-D kernel (kernel_height, kernel_width, in_channels // "
                 f"groups, filters); received a kernel of shape {w.shape}"
             )
-        strides = normalize_tuple(strides, 2, "strides", op)  # type: ignore[assignment]
+        strides = normalize_tuple(strides, 2, "strides", op)
         dilation = normalize_tuple(dilation_rate, 2, "dilation_rate", op)
         if not isinstance(groups, (int, np.integer)) or groups < 1:
             raise ValueError(f"{op}: groups must be a positive integer. Received: groups={groups}")
@@ -335,7 +334,7 @@ class Conv1D(Conv2D):
 
     def forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
                 strides: Any = 1, padding: Any = "valid", dilation_rate: Any = 1,
-                groups: int = 1) -> np.ndarray:
+                groups: int = 1, _shown: tuple[Any, Any] | None = None) -> np.ndarray:
         x = np.asarray(x)
         w = np.asarray(w)
         if x.ndim != 3:
@@ -428,8 +427,7 @@ class Conv2DTranspose(Function):
             )
         if output_padding is not None:
             output_padding = tuple(
-                int(p) for p in ((output_padding,) * 2 if np.isscalar(output_padding)
-                                 else output_padding)
+                int(p) for p in np.broadcast_to(np.asarray(output_padding, dtype=int), (2,))
             )
             if len(output_padding) != 2 or any(
                 p < 0 or p >= s for p, s in zip(output_padding, strides)

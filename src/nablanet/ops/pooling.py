@@ -32,9 +32,12 @@ from nablanet.autograd.tensor import Tensor
 from nablanet.ops.conv import normalize_tuple, resolve_padding
 
 
-def _taps(ph: int, pw: int, sh: int, sw: int, ho: int, wo: int
-          ) -> Iterator[tuple[slice, slice, slice, slice]]:
-    """For each window offset: the index of its slice of the padded input."""
+def _taps(*geometry: int) -> Iterator[tuple[slice, slice, slice, slice]]:
+    """For each window offset: the index of its slice of the padded input.
+
+    ``geometry`` is ``(pool_h, pool_w, stride_h, stride_w, out_h, out_w)``.
+    """
+    ph, pw, sh, sw, ho, wo = geometry
     for m in range(ph):
         for n in range(pw):
             yield (slice(None), slice(m, m + (ho - 1) * sh + 1, sh),
@@ -277,7 +280,7 @@ class _Pool1DMixin:
         return (gx[:, 0],)
 
 
-class MaxPool1D(_Pool1DMixin, MaxPool2D):
+class MaxPool1D(_Pool1DMixin, MaxPool2D):  # type: ignore[misc]
     r"""1-D max pooling (NWC): :math:`y[n, i, c] = \max_m x_p[n, i s + m, c]`."""
 
     __slots__ = ()
@@ -285,7 +288,7 @@ class MaxPool1D(_Pool1DMixin, MaxPool2D):
     op_name = "max_pool1d"
 
 
-class AvgPool1D(_Pool1DMixin, AvgPool2D):
+class AvgPool1D(_Pool1DMixin, AvgPool2D):  # type: ignore[misc]
     r"""1-D average pooling (NWC): :math:`y[n, i, c] = \frac{1}{|W_i|}\sum_{m \in W_i} x[n, i s + m, c]`."""  # noqa: E501
 
     __slots__ = ()

@@ -1,0 +1,1 @@
+"""The chapter's runnable jobs: each module is one ``nablanet run NAME`` command."""
