@@ -150,6 +150,8 @@ class Layer:
     ``call(inputs, training=False)``, ``compute_output_shape`` and ``get_config``.
     """
 
+    _layers: list[Layer]  # set with object.__setattr__ before attribute tracking starts
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.__module__.startswith("nablanet."):

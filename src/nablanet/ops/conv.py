@@ -94,6 +94,8 @@ def im2col(xp: np.ndarray, kernel: tuple[int, ...], strides: tuple[int, ...],
            dilation: tuple[int, ...], out_hw: tuple[int, ...]) -> np.ndarray:
     """Windows of a padded NHWC array as a contiguous ``(N, Ho, Wo, kh, kw, C)`` array."""
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, strides, dilation, out_hw
+    if (kh, kw, sh, sw) == (1, 1, 1, 1):  # a 1×1 convolution: the input is its own im2col
+        return np.ascontiguousarray(xp[:, :ho, :wo, None, None, :])
     windows = sliding_window_view(xp, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), axis=(1, 2))
     windows = windows[:, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw, :, ::dh, ::dw]
     return np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3))
@@ -138,6 +140,9 @@ def col2im(cols: np.ndarray, padded_shape: tuple[int, ...], strides: tuple[int, 
         \bar x_p[n, o_y s_h + i d_h, o_x s_w + j d_w, c] \mathrel{+}=
         \bar X[n, o_y, o_x, i, j, c]
     """
+    if cols.shape[3:5] == (1, 1) and tuple(strides) == (1, 1) and \
+            cols.shape[:3] == tuple(padded_shape[:3]):  # 1×1 kernel: nothing overlaps
+        return cols.reshape(padded_shape)
     out = np.zeros(padded_shape, dtype=cols.dtype)
     kernel = _numba_col2im()
     if kernel is not None and cols.dtype in (np.float32, np.float64):

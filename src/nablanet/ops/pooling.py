@@ -68,26 +68,38 @@ def _numba_max_pool() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
                     for ox in range(wo):
                         y0 = oy * sh
                         x0 = ox * sw
-                        for c in range(channels):
-                            best = xp[n, y0, x0, c]
-                            k = 0
-                            for t in range(1, ph * pw):
-                                v = xp[n, y0 + t // pw, x0 + t % pw, c]
-                                if v > best:  # strictly: ties keep the first winner
-                                    best = v
-                                    k = t
-                            out[n, oy, ox, c] = best
-                            winner[n, oy, ox, c] = k
+                        o = out[n, oy, ox]
+                        k = winner[n, oy, ox]
+                        first = xp[n, y0, x0]
+                        for c in range(channels):  # contiguous channels: vectorised
+                            o[c] = first[c]
+                            k[c] = 0
+                        for i in range(ph):
+                            for j in range(pw):
+                                if i == 0 and j == 0:
+                                    continue
+                                tap = np.int8(i * pw + j)
+                                row = xp[n, y0 + i, x0 + j]
+                                for c in range(channels):
+                                    if row[c] > o[c]:  # strictly: ties keep the first winner
+                                        o[c] = row[c]
+                                        k[c] = tap
 
         @numba.njit(parallel=True, cache=True, nogil=True)
-        def backward_kernel(grad, winner, gxp, pw, sh, sw):  # type: ignore[no-untyped-def]
+        def backward_kernel(grad, winner, gxp, ph, pw, sh, sw):  # type: ignore[no-untyped-def]
             n_batch, ho, wo, channels = grad.shape
             for n in numba.prange(n_batch):
                 for oy in range(ho):
                     for ox in range(wo):
-                        for c in range(channels):
-                            k = winner[n, oy, ox, c]
-                            gxp[n, oy * sh + k // pw, ox * sw + k % pw, c] += grad[n, oy, ox, c]
+                        g = grad[n, oy, ox]
+                        k = winner[n, oy, ox]
+                        for i in range(ph):
+                            for j in range(pw):
+                                tap = np.int8(i * pw + j)
+                                row = gxp[n, oy * sh + i, ox * sw + j]
+                                for c in range(channels):  # contiguous channels: vectorised
+                                    if k[c] == tap:
+                                        row[c] += g[c]
 
         _NUMBA_MAX_POOL.append((forward_kernel, backward_kernel))
     return _NUMBA_MAX_POOL[0]
@@ -191,7 +203,7 @@ class MaxPool2D(_Pool2D):
         if self.winner is not None:
             kernels = _numba_max_pool()
             kernels[1](np.ascontiguousarray(grad), self.winner, gxp,  # type: ignore[index]
-                       self.pool[1], *self.strides)
+                       *self.pool, *self.strides)
             return (self._crop(gxp),)
         xp, out = self.xp, self.out
         taken = None  # windows whose winner has been found

@@ -1,0 +1,31 @@
+"""``import nablanet.compat.tensorflow as tf``: the TensorFlow names the chapter uses.
+
+``tf.keras`` (layers, models, callbacks, regularizers, losses, ...), ``tf.cast``, the dtypes
+(``tf.float32`` is ``numpy.float32``), ``tf.image.resize``, ``tf.data.Dataset``,
+``tf.random.set_seed``, ``tf.constant`` / ``tf.convert_to_tensor`` (a float32 ``Tensor``
+unless a dtype is given) and ``tf.Tensor``. A table of names: see :mod:`nablanet.compat`.
+"""
+
+import numpy as _np
+
+from nablanet.autograd import Tensor, no_grad
+from nablanet.autograd.creation import tensor as constant
+from nablanet.autograd.creation import tensor as convert_to_tensor
+from nablanet.compat.tensorflow import data, image, keras, random
+from nablanet.data import cast
+
+float16 = _np.float16
+float32 = _np.float32
+float64 = _np.float64
+int8 = _np.int8
+int16 = _np.int16
+int32 = _np.int32
+int64 = _np.int64
+uint8 = _np.uint8
+bool = _np.bool_  # noqa: A001 - TensorFlow's name
+
+__all__ = [
+    "Tensor", "bool", "cast", "constant", "convert_to_tensor", "data", "float16", "float32",
+    "float64", "image", "int8", "int16", "int32", "int64", "keras", "no_grad", "random",
+    "uint8",
+]

@@ -1,0 +1,5 @@
+"""``keras.backend``: ``clear_session`` (resets automatic layer names)."""
+
+from nablanet.layers import clear_session
+
+__all__ = ["clear_session"]
