@@ -25,8 +25,8 @@ __version__ = "0.1.0"
 #: ``import nablanet`` stays fast and light.
 _SUBMODULES = (
     "activations", "callbacks", "data", "functional", "generative", "initializers", "layers",
-    "linear_regions", "losses", "metrics", "models", "ops", "optimizers", "plotting", "regularizers",
-    "tensor_algebra", "testing", "utils",
+    "linear_regions", "losses", "metrics", "models", "ops", "optimizers", "plotting",
+    "regularizers", "tensor_algebra", "testing", "utils",
 )
 
 

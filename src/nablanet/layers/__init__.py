@@ -9,10 +9,14 @@ from nablanet.layers.base import LAYER_REGISTRY, Layer, clear_session
 from nablanet.layers.conv import *  # noqa: F403
 from nablanet.layers.conv_transpose import *  # noqa: F403
 from nablanet.layers.core import *  # noqa: F403
+from nablanet.layers.embedding import *  # noqa: F403
 from nablanet.layers.input_layer import Input, KerasTensor, SymbolicTensor
 from nablanet.layers.normalization import *  # noqa: F403
 from nablanet.layers.pooling import *  # noqa: F403
+from nablanet.layers.recurrent import *  # noqa: F403
+from nablanet.layers.recurrent_weights import *  # noqa: F403
 from nablanet.layers.regularization import *  # noqa: F403
 from nablanet.layers.sampling import *  # noqa: F403
+from nablanet.layers.wrappers import *  # noqa: F403
 
 __all__ = ["LAYER_REGISTRY", "Input", "KerasTensor", "Layer", "SymbolicTensor", "clear_session"]
