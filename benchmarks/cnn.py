@@ -88,6 +88,24 @@ def build_torch(spec: dict[str, Any], keras_model: Any) -> Any:
     return net
 
 
+def torch_step(net: Any, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
+    """One PyTorch training step on NHWC ``x`` (fed as NCHW): Adam with Keras's defaults."""
+    import torch
+
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
+    yt = torch.from_numpy(y)
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(net(xt), yt)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
 def best_time(step: Callable[[], Any], repeats: int) -> float:
     step()  # warm-up (allocations, numba compilation, lazy init)
     times = []
@@ -113,9 +131,7 @@ def limit_threads(threads: int) -> Any:
     return threadpool_limits(limits=threads)
 
 
-def run(names: list[str], repeats: int, threads: int) -> list[tuple[str, float, float]]:
-    import torch
-
+def run(names: list[str], repeats: int) -> list[tuple[str, float, float]]:
     import nablanet as nb
 
     results = []
@@ -127,19 +143,8 @@ def run(names: list[str], repeats: int, threads: int) -> list[tuple[str, float, 
         nb.set_random_seed(0)
         model = build_nablanet(spec)
         net = build_torch(spec, model)
-        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
-        loss_fn = torch.nn.CrossEntropyLoss()
-        xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
-        yt = torch.from_numpy(y)
-
-        def torch_step() -> None:
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(net(xt), yt)
-            loss.backward()
-            optimizer.step()
-
-        ours = best_time(lambda: model.train_on_batch(x, y), repeats)
-        theirs = best_time(torch_step, repeats)
+        ours = best_time(lambda: model.train_on_batch(x, y), repeats)  # noqa: B023
+        theirs = best_time(torch_step(net, x, y), repeats)
         results.append((name, ours, theirs))
     return results
 
@@ -173,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
               f"torch threads {torch.get_num_threads()}); best of {args.repeats} steps")
         print(f"{'model':<10} {'batch x input':<18} {'nablanet':>10} {'pytorch':>10} "
               f"{'ratio':>7}")
-        for name, ours, theirs in run(args.models, args.repeats, args.threads):
+        for name, ours, theirs in run(args.models, args.repeats):
             spec = MODELS[name]
             shape = f"{spec['batch']}x{'x'.join(map(str, spec['input']))}"
             print(f"{name:<10} {shape:<18} {ours * 1e3:>8.1f}ms {theirs * 1e3:>8.1f}ms "

@@ -23,6 +23,11 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 #: ``nablanet run NAME ...`` -> module implementing the job.
 EXPERIMENTS: dict[str, tuple[str, str]] = {
+    "cnn": ("nablanet.experiments.cnn", "the chapter's rock-paper-scissors CNN experiment (§7.4)"),
+    "gan": ("nablanet.experiments.gan", "train a GAN on a 2-D Gaussian mixture and on 8x8 digits"),
+    "autoencoder": ("nablanet.experiments.autoencoder",
+                    "dense, convolutional and denoising autoencoders on 8x8 digits"),
+    "vae": ("nablanet.experiments.vae", "a variational autoencoder on 8x8 digits"),
     "depth": ("nablanet.experiments.depth",
               "why depth helps: linear regions of ReLU networks (§3)"),
 }

@@ -95,20 +95,22 @@ def test_conv2d_transpose_same_is_adjoint_of_conv2d_same():
     """<conv2d(u, w), v> == <u, conv2d_transpose(v, w)> for TF's 'same' padding."""
     rng = np.random.default_rng(1)
     for kernel, stride in [(3, 2), (4, 2), (5, 3), (2, 2)]:
-        u = nb.tensor(rng.standard_normal((1, 9, 9, 2)), dtype=np.float64)
-        w = nb.tensor(rng.standard_normal((kernel, kernel, 2, 3)), dtype=np.float64)  # conv2d layout (kh, kw, C_in, C_out)
-        v_shape = conv2d(u, w, strides=stride, padding="same").shape
-        v = rng.standard_normal(v_shape)
-        lhs = float((conv2d(u, w, strides=stride, padding="same").numpy() * v).sum())
+        u = rng.standard_normal((1, 9, 9, 2))
         layer = layers.Conv2DTranspose(2, kernel, strides=stride, padding="same",
-                                       use_bias=False, dtype="float64",
-                                       output_padding=(9 - 1 - (v_shape[1] - 1) * stride
-                                                       + 2 * (kernel // 2) - kernel + 1,) * 2)
-        layer.build((None, *v_shape[1:]))
-        layer.set_weights([w])  # (kh, kw, C_in of conv2d = filters here, C_out = channels)
+                                       use_bias=False)
+        v_hw = -(-9 // stride)
+        # output_padding chosen so that Keras's output size is the 9 of u
+        pad = 9 - ((v_hw - 1) * stride + kernel - 2 * (kernel // 2))
+        layer.output_padding = (pad, pad)
+        layer.build((None, v_hw, v_hw, 3))
+        # conv2d layout (kh, kw, C_in, C_out) = transposed-conv layout (kh, kw, F, C)
+        w = layer.kernel.data.astype(np.float64)
+        forward = conv2d(u, w, strides=stride, padding="same").numpy()
+        assert forward.shape == (1, v_hw, v_hw, 3)
+        v = rng.standard_normal(forward.shape)
         back = layer(nb.tensor(v, dtype=np.float64)).numpy()
         assert back.shape == u.shape
-        assert lhs == pytest.approx(float((u.numpy() * back).sum()), rel=1e-10)
+        assert float((forward * v).sum()) == pytest.approx(float((u * back).sum()), rel=1e-10)
 
 
 def test_conv2d_transpose_layer_contract():

@@ -179,12 +179,11 @@ def test_gru_reset_before_gradients() -> None:
     layer.bias.data[...] = rng.uniform(-0.5, 0.5, layer.bias.shape)
     k, rk, b = (w.data.copy() for w in layer.weights)
 
-    def run(x_, k_, rk_, b_):
-        return nb.ops.recurrent.gru(x_, None, k_, rk_, b_, reset_after=False)[0]
+    def run(x_, k_, rk_, b_):  # the layer with its weights replaced by gradcheck's inputs
+        layer.kernel, layer.recurrent_kernel, layer.bias = k_, rk_, b_
+        return layer(x_)
 
     assert gradcheck(run, x, k, rk, b)
-    # the layer computes the same thing as the primitive
-    np.testing.assert_allclose(layer(x).data, run(nb.tensor(x, dtype="float64"), k, rk, b).data)
 
 
 @pytest.mark.parametrize("kind, extra", [

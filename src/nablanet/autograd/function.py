@@ -139,6 +139,9 @@ class Function:
     """
 
     __slots__ = ("inputs", "needs_input_grad", "_seq")
+    inputs: tuple[Any, ...]
+    needs_input_grad: tuple[bool, ...]
+    _seq: int
 
     def forward(self, *args: Any, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
