@@ -30,6 +30,14 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
     "vae": ("nablanet.experiments.vae", "a variational autoencoder on 8x8 digits"),
     "depth": ("nablanet.experiments.depth",
               "why depth helps: linear regions of ReLU networks (§3)"),
+    "seq2vec": ("nablanet.experiments.seq2vec", "sequence to vector: classify waves (§8.2)"),
+    "vec2seq": ("nablanet.experiments.vec2seq", "vector to sequence: a curve from its parameters (§8.1)"),
+    "seq2seq": ("nablanet.experiments.seq2seq", "sequence to sequence: denoise a signal step by step (§8.3)"),
+    "encoder-decoder": ("nablanet.experiments.encoder_decoder", "encoder-decoder: add numbers written as text (§8.4)"),
+    "memory": ("nablanet.experiments.memory", "long-term memory: SimpleRNN vs LSTM vs GRU by delay (§8.5)"),
+    "regularization": ("nablanet.experiments.regularization",
+                       "L1/L2 weight decay, dropout, batch norm and early stopping on an "
+                       "over-fitting MLP (§5)"),
 }
 
 

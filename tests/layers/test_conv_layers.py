@@ -73,10 +73,10 @@ def test_conv2d_matches_torch(kwargs, in_shape) -> None:
     nb.set_random_seed(0)
     layer = layers.Conv2D(**kwargs)
     x = rng.standard_normal(in_shape).astype(np.float32)
+    layer.build((None, *in_shape[1:]))
+    if layer.use_bias:  # a non-zero bias, so that its place in the sum is checked
+        layer.bias.data[...] = rng.standard_normal(layer.bias.shape)
     xt = nb.tensor(x, requires_grad=True)
-    out = layer(xt)
-    layer.bias is None or layer.bias.data.__setitem__(..., rng.standard_normal(
-        layer.bias.shape).astype(np.float32))
     out = layer(xt)
     g = rng.standard_normal(out.shape).astype(np.float32)
     (out * nb.tensor(g)).sum().backward()

@@ -124,6 +124,7 @@ def load_splits(args: argparse.Namespace) -> tuple[list[tuple[Any, np.ndarray]],
                     f"Data: the Rock Paper Scissors data set (real images), splits {specs}.")
     else:
         note = "Using the generated stand-in (--dataset generated)."
+    print(note, flush=True)
     native = generated_native_size(args.image_size)
     if args.max_train is None and args.max_test is None:
         cache = generated.cache_path(native, 0)
@@ -142,7 +143,7 @@ def load_splits(args: argparse.Namespace) -> tuple[list[tuple[Any, np.ndarray]],
         splits = [(train["image"][:cut], train["label"][:cut]),
                   (train["image"][cut:], train["label"][cut:]),
                   (test["image"], test["label"])]
-    return splits, (f"{note}\nData: generated rock-paper-scissors images "
+    return splits, ("Data: generated rock-paper-scissors images "
                     f"(nablanet.data.generated, drawn at {native}x{native}), splits {specs}.")
 
 
@@ -260,8 +261,9 @@ def main(args: argparse.Namespace) -> int:
 
         logits = model.predict(x_test, batch_size=args.batch_size, verbose=0)
         predicted = np.argmax(logits, axis=1)
-        correct = np.where(predicted == y_test)[0]
-        incorrect = np.where(predicted != y_test)[0]
+        true_labels, predicted_labels = y_test.tolist(), predicted.tolist()
+        correct = np.where(predicted == y_test)[0].tolist()
+        incorrect = np.where(predicted != y_test)[0].tolist()
         files = {
             "model": out / f"cnn_{tag}.safetensors",
             "learning_curves": out / f"learning_curves_{tag}.png",
@@ -272,13 +274,13 @@ def main(args: argparse.Namespace) -> int:
         model.save(files["model"])
         title = f"{depth} convolutional layer{'s' if depth > 1 else ''}"
         plotting.plot_learning_curves(history, files["learning_curves"], title=title)
-        plotting.plot_predictions(x_test, y_test, predicted, correct,
+        plotting.plot_predictions(x_test, true_labels, predicted_labels, correct,
                                   f"Correct Predictions ({title})", files["correct"],
                                   class_names=CLASS_NAMES)
-        plotting.plot_predictions(x_test, y_test, predicted, incorrect,
+        plotting.plot_predictions(x_test, true_labels, predicted_labels, incorrect,
                                   f"Incorrect Predictions ({title})", files["incorrect"],
                                   class_names=CLASS_NAMES)
-        matrix = plotting.confusion_matrix(y_test, predicted, len(CLASS_NAMES))
+        matrix = plotting.confusion_matrix(true_labels, predicted_labels, len(CLASS_NAMES))
         plotting.plot_confusion_matrix(matrix, files["confusion"], class_names=CLASS_NAMES,
                                        title=f"Confusion matrix, test set ({title})")
         logs = history.history

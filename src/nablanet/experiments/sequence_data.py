@@ -131,15 +131,15 @@ def addition_problems(pairs: np.ndarray, digits: int) -> dict[str, np.ndarray]:
     return {"encoder": enc, "decoder_in": dec_in, "target": target}
 
 
-def recall_task(n: int, length: int, symbols: int, rng: np.random.Generator
-                ) -> tuple[np.ndarray, np.ndarray]:
+def recall_task(n: int, length: int, symbols: int, rng: np.random.Generator,
+                noise: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Remember the first symbol: step 0 holds a one-hot symbol (and a marker channel set to
-    1), the next ``length - 1`` steps hold Gaussian noise on the symbol channels; the label is
-    the first symbol. Chance level is ``1 / symbols``. Returns ``x`` ``(n, length, symbols +
+    1), the next ``length - 1`` steps hold Gaussian noise of standard deviation ``noise`` on
+    the symbol channels; the label is the first symbol. Chance level is ``1 / symbols``. Returns ``x`` ``(n, length, symbols +
     1)`` and the labels."""
     labels = rng.integers(0, symbols, n)
     x = np.zeros((n, length, symbols + 1), dtype=np.float32)
-    x[:, 1:, :symbols] = rng.standard_normal((n, length - 1, symbols))
+    x[:, 1:, :symbols] = noise * rng.standard_normal((n, length - 1, symbols))
     x[np.arange(n), 0, labels] = 1.0
     x[:, 0, symbols] = 1.0
     return x, labels
