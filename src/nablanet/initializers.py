@@ -396,6 +396,7 @@ _CLASSES: dict[str, type[Initializer]] = {
 _ALIASES: dict[str, type[Initializer]] = {
     "zeros": Zeros, "zero": Zeros, "ones": Ones, "one": Ones, "constant": Constant,
     "random_normal": RandomNormal, "random_uniform": RandomUniform,
+    "normal": RandomNormal, "uniform": RandomUniform,  # Keras's short names (Embedding's default)
     "truncated_normal": TruncatedNormal, "variance_scaling": VarianceScaling,
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
     "xavier_uniform": GlorotUniform, "xavier_normal": GlorotNormal,

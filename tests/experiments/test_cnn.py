@@ -39,7 +39,7 @@ def no_real_data(tmp_path, monkeypatch) -> Path:
 def test_run_cnn_generated(tmp_path, no_real_data, capsys) -> None:
     out = tmp_path / "run"
     code = cli.main(["run", "cnn", "--image-size", "32", "--epochs", "2", "--depths", "1", "2",
-                     "--max-train", "24", "--max-test", "6", "--out", str(out)])
+                     "--max-train", "24", "--max-test", "6", "--out", str(out), "--threads", "1"])
     assert code == 0
     printed = capsys.readouterr().out
     assert "using the generated stand-in" in printed

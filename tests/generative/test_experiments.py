@@ -18,7 +18,7 @@ def _pngs_ok(out: Path, names: list[str], printed: str) -> None:
 
 
 def test_run_gan(tmp_path, capsys):
-    rc = cli.main(["run", "gan", "--epochs", "2", "--digits-epochs", "2", "--samples", "256",
+    rc = cli.main(["run", "gan", "--epochs", "2", "--digits-epochs", "1", "--samples", "256",
                    "--digits-limit", "128", "--snapshots", "2", "--verbose", "2",
                    "--out", str(tmp_path)])
     printed = capsys.readouterr().out
@@ -26,7 +26,7 @@ def test_run_gan(tmp_path, capsys):
     assert "D(G(z)):" in printed and "d_loss:" in printed and "g_loss:" in printed
     assert "mean distance of generated samples to the nearest mode" in printed
     _pngs_ok(tmp_path, ["mixture_samples.png", "mixture_distance.png", "mixture_losses.png",
-                        "digits_epoch_001.png", "digits_epoch_002.png", "digits_losses.png"],
+                        "digits_epoch_001.png", "digits_losses.png"],
              printed)
 
 

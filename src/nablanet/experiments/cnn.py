@@ -79,6 +79,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "validation); for quick runs")
     parser.add_argument("--max-test", type=int, default=None, metavar="N",
                         help="use only the first N test images; for quick runs")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="limit BLAS and numba to this many threads (default: their own "
+                             "default, all cores); 1 is faster on a machine shared with "
+                             "other jobs")
     parser.add_argument("--verbose", type=int, choices=[0, 1, 2], default=1,
                         help="fit/evaluate verbosity (default 1: the progress lines)")
 
@@ -200,8 +204,8 @@ def chapter_early_stopping() -> Any:
 
 # -- the job -----------------------------------------------------------------------------------
 def _check_args(args: argparse.Namespace) -> None:
-    for name in ("epochs", "batch_size", "image_size"):
-        if getattr(args, name) < 1:
+    for name in ("epochs", "batch_size", "image_size", "threads"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             raise SystemExit(f"cnn: --{name.replace('_', '-')} must be a positive integer. "
                              f"Received: {getattr(args, name)}")
     for name in ("max_train", "max_test"):
@@ -217,11 +221,35 @@ def _check_args(args: argparse.Namespace) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    _check_args(args)
+    if args.threads is None:
+        return _run(args)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        raise SystemExit("cnn: --threads needs the threadpoolctl package (pip install "
+                         "threadpoolctl), or set OPENBLAS_NUM_THREADS / OMP_NUM_THREADS and "
+                         "NUMBA_NUM_THREADS before starting") from None
+    try:
+        import numba
+
+        previous = numba.get_num_threads()
+        numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+    except ImportError:  # pragma: no cover - numba is optional for the ops
+        numba = None
+    try:
+        with threadpool_limits(limits=args.threads):
+            return _run(args)
+    finally:
+        if numba is not None:
+            numba.set_num_threads(previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     import nablanet as nb
     from nablanet import plotting
     from nablanet.data import Dataset
 
-    _check_args(args)
     started = time.perf_counter()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

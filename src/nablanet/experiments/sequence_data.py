@@ -135,8 +135,8 @@ def recall_task(n: int, length: int, symbols: int, rng: np.random.Generator,
                 noise: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Remember the first symbol: step 0 holds a one-hot symbol (and a marker channel set to
     1), the next ``length - 1`` steps hold Gaussian noise of standard deviation ``noise`` on
-    the symbol channels; the label is the first symbol. Chance level is ``1 / symbols``. Returns ``x`` ``(n, length, symbols +
-    1)`` and the labels."""
+    the symbol channels; the label is the first symbol. Chance level is ``1 / symbols``.
+    Returns ``x`` ``(n, length, symbols + 1)`` and the labels."""
     labels = rng.integers(0, symbols, n)
     x = np.zeros((n, length, symbols + 1), dtype=np.float32)
     x[:, 1:, :symbols] = noise * rng.standard_normal((n, length - 1, symbols))

@@ -7,7 +7,7 @@ and repeated as its input at every step (``RepeatVector``); ``TimeDistributed(De
 reads :math:`y_t` from :math:`h_t`. ``T`` is the length of the *output* sequence (ERRATA 8.1).
 
 With the defaults the test RMSE is about 0.05 for curves of amplitude 0.5–1.5 (predicting the
-mean curve gives ≈ 0.6); the figure ``runs/vec2seq/vec2seq.png`` shows test curves and their
+mean curve gives ≈ 0.46); the figure ``runs/vec2seq/vec2seq.png`` shows test curves and their
 reconstructions.
 """
 

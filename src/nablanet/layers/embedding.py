@@ -81,8 +81,6 @@ class Embedding(Layer):
         if embeddings_constraint is not None:
             raise NotImplementedError(f"Embedding: weight constraints are not supported. "
                                       f"Received: embeddings_constraint={embeddings_constraint!r}")
-        if isinstance(embeddings_initializer, str) and embeddings_initializer.lower() == "uniform":
-            embeddings_initializer = initializers.RandomUniform(-0.05, 0.05)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.mask_zero = bool(mask_zero)

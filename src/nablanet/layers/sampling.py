@@ -9,7 +9,8 @@ fixed distribution and :math:`z` is a differentiable function of :math:`\mu` and
 .. math::
 
     \varepsilon \sim \mathcal N(0, I), \qquad
-    z = \mu + \sigma \odot \varepsilon = \mu + \exp\bigl(\tfrac12 \log\sigma^2\bigr) \odot \varepsilon,
+    z = \mu + \sigma \odot \varepsilon
+      = \mu + \exp\bigl(\tfrac12 \log\sigma^2\bigr) \odot \varepsilon,
 
 so :math:`\partial z / \partial \mu = 1` and
 :math:`\partial z / \partial \log\sigma^2 = \tfrac12 \sigma \odot \varepsilon`.

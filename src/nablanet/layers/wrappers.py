@@ -72,10 +72,8 @@ class Bidirectional(Layer):
     def __init__(self, layer: Layer, merge_mode: str | None = "concat", weights: Any = None,
                  backward_layer: Layer | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        from nablanet.layers.recurrent import RNN
-
         layer = _layer_from_config("Bidirectional", layer)
-        if not isinstance(layer, RNN):
+        if not getattr(layer, "_cell", ""):  # SimpleRNN, LSTM, GRU (nablanet.layers.recurrent)
             raise ValueError(f"Bidirectional: layer must be a recurrent layer (SimpleRNN, LSTM "
                              f"or GRU). Received: layer={layer!r}")
         if merge_mode not in MERGE_MODES:

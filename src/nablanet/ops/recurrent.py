@@ -262,9 +262,51 @@ def _k_gemm_acc(a, b, out):  # noqa: ANN001, ANN202
         i += 1
 
 
-def _k_lstm_forward(gates, rk, hs, cs, tc, hold, has_mask):  # noqa: ANN001, ANN202
-    """The LSTM time loop (tanh / sigmoid, sigmoid columns pre-scaled by 1/2): ``gates`` holds
-    the input projections and is overwritten with the activated gates, as in the NumPy path."""
+def _k_gemm_tn_acc(a, b, out):  # noqa: ANN001, ANN202
+    """``out += a.T @ b`` for C-contiguous 2-D arrays (``a`` is ``(K, n)``), blocked as
+    :func:`_k_gemm_acc`."""
+    kk, n = a.shape
+    m = b.shape[1]
+    k4 = kk - kk % 4
+    i = 0
+    while i + 4 <= n:
+        for k in range(0, k4, 4):
+            a00, a01, a02, a03 = a[k, i], a[k + 1, i], a[k + 2, i], a[k + 3, i]
+            a10, a11, a12, a13 = a[k, i + 1], a[k + 1, i + 1], a[k + 2, i + 1], a[k + 3, i + 1]
+            a20, a21, a22, a23 = a[k, i + 2], a[k + 1, i + 2], a[k + 2, i + 2], a[k + 3, i + 2]
+            a30, a31, a32, a33 = a[k, i + 3], a[k + 1, i + 3], a[k + 2, i + 3], a[k + 3, i + 3]
+            for j in range(m):
+                w0, w1, w2, w3 = b[k, j], b[k + 1, j], b[k + 2, j], b[k + 3, j]
+                out[i, j] += a00 * w0 + a01 * w1 + a02 * w2 + a03 * w3
+                out[i + 1, j] += a10 * w0 + a11 * w1 + a12 * w2 + a13 * w3
+                out[i + 2, j] += a20 * w0 + a21 * w1 + a22 * w2 + a23 * w3
+                out[i + 3, j] += a30 * w0 + a31 * w1 + a32 * w2 + a33 * w3
+        for k in range(k4, kk):
+            a0, a1, a2, a3 = a[k, i], a[k, i + 1], a[k, i + 2], a[k, i + 3]
+            for j in range(m):
+                w = b[k, j]
+                out[i, j] += a0 * w
+                out[i + 1, j] += a1 * w
+                out[i + 2, j] += a2 * w
+                out[i + 3, j] += a3 * w
+        i += 4
+    while i < n:
+        for k in range(0, k4, 4):
+            a0, a1, a2, a3 = a[k, i], a[k + 1, i], a[k + 2, i], a[k + 3, i]
+            for j in range(m):
+                out[i, j] += a0 * b[k, j] + a1 * b[k + 1, j] + a2 * b[k + 2, j] + a3 * b[k + 3, j]
+        for k in range(k4, kk):
+            a0 = a[k, i]
+            for j in range(m):
+                out[i, j] += a0 * b[k, j]
+        i += 1
+
+
+def _k_lstm_forward(x3, kernel, bias, rk, gates, hs, cs, tc, hold,  # noqa: ANN001, ANN202
+                    has_mask):
+    """The LSTM time loop (tanh / sigmoid; the sigmoid columns of ``kernel``, ``rk`` and
+    ``bias`` pre-scaled by 1/2). Per step: ``bias + X_t kernel + H_{t-1} rk`` into ``gates[t]``,
+    then the activations in place and the cell update, as in the NumPy path."""
     t, n, g4 = gates.shape
     u = g4 // 4
     for step in range(t):
@@ -274,6 +316,10 @@ def _k_lstm_forward(gates, rk, hs, cs, tc, hold, has_mask):  # noqa: ANN001, ANN
         c = cs[step + 1]
         h = hs[step + 1]
         tct = tc[step]
+        for i in range(n):
+            for j in range(g4):
+                g[i, j] = bias[j]
+        _nb_gemm_acc(x3[step], kernel, g)
         _nb_gemm_acc(hp, rk, g)
         for i in range(n):
             for j in range(2 * u):
@@ -294,18 +340,20 @@ def _k_lstm_forward(gates, rk, hs, cs, tc, hold, has_mask):  # noqa: ANN001, ANN
                     c[i, j] = cp[i, j]
 
 
-def _k_lstm_backward(gates, cs, tc, gh, rk_t, dgates, dh, dc, dh_next, hold,  # noqa: ANN001, ANN202
-                     has_mask):
-    """BPTT for :func:`_k_lstm_forward`: fills ``dgates`` (pre-activation gradients) and leaves
-    the gradients of ``h0`` / ``c0`` in ``dh`` / ``dc``. ``gh`` is the time-major output
-    gradient ``(T, N, u)``; ``dc`` starts as the gradient of ``C_T``."""
+def _k_lstm_backward(gates, cs, tc, gh, rk_t, d, dh, dc, dh_next, hold,  # noqa: ANN001, ANN202
+                     has_mask, x3, hs, kernel_t, dx, need_dx, dk, need_dk, drk, need_drk, db):
+    """BPTT for :func:`_k_lstm_forward`. Per step (newest first) the pre-activation gradient
+    ``dG_t`` goes into the ``(N, 4u)`` buffer ``d`` and, while it is in cache, ``dG_t W_h^T``
+    becomes the next ``dh``, ``dG_t kernel^T`` goes to ``dx[t]`` and ``X_t^T dG_t``,
+    ``H_{t-1}^T dG_t`` and the column sums of ``dG_t`` are added to ``dk``, ``drk``, ``db``. ``gh``
+    is the time-major output gradient ``(T, N, u)``; ``dc`` starts as the gradient of ``C_T``;
+    the gradients of ``h0`` / ``c0`` are left in ``dh`` / ``dc``."""
     t, n, g4 = gates.shape
     u = g4 // 4
     cur = dh
     nxt = dh_next
     for step in range(t - 1, -1, -1):
         g = gates[step]
-        d = dgates[step]
         tct = tc[step]
         cp = cs[step]
         ghs = gh[step]
@@ -329,6 +377,8 @@ def _k_lstm_backward(gates, cs, tc, gh, rk_t, dgates, dh, dc, dh_next, hold,  # 
             if masked:
                 for j in range(g4):
                     d[i, j] = _ZERO
+            for j in range(g4):
+                db[j] += d[i, j]
         for i in range(n):
             for j in range(u):
                 nxt[i, j] = _ZERO
@@ -338,6 +388,12 @@ def _k_lstm_backward(gates, cs, tc, gh, rk_t, dgates, dh, dc, dh_next, hold,  # 
                 if hold[step, i]:
                     for j in range(u):
                         nxt[i, j] = cur[i, j]
+        if need_dx:
+            _nb_gemm_acc(d, kernel_t, dx[step])
+        if need_dk:
+            _nb_gemm_tn_acc(x3[step], d, dk)
+        if need_drk:
+            _nb_gemm_tn_acc(hs[step], d, drk)
         cur, nxt = nxt, cur
     if t % 2 == 1:
         for i in range(n):
@@ -347,12 +403,13 @@ def _k_lstm_backward(gates, cs, tc, gh, rk_t, dgates, dh, dc, dh_next, hold,  # 
 
 _nb_tanh: Any = _k_tanh
 _nb_gemm_acc: Any = _k_gemm_acc
+_nb_gemm_tn_acc: Any = _k_gemm_tn_acc
 
 
 def _kernels() -> dict[str, Any]:
     """The compiled kernels (compiled or loaded from numba's cache on first use); ``{}`` when
     numba cannot be imported, in which case the NumPy code runs."""
-    global _NB, _nb_tanh, _nb_gemm_acc
+    global _NB, _nb_tanh, _nb_gemm_acc, _nb_gemm_tn_acc
     if _NB is None:
         try:
             import numba
@@ -364,6 +421,7 @@ def _kernels() -> dict[str, Any]:
         jit = numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
         _nb_tanh = jit(_k_tanh)
         _nb_gemm_acc = jit(_k_gemm_acc)
+        _nb_gemm_tn_acc = jit(_k_gemm_tn_acc)
         _NB = {"lstm_forward": jit(_k_lstm_forward), "lstm_backward": jit(_k_lstm_backward)}
     return _NB
 
@@ -445,17 +503,20 @@ class LSTMSequence(Function):
         else:
             k_eff, rk_eff, b_eff = kernel, rk, b
         gates = np.empty((t, n, 4 * u), dtype=dt)
-        np.matmul(s.x2, k_eff, out=gates.reshape(t * n, 4 * u))
-        if b_eff is not None:
-            gates += b_eff
         hs = np.empty((t + 2, n, u), dtype=dt)  # h0, H_1 … H_T, C_T
         cs = np.empty((t + 1, n, u), dtype=dt)  # c0, C_1 … C_T
         tc = np.empty((t, n, u), dtype=dt)  # tanh(C_t) before masking
         hs[0] = s.state(h0)
         cs[0] = s.state(c0)
         kern = _use_kernels(dt, fast)
-        if kern:
-            kern["lstm_forward"](gates, np.ascontiguousarray(rk_eff), hs, cs, tc, *_hold_args(s))
+        if kern:  # the whole loop, input projection included, in one compiled call
+            b_k = np.zeros(4 * u, dtype=dt) if b_eff is None else np.ascontiguousarray(b_eff)
+            kern["lstm_forward"](s.x2.reshape(t, n, s.d), np.ascontiguousarray(k_eff), b_k,
+                                 np.ascontiguousarray(rk_eff), gates, hs, cs, tc, *_hold_args(s))
+        else:
+            np.matmul(s.x2, k_eff, out=gates.reshape(t * n, 4 * u))
+            if b_eff is not None:
+                gates += b_eff
         buf = np.empty((n, 4 * u), dtype=dt)
         tmp = np.empty((n, u), dtype=dt)
         u2, u3 = 2 * u, 3 * u
@@ -501,11 +562,14 @@ class LSTMSequence(Function):
         gates, cs, tc, act, rec = self.gates, self.cs, self.tc, self.act, self.rec
         hold, masked_steps = s.hold, s.masked_steps
         gh = np.asarray(grad, dtype=dt).transpose(1, 0, 2)  # time-major view
-        dgates = np.empty((t, n, 4 * u), dtype=dt)
         rk_t = np.ascontiguousarray(self.rk.T)
         dh = np.zeros((n, u), dtype=dt)
         dh_next = np.empty((n, u), dtype=dt)
         dc = np.array(gh[t], dtype=dt, copy=True)
+        if _use_kernels(dt, self.fast):
+            return self._backward_compiled(gh, rk_t, dh, dc, dh_next)
+        needs = self.needs_input_grad
+        dgates = np.empty((t, n, 4 * u), dtype=dt)
         dc_in = np.empty((n, u), dtype=dt)
         tmp = np.empty((n, u), dtype=dt)
         tmp2 = np.empty((n, u), dtype=dt)
@@ -513,11 +577,7 @@ class LSTMSequence(Function):
         if self.fast:  # gate derivative (1 - y)(y + alpha): y(1 - y) for sigma, 1 - y^2 for tanh
             alpha = np.zeros(4 * u, dtype=dt)
             alpha[u2:u3] = 1.0
-        kern = _use_kernels(dt, self.fast)
-        if kern:
-            kern["lstm_backward"](gates, cs, tc, np.ascontiguousarray(gh[:t]), rk_t, dgates, dh,
-                                  dc, dh_next, *_hold_args(s))
-        for step in range(-1 if kern else t - 1, -1, -1):  # NumPy reference path
+        for step in range(t - 1, -1, -1):
             masked = masked_steps is not None and masked_steps[step]
             dh += gh[step]
             if masked:
@@ -551,13 +611,34 @@ class LSTMSequence(Function):
             else:
                 np.matmul(d, rk_t, out=dh_next)
             dh, dh_next = dh_next, dh
-        needs = self.needs_input_grad
         dg2 = dgates.reshape(t * n, 4 * u)
         dx = s.input_grad(dg2, self.kernel, self.go_backwards) if needs[0] else None
         dk = np.matmul(s.x2.T, dg2) if needs[3] else None
         drk = np.matmul(s.h_prev_matrix(self.hs).T, dg2) if needs[4] else None
         db = dg2.sum(axis=0) if self.has_bias and needs[5] else None
         return dx, dh, dc, dk, drk, db
+
+    def _backward_compiled(self, gh: np.ndarray, rk_t: np.ndarray, dh: np.ndarray,
+                           dc: np.ndarray, dh_next: np.ndarray) -> tuple[Any, ...]:
+        """The same backward pass as one call of :func:`_k_lstm_backward`."""
+        s = self.s
+        n, t, d, u, dt = s.n, s.t, s.d, s.u, s.dtype
+        needs = self.needs_input_grad
+        one = np.zeros((1, 1), dtype=dt)  # stands in for an output that is not wanted
+        dx = np.zeros((t, n, d), dtype=dt) if needs[0] else one[None]
+        dk = np.zeros((d, 4 * u), dtype=dt) if needs[3] else one
+        drk = np.zeros((u, 4 * u), dtype=dt) if needs[4] else one
+        db = np.zeros(4 * u, dtype=dt)
+        _kernels()["lstm_backward"](
+            self.gates, self.cs, self.tc, np.ascontiguousarray(gh[:t]), rk_t,
+            np.empty((n, 4 * u), dtype=dt), dh, dc, dh_next, *_hold_args(s),
+            s.x2.reshape(t, n, d), self.hs, np.ascontiguousarray(self.kernel.T), dx, needs[0],
+            dk, needs[3], drk, needs[4], db)
+        if needs[0]:
+            dx = dx.transpose(1, 0, 2)
+            dx = dx[:, ::-1] if self.go_backwards else dx
+        return (dx if needs[0] else None, dh, dc, dk if needs[3] else None,
+                drk if needs[4] else None, db if self.has_bias and needs[5] else None)
 
 
 # --- GRU -------------------------------------------------------------------------------------
