@@ -244,7 +244,8 @@ class Layer:
             raise ValueError(f"{self.name}: weight {name!r} has a negative dimension: {shape}")
         init = initializers.get(initializer)
         values = np.asarray(init(shape, dtype=dtype or self.dtype), dtype=dtype or self.dtype)
-        weight = Tensor(values, requires_grad=bool(trainable) and self._trainable)
+        weight = Tensor(values, dtype=values.dtype,
+                        requires_grad=bool(trainable) and self._trainable)
         self._weights.append(weight)
         self._weight_names.append(name or f"variable_{len(self._weights) - 1}")
         self._weight_trainable.append(bool(trainable))
