@@ -7,7 +7,8 @@ import pytest
 
 import nablanet as nb
 from nablanet import layers, optimizers
-from nablanet.experiments.autoencoder import load_digit_images, reconstruction_mse
+from nablanet.data.digits import load_digit_images
+from nablanet.experiments.autoencoder import reconstruction_mse
 from nablanet.generative import Autoencoder, conv_autoencoder, corrupt, dense_autoencoder
 
 

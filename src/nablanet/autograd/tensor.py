@@ -59,6 +59,9 @@ class Tensor:
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "_keras_mask",
                  "__weakref__")
     __array_priority__ = 1000  # ndarray op Tensor -> Tensor's reflected operator
+    # Declared for the type checker only (a slot, unset until a layer assigns a mask: usually
+    # a boolean ndarray, but a user-supplied ``mask=`` is passed through as given).
+    _keras_mask: Any
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
         self.data = _as_array(data, dtype)

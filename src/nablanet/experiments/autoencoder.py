@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 import nablanet as nb
+from nablanet.data.digits import split_digits
 from nablanet.plotting import plot_image_grid, plot_series, save_figure
 
 
@@ -41,33 +42,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output folder (default runs/autoencoder)")
     parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
                         help="progress output of fit (default 1)")
-
-
-def load_digit_images(limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's 8×8 digits as ``(N, 8, 8, 1)`` float32 in [0, 1] and int labels.
-
-    Loaded offline from the installed package (the optional ``examples`` extra).
-    """
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise SystemExit("the digits data set needs scikit-learn: "
-                         "pip install 'nablanet[examples]'") from error
-    digits = load_digits()
-    images = (digits.images / 16.0).astype(np.float32)[..., None]
-    labels = digits.target.astype(np.int64)
-    if limit is not None:
-        images, labels = images[:limit], labels[:limit]
-    return images, labels
-
-
-def split_digits(limit: int | None, seed: int) -> tuple[np.ndarray, ...]:
-    """A shuffled 80/20 split ``(x_train, y_train, x_test, y_test)`` of the digits."""
-    images, labels = load_digit_images(limit)
-    order = np.random.default_rng(seed).permutation(len(images))
-    images, labels = images[order], labels[order]
-    cut = max(1, int(0.8 * len(images)))
-    return images[:cut], labels[:cut], images[cut:], labels[cut:]
 
 
 def reconstruction_mse(model: Any, x: np.ndarray) -> float:

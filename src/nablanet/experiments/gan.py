@@ -204,7 +204,7 @@ class _DigitGrids(Callback):
 
 
 def run_digits(args: argparse.Namespace, out: Path) -> list[Path]:
-    from nablanet.experiments.autoencoder import load_digit_images
+    from nablanet.data.digits import load_digit_images
 
     images, _ = load_digit_images(args.digits_limit)
     x = (images.reshape(len(images), 64) * 2.0 - 1.0).astype(np.float32)

@@ -49,7 +49,7 @@ def _normal_quantiles(n: int) -> np.ndarray:
 
 def main(args: argparse.Namespace) -> int:
     from nablanet import optimizers
-    from nablanet.experiments.autoencoder import split_digits
+    from nablanet.data.digits import split_digits
     from nablanet.generative import dense_vae
 
     if min(args.epochs, args.batch_size, args.latent_dim, args.grid) < 1:

@@ -29,7 +29,7 @@ Deliberate differences from Keras 3 (documented where they apply):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,6 +43,9 @@ from nablanet.models.data_adapter import (
     pack_x_y_sample_weight,
     unpack_x_y_sample_weight,
 )
+
+if TYPE_CHECKING:
+    from nablanet.callbacks.base import CallbackList
 
 __all__ = ["Model"]
 
@@ -111,6 +114,9 @@ class Model(Layer):
     >>> len(model.trainable_weights)
     2
     """
+
+    # Set with object.__setattr__ in _init_training_state (before __setattr__ may consult it).
+    _tracked_metrics: list[Any]
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         if cls is Model and (len(args) >= 2 or "outputs" in kwargs
@@ -461,7 +467,7 @@ class Model(Layer):
 
     # -- fit / evaluate / predict -------------------------------------------------------------
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
-            verbose: Any = "auto", callbacks: Sequence[Any] | None = None,
+            verbose: Any = "auto", callbacks: Sequence[Any] | CallbackList | None = None,
             validation_split: float = 0.0, validation_data: Any = None,
             shuffle: bool | str = True, class_weight: dict[Any, float] | None = None,
             sample_weight: Any = None, initial_epoch: int = 0,
@@ -569,7 +575,7 @@ class Model(Layer):
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None,
                  verbose: Any = "auto", sample_weight: Any = None, steps: int | None = None,
-                 callbacks: Sequence[Any] | None = None, return_dict: bool = False,
+                 callbacks: Sequence[Any] | CallbackList | None = None, return_dict: bool = False,
                  **kwargs: Any) -> Any:
         """The loss and metrics on the given data.
 
@@ -605,7 +611,7 @@ class Model(Layer):
         return values[0] if len(values) == 1 else values
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto",
-                steps: int | None = None, callbacks: Sequence[Any] | None = None) -> Any:
+                steps: int | None = None, callbacks: Sequence[Any] | CallbackList | None = None) -> Any:
         """The model's outputs on ``x`` (in batches) as NumPy arrays.
 
         Returns one array, or a list/dict of arrays for a model with several outputs.
