@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from nablanet import layers, linear_regions as lr, models
+from nablanet import layers, models
+from nablanet import linear_regions as lr
 from nablanet.cli import main
 
 

@@ -145,9 +145,9 @@ def serialize(activation: Callable[..., Any] | None) -> str:
     for name, fn in _BY_NAME.items():
         if fn is activation:
             return name
-    name = getattr(activation, "__name__", None)
-    if name in _BY_NAME:
-        return name  # e.g. nablanet.functional.relu
+    fn_name = getattr(activation, "__name__", None)
+    if isinstance(fn_name, str) and fn_name in _BY_NAME:
+        return fn_name  # e.g. nablanet.functional.relu
     raise ValueError(f"Cannot serialize activation {activation!r}: only the built-in "
                      f"activations ({sorted(_BY_NAME)}) can be saved by name.")
 

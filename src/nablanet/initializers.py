@@ -414,7 +414,7 @@ he_uniform, he_normal = HeUniform, HeNormal
 orthogonal, identity = Orthogonal, Identity
 
 
-def serialize(initializer: Initializer | None) -> dict[str, Any] | None:
+def serialize(initializer: Callable[..., np.ndarray] | None) -> dict[str, Any] | None:
     """``{'class_name': ..., 'config': ...}`` for an initialiser of this module."""
     if initializer is None:
         return None

@@ -57,6 +57,9 @@ def dense_relu_weights(model: Any) -> list[Affine]:
                 f"count_linear_regions: hidden layers must use ReLU; layer {layer.name!r} "
                 f"uses {activation!r}"
             )
+        if layer.kernel is None:
+            raise ValueError(f"count_linear_regions: layer {layer.name!r} is not built; call "
+                             "the model on data first")
         kernel = layer.kernel.data.astype(np.float64)
         bias = (layer.bias.data.astype(np.float64) if layer.bias is not None
                 else np.zeros(kernel.shape[1]))

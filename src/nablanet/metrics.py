@@ -109,10 +109,13 @@ class MeanMetricWrapper(Mean):
 
     def __init__(self, fn: Callable[..., np.ndarray], name: str | None = None,
                  dtype: Any = None, **kwargs: Any) -> None:
-        super().__init__(name=name or getattr(fn, "__name__", "mean"), dtype=dtype)
+        default_name: str = getattr(fn, "__name__", "mean")
+        super().__init__(name=name or default_name, dtype=dtype)
         self._fn, self._fn_kwargs = fn, kwargs
 
-    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+    # Keras's hierarchy: a Mean of per-sample values that is updated with (y_true, y_pred).
+    def update_state(  # type: ignore[override]
+            self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         values = self._fn(_array(y_true), _array(y_pred), **self._fn_kwargs)
         super().update_state(values, sample_weight)
 
@@ -256,7 +259,9 @@ class _AutoAccuracy(Mean):
         super().__init__(name=name, dtype=dtype)
         self._fn: Callable[..., np.ndarray] | None = None
 
-    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+    # As MeanMetricWrapper: a Mean of per-sample values updated with (y_true, y_pred).
+    def update_state(  # type: ignore[override]
+            self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         y_true, y_pred = _array(y_true), _array(y_pred)
         if self._fn is None:
             if y_pred.ndim == 0 or y_pred.shape[-1] == 1 or y_true.ndim > y_pred.ndim:

@@ -106,17 +106,17 @@ def confusion_matrix(true_labels: Sequence[int], predicted_labels: Sequence[int]
     >>> confusion_matrix([0, 1, 2, 2], [0, 2, 2, 2], 3).tolist()
     [[1, 0, 0], [0, 0, 1], [0, 0, 2]]
     """
-    true_labels = np.asarray(true_labels, dtype=np.int64)
-    predicted_labels = np.asarray(predicted_labels, dtype=np.int64)
-    if true_labels.shape != predicted_labels.shape:
-        raise ValueError(f"confusion_matrix: {true_labels.shape} labels but "
-                         f"{predicted_labels.shape} predictions")
-    for name, labels in (("true", true_labels), ("predicted", predicted_labels)):
+    true = np.asarray(true_labels, dtype=np.int64)
+    predicted = np.asarray(predicted_labels, dtype=np.int64)
+    if true.shape != predicted.shape:
+        raise ValueError(f"confusion_matrix: {true.shape} labels but "
+                         f"{predicted.shape} predictions")
+    for name, labels in (("true", true), ("predicted", predicted)):
         if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
             raise ValueError(f"confusion_matrix: {name} labels must lie in [0, {num_classes}); "
                              f"got range [{labels.min()}, {labels.max()}]")
     matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(matrix, (true_labels, predicted_labels), 1)
+    np.add.at(matrix, (true, predicted), 1)
     return matrix
 
 
@@ -161,7 +161,8 @@ def plot_series(series: Mapping[str, Sequence[float]], path: str | os.PathLike[s
 def plot_image_grid(images: np.ndarray, path: str | os.PathLike[str], title: str = "",
                     columns: int = 8, labels: Sequence[str] | None = None,
                     cmap: str | None = None) -> Path:
-    """Images (N, H, W) or (N, H, W, C) in a grid, optionally captioned (samples, reconstructions)."""
+    """Images (N, H, W) or (N, H, W, C) in a grid, optionally captioned (samples,
+    reconstructions)."""
     images = np.asarray(images)
     n = len(images)
     rows = max(1, int(np.ceil(n / columns)))

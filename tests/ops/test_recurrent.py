@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from nablanet.autograd.tensor import Tensor
+from nablanet.ops import recurrent
 from nablanet.ops.recurrent import (
     LSTMSequence,
     gru,
@@ -350,6 +351,66 @@ def test_errors_echo_what_was_received() -> None:
         gru(x, None, np.zeros((4, 6)), np.zeros((2, 6)), mask=np.ones((2, 4), bool))
     with pytest.raises(ValueError, match=r"Received: h0.shape=\(3, 2\)"):
         simple_rnn(x, np.zeros((3, 2)), np.zeros((4, 2)), np.zeros((2, 2)))
+
+
+# --- the compiled (numba) LSTM path against the NumPy reference path ---------------------------
+
+
+def _lstm_both_paths(monkeypatch: pytest.MonkeyPatch, arrays: list, **options: object) -> list:
+    """Output and input gradients of one LSTM call, once per path (compiled, then NumPy)."""
+    results = []
+    w = None
+    for use in (True, False):
+        monkeypatch.setattr(recurrent, "USE_NUMBA", use)
+        ours = [None if a is None else leaf(a) for a in arrays]
+        out = LSTMSequence.apply(*ours, **options)
+        if w is None:
+            w = f32(*out.shape, scale=1.0)
+        (out * Tensor(w)).sum().backward()
+        results.append([out.data] + [None if a is None else a.grad for a in ours])
+    return results
+
+
+@pytest.mark.parametrize("n,t,d,u", [(1, 1, 2, 3), (8, 5, 4, 4), (11, 9, 3, 6), (16, 4, 8, 9)])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("masked", [False, True])
+def test_compiled_lstm_matches_numpy_path(monkeypatch: pytest.MonkeyPatch, n: int, t: int,
+                                          d: int, u: int, go_backwards: bool,
+                                          masked: bool) -> None:
+    """Sizes cover the kernels' 8-row and 4-index blocks and every remainder."""
+    assert recurrent._kernels(), "numba is not importable: the compiled path is not tested"
+    assert recurrent._use_kernels(np.dtype(np.float32), True)
+    arrays = [f32(n, t, d, scale=1.0), f32(n, u), f32(n, u), f32(d, 4 * u), f32(u, 4 * u),
+              f32(4 * u)]
+    mask = RNG.random((n, t)) > 0.3 if masked else None
+    compiled, reference = _lstm_both_paths(monkeypatch, arrays, mask=mask,
+                                           go_backwards=go_backwards)
+    for a, b in zip(compiled, reference):
+        close(a, b, atol=2e-5)
+
+
+def test_compiled_lstm_optional_inputs_and_large_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No initial states or bias, saturating gates (|pre-activation| up to ~40) and a NaN."""
+    n, t, d, u = 9, 6, 5, 7
+    x = f32(n, t, d, scale=20.0)
+    arrays = [x, None, None, f32(d, 4 * u, scale=1.0), f32(u, 4 * u, scale=1.0), None]
+    compiled, reference = _lstm_both_paths(monkeypatch, arrays)
+    for a, b in zip(compiled, reference):  # float32 sums of large terms: scale the tolerance
+        if b is not None:
+            close(a, b, atol=2e-5 * max(1.0, float(np.abs(b).max())))
+    x[3, 2, 1] = np.nan  # a NaN propagates (it must never turn into a silent finite value)
+    compiled, reference = _lstm_both_paths(monkeypatch, arrays)
+    np.testing.assert_array_equal(np.isnan(compiled[0]), np.isnan(reference[0]))
+    assert np.isnan(compiled[0][3, 2:]).all() and not np.isnan(compiled[0][:3]).any()
+
+
+def test_compiled_tanh_approximation_is_accurate() -> None:
+    recurrent._kernels()
+    x = np.linspace(-12.0, 12.0, 4001, dtype=np.float32)
+    approx = np.array([recurrent._nb_tanh(v) for v in x], dtype=np.float32)
+    assert approx.dtype == np.float32
+    np.testing.assert_allclose(approx, np.tanh(x.astype(np.float64)), rtol=0, atol=5e-7)
+    assert np.isnan(recurrent._nb_tanh(np.float32(np.nan)))
 
 
 # --- weight conversion -------------------------------------------------------------------------

@@ -249,6 +249,7 @@ class MonitorCallback(Callback):
 
     def _set_monitor_op(self) -> None:
         """Choose ``np.less`` or ``np.greater`` (delayed until the model's metrics exist)."""
+        op: np.ufunc
         if self.mode == "min":
             op = np.less
         elif self.mode == "max":

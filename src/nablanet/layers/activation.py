@@ -97,7 +97,7 @@ def _alpha_shape(input_shape: Sequence[int | None], shared_axes: Sequence[int] |
         raise ValueError(f"{owner}: the sizes of the non-shared axes must be known to build "
                          f"per-unit slopes. Received: input_shape={tuple(input_shape)}; share "
                          f"the unknown axes with shared_axes")
-    return tuple(int(n) for n in shape)
+    return tuple(int(n) for n in shape if n is not None)  # all known (checked above)
 
 
 class PReLU(Layer):

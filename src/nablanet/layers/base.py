@@ -21,7 +21,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -243,6 +243,9 @@ class Layer:
         if any(n < 0 for n in shape):
             raise ValueError(f"{self.name}: weight {name!r} has a negative dimension: {shape}")
         init = initializers.get(initializer)
+        if init is None:  # the TypeError calling None would raise, with a clearer message
+            raise TypeError(f"{self.name}: weight {name!r} needs an initializer. "
+                            "Received: initializer=None")
         values = np.asarray(init(shape, dtype=dtype or self.dtype), dtype=dtype or self.dtype)
         weight = Tensor(values, dtype=values.dtype,
                         requires_grad=bool(trainable) and self._trainable)
@@ -418,7 +421,7 @@ class Layer:
         return config
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Layer:
+    def from_config(cls, config: dict[str, Any]) -> Self:
         """Recreate a layer from :meth:`get_config`'s output."""
         return cls(**config)
 

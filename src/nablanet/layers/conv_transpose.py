@@ -179,7 +179,7 @@ class Conv2DTranspose(Layer):
 
     def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         batch, h, w, _ = tuple(input_shape)
-        sizes = []
+        sizes: list[int | None] = []
         for axis, size in enumerate((h, w)):
             if size is None:
                 sizes.append(None)

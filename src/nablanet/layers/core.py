@@ -28,6 +28,12 @@ def _check_constraint(owner: str, name: str, value: Any) -> None:
                                   f"Received: {name}={value!r}")
 
 
+def _known(shape: Sequence[int | None]) -> tuple[int, ...] | None:
+    """``shape`` as ints when every size is known, else None."""
+    sizes = tuple(shape)
+    return None if any(n is None for n in sizes) else tuple(n for n in sizes if n is not None)
+
+
 class Dense(Layer):
     r"""Densely connected layer: ``output = activation(inputs @ kernel + bias)``.
 
@@ -180,8 +186,8 @@ class Flatten(Layer):
         return reshape(inputs, (inputs.shape[0], -1))
 
     def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
-        rest = tuple(input_shape)[1:]
-        flat = None if any(n is None for n in rest) else math.prod(rest)
+        rest = _known(tuple(input_shape)[1:])
+        flat = None if rest is None else math.prod(rest)
         return (input_shape[0], flat)
 
     def get_config(self) -> dict[str, Any]:
@@ -203,14 +209,18 @@ class Reshape(Layer):
         self.target_shape = target
 
     def _resolve(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
-        rest = tuple(input_shape)[1:]
+        rest = _known(tuple(input_shape)[1:])
+        if rest is None:  # unknown sizes: the -1 stays unknown
+            return tuple(None if n == -1 else n for n in self.target_shape)
+        return self._resolve_known(rest)
+
+    def _resolve_known(self, rest: tuple[int, ...]) -> tuple[int, ...]:
+        """The target shape of samples of (known) shape ``rest``."""
         if -1 not in self.target_shape:
-            if None not in rest and math.prod(rest) != math.prod(self.target_shape):
+            if math.prod(rest) != math.prod(self.target_shape):
                 raise ValueError(f"Reshape '{self.name}': cannot reshape samples of shape "
                                  f"{rest} ({math.prod(rest)} values) to {self.target_shape}")
             return self.target_shape
-        if None in rest:
-            return tuple(None if n == -1 else n for n in self.target_shape)
         known = math.prod(n for n in self.target_shape if n != -1)
         total = math.prod(rest)
         if total % known:
@@ -219,7 +229,7 @@ class Reshape(Layer):
         return tuple(total // known if n == -1 else n for n in self.target_shape)
 
     def call(self, inputs: Tensor) -> Tensor:
-        return reshape(inputs, (inputs.shape[0], *self._resolve(inputs.shape)))
+        return reshape(inputs, (inputs.shape[0], *self._resolve_known(inputs.shape[1:])))
 
     def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         return (input_shape[0], *self._resolve(input_shape))

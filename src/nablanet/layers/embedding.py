@@ -115,7 +115,9 @@ class Embedding(Layer):
         return ids
 
     def call(self, inputs: Any) -> Tensor:
-        return self.embeddings[self._ids(inputs)]
+        ids = self._ids(inputs)
+        assert self.embeddings is not None  # built by __call__
+        return self.embeddings[ids]
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         if not self.mask_zero:

@@ -85,12 +85,13 @@ class BatchNormalization(Layer):
 
     def build(self, input_shape: Sequence[int | None]) -> None:
         axes = self._axes(len(input_shape))
-        shape = tuple(input_shape[a] for a in axes)
-        if any(n is None for n in shape):
+        dims = tuple(input_shape[a] for a in axes)
+        if any(n is None for n in dims):
             raise ValueError(f"BatchNormalization '{self.name}': axis {self.axis} of the input "
                              f"must have a known size. Received: input_shape="
                              f"{tuple(input_shape)}")
-        self._channel_shape = tuple(int(n) for n in shape)
+        shape = tuple(int(n) for n in dims if n is not None)  # all known (checked above)
+        self._channel_shape = shape
         if self.scale:
             self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
                                          self.gamma_regularizer)
@@ -112,6 +113,9 @@ class BatchNormalization(Layer):
         if training and self.trainable:
             y, mean, var = batch_normalization(inputs, self.gamma, self.beta, axes,
                                                self.epsilon, training=True)
+            # Built (call checked the channel shape); training returns the batch statistics.
+            assert self.moving_mean is not None and self.moving_variance is not None
+            assert mean is not None and var is not None
             m = self.momentum
             mm, mv = self.moving_mean.data, self.moving_variance.data
             mm *= m

@@ -85,6 +85,13 @@ def _activation_name(activation: Any) -> str | None:
         return None
 
 
+def _fused_name(activation: Any) -> str:
+    """The built-in name of an activation on the fused path (``_fused_activations`` holds)."""
+    name = _activation_name(activation)
+    assert name is not None, "the fused path needs built-in activations"
+    return name
+
+
 class RNN(Layer):
     """Shared base of :class:`SimpleRNN`, :class:`LSTM` and :class:`GRU` (not used directly).
 
@@ -339,6 +346,7 @@ class RNN(Layer):
         n, t, d = x.shape
         xw = matmul(x.reshape(n * t, d), self.kernel).reshape(n, t, self._gates * self.units)
         if self.use_bias:
+            assert self.bias is not None  # built with use_bias
             xw = add(xw, self.bias if self.bias.ndim == 1 else self.bias[0])
         return xw
 
@@ -438,7 +446,7 @@ class SimpleRNN(RNN):
     def _fused(self, x: Tensor, states: list[Tensor | None],
                mask: np.ndarray | None) -> tuple[Tensor, ...]:
         return rnn_ops.simple_rnn(x, states[0], self.kernel, self.recurrent_kernel, self.bias,
-                                  activation=_activation_name(self.activation), mask=mask,
+                                  activation=_fused_name(self.activation), mask=mask,
                                   go_backwards=self.go_backwards)
 
     def _step(self, xw_t: Tensor, states: list[Tensor], rec_mask: Tensor | None
@@ -515,6 +523,8 @@ class LSTM(RNN):
         if not self.unit_forget_bias:
             return self.bias_initializer
         base, u = self.bias_initializer, self.units
+        if base is None:  # add_weight rejects the missing initializer
+            return None
 
         def forget_ones(shape: Sequence[int], dtype: Any = None) -> np.ndarray:
             return np.concatenate([np.asarray(base((u,), dtype=dtype)), np.ones(u, dtype=dtype),
@@ -525,8 +535,8 @@ class LSTM(RNN):
     def _fused(self, x: Tensor, states: list[Tensor | None],
                mask: np.ndarray | None) -> tuple[Tensor, ...]:
         return rnn_ops.lstm(x, states[0], states[1], self.kernel, self.recurrent_kernel,
-                            self.bias, activation=_activation_name(self.activation),
-                            recurrent_activation=_activation_name(self.recurrent_activation),
+                            self.bias, activation=_fused_name(self.activation),
+                            recurrent_activation=_fused_name(self.recurrent_activation),
                             mask=mask, go_backwards=self.go_backwards)
 
     def _step(self, xw_t: Tensor, states: list[Tensor], rec_mask: Tensor | None
@@ -615,8 +625,8 @@ class GRU(RNN):
     def _fused(self, x: Tensor, states: list[Tensor | None],
                mask: np.ndarray | None) -> tuple[Tensor, ...]:
         return rnn_ops.gru(x, states[0], self.kernel, self.recurrent_kernel, self.bias,
-                           activation=_activation_name(self.activation),
-                           recurrent_activation=_activation_name(self.recurrent_activation),
+                           activation=_fused_name(self.activation),
+                           recurrent_activation=_fused_name(self.recurrent_activation),
                            reset_after=self.reset_after, mask=mask,
                            go_backwards=self.go_backwards)
 
@@ -627,9 +637,11 @@ class GRU(RNN):
         hr = h if rec_mask is None else mul(h, rec_mask)
         sig, act = self.recurrent_activation, self.activation
         rk = self.recurrent_kernel
+        assert rk is not None  # built
         if self.reset_after:
             hw = matmul(hr, rk)
             if self.use_bias:
+                assert self.bias is not None  # built with use_bias
                 hw = add(hw, self.bias[1])
             z = sig(add(xw_t[:, :u], hw[:, :u]))
             r = sig(add(xw_t[:, u:2 * u], hw[:, u:2 * u]))

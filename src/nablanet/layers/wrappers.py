@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from nablanet.autograd.tensor import Tensor
 from nablanet.layers.base import LAYER_REGISTRY, Layer
+from nablanet.layers.recurrent import RNN
 from nablanet.ops.elementwise import add, mul
 from nablanet.ops.shape import concatenate, flip, reshape
 
@@ -73,27 +74,29 @@ class Bidirectional(Layer):
                  backward_layer: Layer | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         layer = _layer_from_config("Bidirectional", layer)
-        if not getattr(layer, "_cell", ""):  # SimpleRNN, LSTM, GRU (nablanet.layers.recurrent)
+        if not isinstance(layer, RNN):  # SimpleRNN, LSTM, GRU (RNN itself cannot be made)
             raise ValueError(f"Bidirectional: layer must be a recurrent layer (SimpleRNN, LSTM "
                              f"or GRU). Received: layer={layer!r}")
         if merge_mode not in MERGE_MODES:
             raise ValueError(f"Bidirectional: merge_mode must be one of {list(MERGE_MODES)}. "
                              f"Received: merge_mode={merge_mode!r}")
+        backward: RNN
         if backward_layer is None:
             config = layer.get_config()
             config["name"] = "backward_" + layer.name
             config["go_backwards"] = not layer.go_backwards
-            backward_layer = type(layer).from_config(config)
+            backward = type(layer).from_config(config)
         else:
-            backward_layer = _layer_from_config("Bidirectional", backward_layer)
+            # Used as a recurrent layer like ``layer`` (Keras requires one; not checked here).
+            backward = cast(RNN, _layer_from_config("Bidirectional", backward_layer))
             for attr in ("return_sequences", "return_state", "stateful"):
-                if getattr(backward_layer, attr) != getattr(layer, attr):
+                if getattr(backward, attr) != getattr(layer, attr):
                     raise ValueError(
                         f"Bidirectional: forward and backward layers must have the same "
                         f"{attr}. Received: {getattr(layer, attr)} and "
-                        f"{getattr(backward_layer, attr)}")
+                        f"{getattr(backward, attr)}")
         self.forward_layer = layer
-        self.backward_layer = backward_layer
+        self.backward_layer = backward
         self.merge_mode = merge_mode
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state

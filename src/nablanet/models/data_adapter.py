@@ -315,6 +315,7 @@ class DataHandler:
                 yield step, next(self._iterator)
             return
         if self.kind == "arrays":
+            assert self.steps is not None  # set from the number of samples
             stream = self._array_batches()
             for step in range(self.steps):
                 yield step, next(stream)

@@ -143,7 +143,7 @@ class Functional(Model):
             unknown = sorted(set(inputs) - set(by_name))
             if unknown or len(inputs) != len(by_name):
                 raise ValueError(f'Layer "{self.name}": input keys {sorted(inputs)} do not '
-                                 f"match the input names {sorted(by_name)}")
+                                 f"match the input names {sorted(by_name, key=str)}")
             return {id(by_name[k]): v for k, v in inputs.items()}
         values = _flatten(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if len(values) != len(self._input_list):

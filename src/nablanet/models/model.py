@@ -611,7 +611,8 @@ class Model(Layer):
         return values[0] if len(values) == 1 else values
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto",
-                steps: int | None = None, callbacks: Sequence[Any] | CallbackList | None = None) -> Any:
+                steps: int | None = None,
+                callbacks: Sequence[Any] | CallbackList | None = None) -> Any:
         """The model's outputs on ``x`` (in batches) as NumPy arrays.
 
         Returns one array, or a list/dict of arrays for a model with several outputs.

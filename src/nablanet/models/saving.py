@@ -114,8 +114,9 @@ def deserialize_layer(config: dict[str, Any], custom_objects: dict[str, Any] | N
     if isinstance(cls, type) and issubclass(cls, Model):
         import inspect
 
-        if "custom_objects" in inspect.signature(cls.from_config).parameters:
-            return cls.from_config(inner, custom_objects=custom_objects)
+        from_config: Any = cls.from_config  # Sequential/Functional also take custom_objects
+        if "custom_objects" in inspect.signature(from_config).parameters:
+            return from_config(inner, custom_objects=custom_objects)
     return cls.from_config(inner)
 
 

@@ -14,6 +14,7 @@ read-only broadcast view); they work in place only on arrays they allocated.
 
 from __future__ import annotations
 
+import typing
 from typing import Any
 
 import numpy as np
@@ -535,7 +536,7 @@ class _Compare(Function):
 
 
 def _comparison(name: str, function_name: str, numpy_fn: Any, symbol: str) -> Any:
-    op = type(
+    op = typing.cast("type[_Compare]", type(  # a _Compare subclass made at run time
         name,
         (_Compare,),
         {
@@ -545,7 +546,7 @@ def _comparison(name: str, function_name: str, numpy_fn: Any, symbol: str) -> An
             "__module__": __name__,
             "__doc__": f"Element-wise :math:`x {symbol} y` as booleans (no gradient).",
         },
-    )
+    ))
 
     def compare(x: Any, y: Any) -> Tensor:
         out = op.apply(x, y)

@@ -74,6 +74,7 @@ class BatchNorm(Function):
         if need_x:
             scale = self.inv if self.gamma is None else self.gamma * self.inv
             if self.training:
+                assert gsum is not None and gxhat_sum is not None  # computed when need_x
                 n = grad.size // gsum.size
                 gx = (scale / n) * (n * grad - gsum - self.xhat * gxhat_sum)
             else:

@@ -227,7 +227,7 @@ class Gather(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
         out = np.zeros(self.shape, dtype=self.dtype)
         idx = np.broadcast_to(self.index, grad.shape)
-        grids = list(np.indices(grad.shape, sparse=True))
+        grids: list[np.ndarray] = list(np.indices(grad.shape, sparse=True))
         grids[self.axis % len(self.shape)] = idx
         np.add.at(out, tuple(grids), grad)
         return (out,)
