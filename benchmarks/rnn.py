@@ -1,13 +1,17 @@
 """LSTM and GRU forward + backward: nablanet's fused primitives vs torch.nn.LSTM / GRU on CPU.
 
-Both run in this process on the same inputs and weights with the same thread count (torch's
-``torch.get_num_threads()``; NumPy's BLAS uses its own pool, which defaults to the same core
-count). Each timing is the best of ``--repeats`` runs (this machine is shared: the best is the
-least disturbed run). The loss is the sum of the whole output sequence; weights require
-gradients; the input requires one only with ``--input-grad`` (a first recurrent layer fed with
-data needs none, and nablanet then skips that GEMM).
+Both run in this process on the same inputs and weights with the same thread count, once per
+``--threads`` value (default 2 then 1): torch (``torch.set_num_threads``), NumPy's BLAS
+(threadpoolctl) and numba are all limited to it. nablanet's float32 LSTM runs its time loops in
+compiled single-threaded numba kernels; its GRU uses NumPy + BLAS per step. Each timing is the
+best of ``--repeats`` runs (this machine is shared: the best is the least disturbed run). The
+loss is the sum of the whole output sequence; weights require gradients; the input requires one
+only with ``--input-grad`` (a first recurrent layer fed with data needs none, and both skip
+it). The ``fwd`` columns time the forward pass alone without recording (torch ``no_grad``).
 
-Run: ``python benchmarks/rnn.py [--repeats 20] [--input-grad]``
+``--no-numba`` times nablanet's NumPy reference path instead of the compiled LSTM kernels.
+
+Run: ``python benchmarks/rnn.py [--repeats 20] [--threads 2 1] [--input-grad] [--no-numba]``
 """
 
 from __future__ import annotations
@@ -18,8 +22,11 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
+from nablanet.autograd.function import no_grad
 from nablanet.autograd.tensor import Tensor
+from nablanet.ops import recurrent
 from nablanet.ops.recurrent import gru, lstm
 
 CONFIGS = [(50, 32, 32, 128), (200, 8, 16, 64)]  # (T, batch, input, units)
@@ -49,12 +56,26 @@ def keras_weights(cell: str, module: torch.nn.Module) -> list[Tensor]:
     return [Tensor(np.ascontiguousarray(a), requires_grad=True) for a in arrays]
 
 
-def run(repeats: int, input_grad: bool) -> None:
+def limit_threads(threads: int) -> threadpool_limits:
+    """Limit torch, numba and BLAS to ``threads``; returns the (entered) BLAS limiter."""
+    torch.set_num_threads(threads)
+    try:
+        import numba
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    except ImportError:
+        pass
+    return threadpool_limits(limits=threads)
+
+
+def run(repeats: int, input_grad: bool, threads: int) -> None:
     torch.manual_seed(0)
-    print(f"threads: torch {torch.get_num_threads()}; best of {repeats}; "
-          f"input gradient: {'yes' if input_grad else 'no'}")
+    limiter = limit_threads(threads)
+    print(f"threads: torch {torch.get_num_threads()}, BLAS {threads}; best of {repeats}; "
+          f"input gradient: {'yes' if input_grad else 'no'}; nablanet LSTM: "
+          f"{'numba kernels' if recurrent.USE_NUMBA and recurrent._kernels() else 'NumPy'}")
     print(f"{'cell':5} {'T':>4} {'N':>3} {'D':>3} {'u':>4}  {'nablanet ms':>11} "
-          f"{'torch ms':>9}  {'ratio':>6}")
+          f"{'torch ms':>9}  {'ratio':>6}   {'fwd ms':>6} {'torch':>6} {'ratio':>6}")
     for t, n, d, u in CONFIGS:
         for cell in ("lstm", "gru"):
             module = (torch.nn.LSTM if cell == "lstm" else torch.nn.GRU)(d, u, batch_first=True)
@@ -65,29 +86,47 @@ def run(repeats: int, input_grad: bool) -> None:
 
             def step_torch(module: torch.nn.Module = module, tx: torch.Tensor = tx) -> None:
                 module.zero_grad()
+                tx.grad = None
                 seq, _ = module(tx)
                 seq.sum().backward()
 
-            def step_ours(cell: str = cell, x: Tensor = x, params: list = params) -> None:
-                for p in params:
-                    p.grad = None
+            def forward_torch(module: torch.nn.Module = module, tx: torch.Tensor = tx) -> None:
+                with torch.no_grad():
+                    module(tx)
+
+            def forward_ours(cell: str = cell, x: Tensor = x, params: list = params) -> Tensor:
                 if cell == "lstm":
-                    seq, _, _ = lstm(x, None, None, *params)
-                else:
-                    seq, _ = gru(x, None, *params)
-                seq.sum().backward()
+                    return lstm(x, None, None, *params)[0]
+                return gru(x, None, *params)[0]
+
+            def step_ours(x: Tensor = x, params: list = params,
+                          forward: Callable[[], Tensor] = forward_ours) -> None:
+                for p in [*params, x]:
+                    p.grad = None
+                forward().sum().backward()
+
+            def forward_only(forward: Callable[[], Tensor] = forward_ours) -> None:
+                with no_grad():
+                    forward()
 
             ours, theirs = best_of(step_ours, repeats), best_of(step_torch, repeats)
+            f_ours, f_theirs = best_of(forward_only, repeats), best_of(forward_torch, repeats)
             print(f"{cell:5} {t:>4} {n:>3} {d:>3} {u:>4}  {ours * 1e3:>11.2f} "
-                  f"{theirs * 1e3:>9.2f}  {ours / theirs:>5.2f}x")
+                  f"{theirs * 1e3:>9.2f}  {ours / theirs:>5.2f}x   {f_ours * 1e3:>6.2f} "
+                  f"{f_theirs * 1e3:>6.2f} {f_ours / f_theirs:>5.2f}x")
+    limiter.restore_original_limits()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--threads", type=int, nargs="+", default=[2, 1])
     parser.add_argument("--input-grad", action="store_true")
+    parser.add_argument("--no-numba", action="store_true")
     args = parser.parse_args()
-    run(args.repeats, args.input_grad)
+    recurrent.USE_NUMBA = not args.no_numba
+    for threads in args.threads:
+        run(args.repeats, args.input_grad, threads)
 
 
 if __name__ == "__main__":

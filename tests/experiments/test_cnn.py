@@ -39,7 +39,7 @@ def no_real_data(tmp_path, monkeypatch) -> Path:
 def test_run_cnn_generated(tmp_path, no_real_data, capsys) -> None:
     out = tmp_path / "run"
     code = cli.main(["run", "cnn", "--image-size", "32", "--epochs", "2", "--depths", "1", "2",
-                     "--max-train", "24", "--max-test", "6", "--out", str(out), "--threads", "1"])
+                     "--max-train", "24", "--max-test", "6", "--out", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
     assert "using the generated stand-in" in printed
@@ -77,7 +77,8 @@ def _write_real_format(root: Path, per_class: int, size: int = 20) -> None:
                 Image.fromarray(pixels.astype(np.uint8)).save(root / folder / cls / f"{i}.png")
 
 
-def test_run_cnn_real_data_dir(tmp_path, no_real_data, capsys) -> None:
+def test_run_cnn_real_data_dir(tmp_path, no_real_data, monkeypatch, capsys) -> None:
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # the job runs without it, too
     data = tmp_path / "rps-data"
     _write_real_format(data, per_class=4)
     out = tmp_path / "real"
@@ -85,6 +86,7 @@ def test_run_cnn_real_data_dir(tmp_path, no_real_data, capsys) -> None:
                      "1", "--depths", "1", "--out", str(out), "--verbose", "0"]) == 0
     printed = capsys.readouterr().out
     assert "Rock Paper Scissors data set (real images)" in printed
+    assert "Note: --threads 1 limits BLAS only with the threadpoolctl package" in printed
     assert "train 8, validation 4, test 12 images" in printed  # 70% / 30% of 12, and test
     assert (out / "confusion_1conv.png").is_file()
 
@@ -99,6 +101,8 @@ def test_bad_arguments_are_explained(tmp_path) -> None:
         cli.main(["run", "cnn", "--image-size", "32", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="--epochs must be a positive integer"):
         cli.main(["run", "cnn", "--epochs", "0", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="--threads must be 0"):
+        cli.main(["run", "cnn", "--threads", "-1", "--out", str(tmp_path)])
 
 
 def test_chapter_models_and_preprocessing() -> None:
@@ -121,7 +125,8 @@ def test_chapter_models_and_preprocessing() -> None:
 def test_example_script(tmp_path, no_real_data, monkeypatch, capsys) -> None:
     monkeypatch.setattr(sys, "argv", [
         "cnn_rock_paper_scissors.py", "--image-size", "16", "--epochs", "1", "--depths", "1",
-        "--max-train", "12", "--max-test", "3", "--out", str(tmp_path / "ex"), "--verbose", "0"])
+        "--max-train", "12", "--max-test", "3", "--out", str(tmp_path / "ex"), "--verbose", "0",
+        "--threads", "0"])
     with pytest.raises(SystemExit) as exit_info:
         runpy.run_path(str(ROOT / "examples" / "cnn_rock_paper_scissors.py"),
                        run_name="__main__")

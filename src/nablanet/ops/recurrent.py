@@ -41,6 +41,15 @@ and returns the outputs in that reversed order (as Keras).
 halving folded into the weights); the backward loop stores the pre-activation gradients of all
 steps in one ``(N·T, gates)`` array and the weight gradients are GEMMs after the loop. The input
 gradient is skipped when the input does not require one.
+
+The float32 LSTM with the default activations has a second, compiled implementation of the
+same maths (numba; used when numba is importable and ``USE_NUMBA`` is true): the whole forward
+loop and the whole backward loop are one call each, the per-step GEMMs are register-blocked
+AVX loops, the weight gradients are accumulated step by step while the step's gate gradients
+are in cache, and tanh is a vectorisable rational approximation (error < 4e-7). On the 2-core
+machines used here that is 2-5x faster than the NumPy loop, whose per-step cost is dominated by
+the small-GEMM and per-call overheads. The NumPy code stays the reference; the tests compare
+the two paths.
 """
 
 from __future__ import annotations
@@ -182,10 +191,14 @@ class _Setup:
 #
 # The NumPy code in the Functions below is the reference. When numba is importable, the float32
 # LSTM with the default activations (tanh, sigmoid) runs its whole time loop in two compiled
-# kernels instead: per step one register-blocked GEMM plus one fused elementwise pass, with no
-# Python-level work per step. The kernels are plain Python functions here, compiled on first use
-# with ``numba.njit(cache=True)`` (so a later process loads them from numba's cache). Set
-# ``USE_NUMBA = False`` to force the NumPy path.
+# kernels instead: per step the GEMMs (8 x 4 register-blocked loops that LLVM vectorises) and
+# one fused elementwise pass, with no Python-level work per step. The kernels are plain Python
+# functions here, compiled on first use with ``numba.njit(cache=True)`` (so a later process
+# loads them from numba's cache). Set ``USE_NUMBA = False`` to force the NumPy path.
+#
+# Two rules keep LLVM vectorising the loops: ``error_model="numpy"`` (Python's zero-division
+# check blocks it) and indices that numba can see are non-negative (``range(u)`` over a row
+# slice rather than ``range(2 * u, 3 * u)``, whose negative-index wrap-around check blocks it).
 
 USE_NUMBA = True
 _NB: dict[str, Any] | None = None  # compiled kernels, {} when numba is unavailable
@@ -203,6 +216,7 @@ _HALF, _ONE, _ZERO = _F32(0.5), _F32(1.0), _F32(0.0)
 
 
 def _k_tanh(x):  # noqa: ANN001, ANN202
+    """``tanh(x)`` for a float32 scalar: ``x P(x^2) / Q(x^2)`` after clamping (NaN stays NaN)."""
     if x > _TANH_CLAMP:
         x = _TANH_CLAMP
     elif x < -_TANH_CLAMP:
@@ -310,10 +324,11 @@ def _k_gemm_tn_acc(a, b, out):  # noqa: ANN001, ANN202
 
 
 def _k_lstm_forward(x3, kernel, bias, rk, gates, hs, cs, tc, hold,  # noqa: ANN001, ANN202
-                    has_mask):
+                    has_mask, scale, shift):
     """The LSTM time loop (tanh / sigmoid; the sigmoid columns of ``kernel``, ``rk`` and
     ``bias`` pre-scaled by 1/2). Per step: ``bias + X_t kernel + H_{t-1} rk`` into ``gates[t]``,
-    then the activations in place and the cell update, as in the NumPy path."""
+    then the activations in place (``tanh(g) * scale + shift``: the logistic function on the
+    sigmoid columns) and the cell update, as in the NumPy path."""
     t, n, g4 = gates.shape
     u = g4 // 4
     for step in range(t):
@@ -329,18 +344,16 @@ def _k_lstm_forward(x3, kernel, bias, rk, gates, hs, cs, tc, hold,  # noqa: ANN0
         _nb_gemm_acc(x3[step], kernel, g)
         _nb_gemm_acc(hp, rk, g)
         for i in range(n):
-            for j in range(2 * u):
-                g[i, j] = _HALF * _nb_tanh(g[i, j]) + _HALF
-            for j in range(2 * u, 3 * u):
-                g[i, j] = _nb_tanh(g[i, j])
-            for j in range(3 * u, g4):
-                g[i, j] = _HALF * _nb_tanh(g[i, j]) + _HALF
+            for j in range(g4):
+                g[i, j] = _nb_tanh(g[i, j]) * scale[j] + shift[j]
+            gi, gf, gc, go = g[i, :u], g[i, u:2 * u], g[i, 2 * u:3 * u], g[i, 3 * u:]
+            ci, cpi, tci, hi = c[i], cp[i], tct[i], h[i]
             for j in range(u):
-                cv = g[i, u + j] * cp[i, j] + g[i, j] * g[i, 2 * u + j]
+                cv = gf[j] * cpi[j] + gi[j] * gc[j]
                 tv = _nb_tanh(cv)
-                c[i, j] = cv
-                tct[i, j] = tv
-                h[i, j] = g[i, 3 * u + j] * tv
+                ci[j] = cv
+                tci[j] = tv
+                hi[j] = go[j] * tv
             if has_mask and hold[step, i]:
                 for j in range(u):
                     h[i, j] = hp[i, j]
@@ -353,7 +366,7 @@ def _k_lstm_backward(gates, cs, tc, gh, rk_t, d, dh, dc, dh_next, hold,  # noqa:
     ``dG_t`` goes into the ``(N, 4u)`` buffer ``d`` and, while it is in cache, ``dG_t W_h^T``
     becomes the next ``dh``, ``dG_t kernel^T`` goes to ``dx[t]`` and ``X_t^T dG_t``,
     ``H_{t-1}^T dG_t`` and the column sums of ``dG_t`` are added to ``dk``, ``drk``, ``db``. ``gh``
-    is the time-major output gradient ``(T, N, u)``; ``dc`` starts as the gradient of ``C_T``;
+    is the output gradient as given, ``(N, T + 1, u)``; ``dc`` starts as the gradient of ``C_T``;
     the gradients of ``h0`` / ``c0`` are left in ``dh`` / ``dc``."""
     t, n, g4 = gates.shape
     u = g4 // 4
@@ -363,24 +376,26 @@ def _k_lstm_backward(gates, cs, tc, gh, rk_t, d, dh, dc, dh_next, hold,  # noqa:
         g = gates[step]
         tct = tc[step]
         cp = cs[step]
-        ghs = gh[step]
         for i in range(n):
             masked = has_mask and hold[step, i]
+            gi, gf, gc, go = g[i, :u], g[i, u:2 * u], g[i, 2 * u:3 * u], g[i, 3 * u:]
+            di, df, dcc, do = d[i, :u], d[i, u:2 * u], d[i, 2 * u:3 * u], d[i, 3 * u:]
+            curi, ghi, tci, dci, cpi = cur[i], gh[i, step], tct[i], dc[i], cp[i]
             for j in range(u):
-                dhv = cur[i, j] + ghs[i, j]
-                cur[i, j] = dhv
-                ig = g[i, j]
-                fg = g[i, u + j]
-                cg = g[i, 2 * u + j]
-                og = g[i, 3 * u + j]
-                tv = tct[i, j]
-                dcv = dc[i, j] + dhv * og * (_ONE - tv * tv)
-                d[i, j] = dcv * cg * ig * (_ONE - ig)
-                d[i, u + j] = dcv * cp[i, j] * fg * (_ONE - fg)
-                d[i, 2 * u + j] = dcv * ig * (_ONE - cg * cg)
-                d[i, 3 * u + j] = dhv * tv * og * (_ONE - og)
+                dhv = curi[j] + ghi[j]
+                curi[j] = dhv
+                ig = gi[j]
+                fg = gf[j]
+                cg = gc[j]
+                og = go[j]
+                tv = tci[j]
+                dcv = dci[j] + dhv * og * (_ONE - tv * tv)
+                di[j] = dcv * cg * ig * (_ONE - ig)
+                df[j] = dcv * cpi[j] * fg * (_ONE - fg)
+                dcc[j] = dcv * ig * (_ONE - cg * cg)
+                do[j] = dhv * tv * og * (_ONE - og)
                 if not masked:
-                    dc[i, j] = dcv * fg
+                    dci[j] = dcv * fg
             if masked:
                 for j in range(g4):
                     d[i, j] = _ZERO
@@ -519,7 +534,8 @@ class LSTMSequence(Function):
         if kern:  # the whole loop, input projection included, in one compiled call
             b_k = np.zeros(4 * u, dtype=dt) if b_eff is None else np.ascontiguousarray(b_eff)
             kern["lstm_forward"](s.x2.reshape(t, n, s.d), np.ascontiguousarray(k_eff), b_k,
-                                 np.ascontiguousarray(rk_eff), gates, hs, cs, tc, *_hold_args(s))
+                                 np.ascontiguousarray(rk_eff), gates, hs, cs, tc, *_hold_args(s),
+                                 scale, shift)
         else:
             np.matmul(s.x2, k_eff, out=gates.reshape(t * n, 4 * u))
             if b_eff is not None:
@@ -574,7 +590,7 @@ class LSTMSequence(Function):
         dh_next = np.empty((n, u), dtype=dt)
         dc = np.array(gh[t], dtype=dt, copy=True)
         if _use_kernels(dt, self.fast):
-            return self._backward_compiled(gh, rk_t, dh, dc, dh_next)
+            return self._backward_compiled(grad, rk_t, dh, dc, dh_next)
         needs = self.needs_input_grad
         dgates = np.empty((t, n, 4 * u), dtype=dt)
         dc_in = np.empty((n, u), dtype=dt)
@@ -625,7 +641,7 @@ class LSTMSequence(Function):
         db = dg2.sum(axis=0) if self.has_bias and needs[5] else None
         return dx, dh, dc, dk, drk, db
 
-    def _backward_compiled(self, gh: np.ndarray, rk_t: np.ndarray, dh: np.ndarray,
+    def _backward_compiled(self, grad: np.ndarray, rk_t: np.ndarray, dh: np.ndarray,
                            dc: np.ndarray, dh_next: np.ndarray) -> tuple[Any, ...]:
         """The same backward pass as one call of :func:`_k_lstm_backward`."""
         s = self.s
@@ -637,7 +653,7 @@ class LSTMSequence(Function):
         drk = np.zeros((u, 4 * u), dtype=dt) if needs[4] else one
         db = np.zeros(4 * u, dtype=dt)
         _kernels()["lstm_backward"](
-            self.gates, self.cs, self.tc, np.ascontiguousarray(gh[:t]), rk_t,
+            self.gates, self.cs, self.tc, np.ascontiguousarray(grad, dtype=dt), rk_t,
             np.empty((n, 4 * u), dtype=dt), dh, dc, dh_next, *_hold_args(s),
             s.x2.reshape(t, n, d), self.hs, np.ascontiguousarray(self.kernel.T), dx, needs[0],
             dk, needs[3], drk, needs[4], db)

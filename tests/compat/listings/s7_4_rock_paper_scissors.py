@@ -7,7 +7,7 @@
 # break there is a syntax error before Python 3.12).
 #
 # ``tfds.load('rock_paper_scissors')`` reads the published data from $NABLANET_DATA_DIR (the
-# test points it at a tiny data set in the same format); run it with a Agg backend (MPLBACKEND)
+# test points it at a tiny data set in the same format); run it with the Agg backend (MPLBACKEND=Agg)
 # so that ``plt.show()`` draws nothing.
 # ruff: noqa: E501, E402
 import nablanet.compat.tensorflow as tf
