@@ -3,11 +3,12 @@
 Both run in this process on the same inputs and weights with the same thread count, once per
 ``--threads`` value (default 2 then 1): torch (``torch.set_num_threads``), NumPy's BLAS
 (threadpoolctl) and numba are all limited to it. nablanet's float32 LSTM runs its time loops in
-compiled single-threaded numba kernels; its GRU uses NumPy + BLAS per step. Each timing is the
-best of ``--repeats`` runs (this machine is shared: the best is the least disturbed run). The
-loss is the sum of the whole output sequence; weights require gradients; the input requires one
-only with ``--input-grad`` (a first recurrent layer fed with data needs none, and both skip
-it). The ``fwd`` columns time the forward pass alone without recording (torch ``no_grad``).
+compiled numba kernels (one batch slice per numba thread); its GRU uses NumPy + BLAS per
+step. Each timing is the best of ``--repeats`` runs (this machine is shared: the best is the
+least disturbed run). The loss is the sum of the whole output sequence; weights require
+gradients; the input requires one only with ``--input-grad`` (a first recurrent layer fed with
+data needs none, and both skip it). The ``fwd`` columns time the forward pass alone without
+recording (torch ``no_grad``).
 
 ``--no-numba`` times nablanet's NumPy reference path instead of the compiled LSTM kernels.
 

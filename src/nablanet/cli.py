@@ -22,22 +22,24 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 #: ``nablanet run NAME ...`` -> module implementing the job.
-EXPERIMENTS: dict[str, tuple[str, str]] = {
-    "cnn": ("nablanet.experiments.cnn", "the chapter's rock-paper-scissors CNN experiment (§7.4)"),
-    "gan": ("nablanet.experiments.gan", "train a GAN on a 2-D Gaussian mixture and on 8x8 digits"),
-    "autoencoder": ("nablanet.experiments.autoencoder",
-                    "dense, convolutional and denoising autoencoders on 8x8 digits"),
-    "vae": ("nablanet.experiments.vae", "a variational autoencoder on 8x8 digits"),
+EXPERIMENTS: dict[str, tuple[str, str]] = {  # in the chapter's order
     "depth": ("nablanet.experiments.depth",
               "why depth helps: linear regions of ReLU networks (§3)"),
-    "seq2vec": ("nablanet.experiments.seq2vec", "sequence to vector: classify waves (§8.2)"),
-    "vec2seq": ("nablanet.experiments.vec2seq", "vector to sequence: curve from parameters (§8.1)"),
-    "seq2seq": ("nablanet.experiments.seq2seq", "sequence to sequence: per-step denoising (§8.3)"),
-    "encoder-decoder": ("nablanet.experiments.encoder_decoder", "add numbers as text (§8.4)"),
-    "memory": ("nablanet.experiments.memory", "long-term memory: SimpleRNN vs LSTM, GRU (§8.5)"),
     "regularization": ("nablanet.experiments.regularization",
                        "L1/L2 weight decay, dropout, batch norm and early stopping on an "
                        "over-fitting MLP (§5)"),
+    "cnn": ("nablanet.experiments.cnn", "the chapter's rock-paper-scissors CNN experiment (§7.4)"),
+    "vec2seq": ("nablanet.experiments.vec2seq", "vector to sequence: curve from parameters (§8.1)"),
+    "seq2vec": ("nablanet.experiments.seq2vec", "sequence to vector: classify waves (§8.2)"),
+    "seq2seq": ("nablanet.experiments.seq2seq", "sequence to sequence: per-step denoising (§8.3)"),
+    "encoder-decoder": ("nablanet.experiments.encoder_decoder",
+                        "encoder-decoder: add two numbers written as text (§8.4)"),
+    "memory": ("nablanet.experiments.memory", "long-term memory: SimpleRNN vs LSTM, GRU (§8.5)"),
+    "gan": ("nablanet.experiments.gan",
+            "a GAN on a 2-D Gaussian mixture and on 8x8 digits (§9.1)"),
+    "autoencoder": ("nablanet.experiments.autoencoder",
+                    "dense, convolutional and denoising autoencoders on 8x8 digits (§9.2)"),
+    "vae": ("nablanet.experiments.vae", "a variational autoencoder on 8x8 digits (§9.2)"),
 }
 
 

@@ -195,3 +195,19 @@ def test_chapter_model_shapes_and_parameters() -> None:
     assert model.count_params() == 448 + 4_640 + 30 * 30 * 32 * 128 + 128 + 387
     assert model.layers[2].compute_output_shape((None, 63, 63, 16)) == (None, 61, 61, 32)
     assert model.output_shape == (None, 3)
+
+
+def test_relu_activation_is_fused_into_the_conv_primitive() -> None:
+    x = np.random.default_rng(0).standard_normal((2, 6, 6, 3)).astype(np.float32)
+    fused = layers.Conv2D(4, 3, activation="relu")
+    out = fused(nb.tensor(x))
+    assert type(out.grad_fn).__name__ == "Conv2D"
+    other = layers.Conv2D(4, 3, activation="relu6")  # other activations stay separate nodes
+    other.build(x.shape)
+    assert type(other(nb.tensor(x)).grad_fn).__name__ != "Conv2D"
+    conv1 = layers.Conv1D(4, 3, activation="relu")
+    assert type(conv1(nb.tensor(x[:, 0])).grad_fn).__name__ == "Conv1D"
+    linear = layers.Conv2D(4, 3)
+    linear.build(x.shape)
+    linear.set_weights(fused.get_weights())
+    np.testing.assert_array_equal(out.data, np.maximum(linear(nb.tensor(x)).data, 0))

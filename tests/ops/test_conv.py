@@ -340,3 +340,77 @@ def test_numpy_col2im_matches_compiled(monkeypatch: Any, strides: tuple, dilatio
     compiled = run()
     monkeypatch.setattr(conv, "_NUMBA_COL2IM", [None])
     np.testing.assert_allclose(run(), compiled, rtol=1e-12, atol=1e-12)
+
+
+# --- fused relu, tap-loop input gradient, im2col workspace ------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_fused_relu_equals_conv_then_relu(dtype: Any, use_bias: bool) -> None:
+    x, k, b = rand(2, 7, 6, 3), rand(3, 2, 3, 5), rand(5)
+    arrays = [x, k, b] if use_bias else [x, k]
+    tensors = [nb.tensor(a, dtype=dtype, requires_grad=True) for a in arrays]
+    ref_tensors = [nb.tensor(a, dtype=dtype, requires_grad=True) for a in arrays]
+    fused = conv2d(*tensors, padding="same", activation="relu")
+    plain = nb.ops.relu(conv2d(*ref_tensors, padding="same"))
+    assert type(fused.grad_fn).__name__ == "Conv2D"  # no separate ReLU node
+    g = np.random.default_rng(3).standard_normal(fused.shape).astype(dtype)
+    fused.backward(g)
+    plain.backward(g)
+    np.testing.assert_array_equal(fused.data, plain.data)
+    for t, r in zip(tensors, ref_tensors):
+        assert t.grad.dtype == dtype
+        np.testing.assert_allclose(t.grad, r.grad, rtol=1e-6, atol=1e-6)
+
+
+def test_fused_relu_conv1d_and_nan_propagates() -> None:
+    x = rand(2, 9, 3)
+    x[0, 4, 1] = np.nan
+    y = conv1d(x, rand(3, 3, 4), rand(4), activation="relu")
+    assert np.isnan(y.data[0, 2:5]).all() and not np.isnan(y.data[1]).any()
+    assert (y.data[1] >= 0).all()
+
+
+def test_bad_activation_raises() -> None:
+    with pytest.raises(ValueError, match=r"conv2d: activation must be None, 'linear' or 'relu'"
+                                         r"\. Received: activation='tanh'"):
+        conv2d(np.zeros((1, 4, 4, 1)), np.zeros((2, 2, 1, 1)), activation="tanh")
+
+
+@pytest.mark.parametrize("strides, dilation, padding", [
+    ((1, 1), (1, 1), "valid"), ((2, 3), (1, 1), "same"), ((1, 1), (2, 3), "same"),
+])
+def test_tap_loop_input_gradient_is_adjoint(strides: tuple, dilation: tuple,
+                                            padding: str) -> None:
+    """<conv(x), g> = <x, grad_x> for the per-tap input gradient (strided, dilated, padded)."""
+    x, k, g0 = rand(2, 11, 10, 3), rand(3, 3, 3, 4), None
+    xt = nb.tensor(x, dtype=np.float64, requires_grad=True)
+    y = conv2d(xt, k, strides=strides, padding=padding, dilation_rate=dilation)
+    g0 = np.random.default_rng(5).standard_normal(y.shape)
+    y.backward(g0)
+    np.testing.assert_allclose(np.vdot(y.data, g0), np.vdot(x, xt.grad), rtol=1e-10)
+
+
+def test_im2col_workspace_reuse_keeps_results_exact() -> None:
+    """Steps of the same shape reuse the im2col buffer; results equal a fresh computation."""
+    from nablanet.ops import conv as conv_ops
+
+    k = rand(3, 3, 2, 4)
+
+    def weight_grad(x: np.ndarray) -> np.ndarray:
+        w = nb.tensor(k, dtype=np.float64, requires_grad=True)
+        conv2d(x, w).backward(np.ones((3, 6, 6, 4)))
+        return w.grad
+
+    xs = [rand(3, 8, 8, 2) for _ in range(3)]
+    conv_ops._WORKSPACE.clear()
+    fresh = []
+    for x in xs:
+        fresh.append(weight_grad(x))
+        conv_ops._WORKSPACE.clear()
+    reused = [weight_grad(x) for x in xs]
+    assert conv_ops._WORKSPACE  # the buffer was handed back
+    for a, b in zip(fresh, reused):
+        np.testing.assert_array_equal(a, b)
+    pending = conv2d(xs[0], nb.tensor(k, requires_grad=True))  # forward only: buffer is taken
+    assert not any(key[0] == (3 * 6 * 6, 18) for key in conv_ops._WORKSPACE)
+    del pending

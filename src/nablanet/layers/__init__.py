@@ -4,6 +4,20 @@ Each topic has its own module; everything public is re-exported here so that
 ``nablanet.layers.Dense`` works as ``keras.layers.Dense`` does.
 """
 
+from nablanet.layers import (  # the modules themselves, for their __all__ lists
+    activation,
+    conv,
+    conv_transpose,
+    core,
+    embedding,
+    normalization,
+    pooling,
+    recurrent,
+    recurrent_weights,
+    regularization,
+    sampling,
+    wrappers,
+)
 from nablanet.layers.activation import *  # noqa: F403
 from nablanet.layers.base import LAYER_REGISTRY, Layer, clear_session
 from nablanet.layers.conv import *  # noqa: F403
@@ -19,4 +33,10 @@ from nablanet.layers.regularization import *  # noqa: F403
 from nablanet.layers.sampling import *  # noqa: F403
 from nablanet.layers.wrappers import *  # noqa: F403
 
-__all__ = ["LAYER_REGISTRY", "Input", "KerasTensor", "Layer", "SymbolicTensor", "clear_session"]
+__all__ = [
+    "LAYER_REGISTRY", "Input", "KerasTensor", "Layer", "SymbolicTensor", "clear_session",
+    *(name for module in (activation, conv, conv_transpose, core, embedding, normalization,
+                          pooling, recurrent, recurrent_weights, regularization, sampling,
+                          wrappers)
+      for name in module.__all__),
+]

@@ -12,7 +12,8 @@ with :math:`x_p` the input zero-padded as ``padding`` says (``'valid'``: none; `
 TensorFlow's rule, output size :math:`\lceil n / s \rceil`), strides :math:`s`, dilation
 :math:`d` and, with ``groups`` :math:`G > 1`, the sum over :math:`c` restricted to the
 :math:`C/G` input channels of the filter's group. The computation is the fused primitive
-:func:`nablanet.ops.conv.conv2d` (im2col + one GEMM, hand-written backward); the pooling step
+:func:`nablanet.ops.conv.conv2d` (im2col + one GEMM, hand-written backward; a plain ``'relu'``
+activation is fused into it: bias and rectifier in one in-place pass); the pooling step
 of §7.3 is in :mod:`nablanet.layers.pooling`.
 """
 
@@ -182,8 +183,12 @@ class _Conv(Layer):
                              f"of shape {inputs.shape}")
         self.compute_output_shape(inputs.shape)  # clear error for too-small inputs
 
+    def _fused_activation(self) -> str | None:
+        """'relu' when the activation is plain ReLU: the conv primitive then applies it."""
+        return "relu" if self.activation is activations.relu else None
+
     def _finish(self, out: Tensor) -> Tensor:
-        if self.activation is not activations.linear:
+        if self.activation is not activations.linear and self._fused_activation() is None:
             out = self.activation(out)
         return out
 
@@ -294,7 +299,8 @@ class Conv2D(_Conv):
         self._check_input(inputs)
         out = conv2d(inputs, self.kernel, self.bias if self.use_bias else None,
                      strides=self.strides, padding=self.padding,
-                     dilation_rate=self.dilation_rate, groups=self.groups)
+                     dilation_rate=self.dilation_rate, groups=self.groups,
+                     activation=self._fused_activation())
         return self._finish(out)
 
 
@@ -350,7 +356,8 @@ class Conv1D(_Conv):
         self._check_input(inputs)
         out = conv1d(inputs, self.kernel, self.bias if self.use_bias else None,
                      strides=self.strides[0], padding=self.padding,
-                     dilation_rate=self.dilation_rate[0], groups=self.groups)
+                     dilation_rate=self.dilation_rate[0], groups=self.groups,
+                     activation=self._fused_activation())
         return self._finish(out)
 
 

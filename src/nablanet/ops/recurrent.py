@@ -45,15 +45,19 @@ gradient is skipped when the input does not require one.
 The float32 LSTM with the default activations has a second, compiled implementation of the
 same maths (numba; used when numba is importable and ``USE_NUMBA`` is true): the whole forward
 loop and the whole backward loop are one call each, the per-step GEMMs are register-blocked
-AVX loops, the weight gradients are accumulated step by step while the step's gate gradients
-are in cache, and tanh is a vectorisable rational approximation (error < 4e-7). On the 2-core
-machines used here that is 2-5x faster than the NumPy loop, whose per-step cost is dominated by
-the small-GEMM and per-call overheads. The NumPy code stays the reference; the tests compare
-the two paths.
+loops that LLVM vectorises, the weight gradients are accumulated step by step while the step's
+gate gradients are in cache, tanh is a vectorisable rational approximation (error < 4e-7), and
+the batch is split into one slice per numba thread (``numba.set_num_threads``; samples are
+independent, so the threads never synchronise inside the time loop; each slice has its own
+weight-gradient accumulators, summed at the end, so results depend on the thread count only
+through that summation order). On the 2-core machines used here that is 2-5x faster than the
+NumPy loop, whose per-step cost is dominated by the small-GEMM and per-call overheads. The
+NumPy code stays the reference; the tests compare the two paths.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -114,6 +118,10 @@ class _Setup:
     """Validated shapes, dtype, the (reversed) input matrix and the mask of one call."""
 
     __slots__ = ("n", "t", "d", "u", "dtype", "x2", "hold", "masked_steps")
+    # Both are None without a mask; the step loops only index them after checking
+    # ``masked_steps is not None`` (per step), which mypy cannot follow.
+    hold: Any  # (T, N, 1) bool: True where the step is masked and the state is held
+    masked_steps: Any  # (T,) bool: whether any sample is masked at the step
 
     def __init__(self, op: str, gates: int, x: Any, states: list[tuple[str, Any]], kernel: Any,
                  recurrent_kernel: Any, bias: Any, bias_shape: tuple[int, ...], mask: Any,
@@ -191,8 +199,9 @@ class _Setup:
 #
 # The NumPy code in the Functions below is the reference. When numba is importable, the float32
 # LSTM with the default activations (tanh, sigmoid) runs its whole time loop in two compiled
-# kernels instead: per step the GEMMs (8 x 4 register-blocked loops that LLVM vectorises) and
-# one fused elementwise pass, with no Python-level work per step. The kernels are plain Python
+# kernels instead (run on slices of the batch in parallel threads): per step the GEMMs (8 x 4
+# register-blocked loops that LLVM vectorises) and one fused elementwise pass, with no
+# Python-level work per step. The kernels are plain Python
 # functions here, compiled on first use with ``numba.njit(cache=True)`` (so a later process
 # loads them from numba's cache). Set ``USE_NUMBA = False`` to force the NumPy path.
 #
@@ -271,6 +280,27 @@ def _k_gemm_acc(a, b, out):  # noqa: ANN001, ANN202
                 for j in range(m):
                     out[i + r, j] += ar * b[k, j]
         i += 8
+    while i + 4 <= n:
+        for k in range(0, k4, 4):
+            a00, a01, a02, a03 = a[i, k], a[i, k + 1], a[i, k + 2], a[i, k + 3]
+            a10, a11, a12, a13 = a[i + 1, k], a[i + 1, k + 1], a[i + 1, k + 2], a[i + 1, k + 3]
+            a20, a21, a22, a23 = a[i + 2, k], a[i + 2, k + 1], a[i + 2, k + 2], a[i + 2, k + 3]
+            a30, a31, a32, a33 = a[i + 3, k], a[i + 3, k + 1], a[i + 3, k + 2], a[i + 3, k + 3]
+            for j in range(m):
+                w0, w1, w2, w3 = b[k, j], b[k + 1, j], b[k + 2, j], b[k + 3, j]
+                out[i, j] += a00 * w0 + a01 * w1 + a02 * w2 + a03 * w3
+                out[i + 1, j] += a10 * w0 + a11 * w1 + a12 * w2 + a13 * w3
+                out[i + 2, j] += a20 * w0 + a21 * w1 + a22 * w2 + a23 * w3
+                out[i + 3, j] += a30 * w0 + a31 * w1 + a32 * w2 + a33 * w3
+        for k in range(k4, kk):
+            a0, a1, a2, a3 = a[i, k], a[i + 1, k], a[i + 2, k], a[i + 3, k]
+            for j in range(m):
+                w = b[k, j]
+                out[i, j] += a0 * w
+                out[i + 1, j] += a1 * w
+                out[i + 2, j] += a2 * w
+                out[i + 3, j] += a3 * w
+        i += 4
     while i < n:
         for k in range(0, k4, 4):
             a0, a1, a2, a3 = a[i, k], a[i, k + 1], a[i, k + 2], a[i, k + 3]
@@ -324,24 +354,25 @@ def _k_gemm_tn_acc(a, b, out):  # noqa: ANN001, ANN202
 
 
 def _k_lstm_forward(x3, kernel, bias, rk, gates, hs, cs, tc, hold,  # noqa: ANN001, ANN202
-                    has_mask, scale, shift):
-    """The LSTM time loop (tanh / sigmoid; the sigmoid columns of ``kernel``, ``rk`` and
-    ``bias`` pre-scaled by 1/2). Per step: ``bias + X_t kernel + H_{t-1} rk`` into ``gates[t]``,
-    then the activations in place (``tanh(g) * scale + shift``: the logistic function on the
-    sigmoid columns) and the cell update, as in the NumPy path."""
-    t, n, g4 = gates.shape
+                    has_mask, scale, shift, r0, r1):
+    """The LSTM time loop for the batch rows ``r0:r1`` (tanh / sigmoid; the sigmoid columns of
+    ``kernel``, ``rk`` and ``bias`` pre-scaled by 1/2). Per step: ``bias + X_t kernel + H_{t-1}
+    rk`` into ``gates[t]``, then the activations in place (``tanh(g) * scale + shift``: the
+    logistic function on the sigmoid columns) and the cell update, as in the NumPy path."""
+    t, _, g4 = gates.shape
     u = g4 // 4
+    n = r1 - r0
     for step in range(t):
-        g = gates[step]
-        hp = hs[step]
-        cp = cs[step]
-        c = cs[step + 1]
-        h = hs[step + 1]
-        tct = tc[step]
+        g = gates[step, r0:r1]
+        hp = hs[step, r0:r1]
+        cp = cs[step, r0:r1]
+        c = cs[step + 1, r0:r1]
+        h = hs[step + 1, r0:r1]
+        tct = tc[step, r0:r1]
         for i in range(n):
             for j in range(g4):
                 g[i, j] = bias[j]
-        _nb_gemm_acc(x3[step], kernel, g)
+        _nb_gemm_acc(x3[step, r0:r1], kernel, g)
         _nb_gemm_acc(hp, rk, g)
         for i in range(n):
             for j in range(g4):
@@ -354,33 +385,38 @@ def _k_lstm_forward(x3, kernel, bias, rk, gates, hs, cs, tc, hold,  # noqa: ANN0
                 ci[j] = cv
                 tci[j] = tv
                 hi[j] = go[j] * tv
-            if has_mask and hold[step, i]:
+            if has_mask and hold[step, r0 + i]:
                 for j in range(u):
                     h[i, j] = hp[i, j]
                     c[i, j] = cp[i, j]
 
 
 def _k_lstm_backward(gates, cs, tc, gh, rk_t, d, dh, dc, dh_next, hold,  # noqa: ANN001, ANN202
-                     has_mask, x3, hs, kernel_t, dx, need_dx, dk, need_dk, drk, need_drk, db):
-    """BPTT for :func:`_k_lstm_forward`. Per step (newest first) the pre-activation gradient
-    ``dG_t`` goes into the ``(N, 4u)`` buffer ``d`` and, while it is in cache, ``dG_t W_h^T``
-    becomes the next ``dh``, ``dG_t kernel^T`` goes to ``dx[t]`` and ``X_t^T dG_t``,
-    ``H_{t-1}^T dG_t`` and the column sums of ``dG_t`` are added to ``dk``, ``drk``, ``db``. ``gh``
-    is the output gradient as given, ``(N, T + 1, u)``; ``dc`` starts as the gradient of ``C_T``;
-    the gradients of ``h0`` / ``c0`` are left in ``dh`` / ``dc``."""
-    t, n, g4 = gates.shape
+                     has_mask, x3, hs, kernel_t, dx, need_dx, need_dk, need_drk, dk, drk, db,
+                     r0, r1):
+    """BPTT for :func:`_k_lstm_forward` on the batch rows ``r0:r1``. Per step (newest first) the
+    pre-activation gradient ``dG_t`` goes into rows of the ``(N, 4u)`` buffer ``d`` and, while
+    it is in cache, ``dG_t W_h^T`` becomes the next ``dh``, ``dG_t kernel^T`` goes to ``dx[t]``
+    and ``X_t^T dG_t``, ``H_{t-1}^T dG_t`` and the column sums of ``dG_t`` are added to ``dk``,
+    ``drk``, ``db`` (this slice's own accumulators). ``gh`` is the output gradient as given,
+    ``(N, T + 1, u)``; ``dc`` starts as the gradient of ``C_T``; the gradients of ``h0`` / ``c0``
+    are left in ``dh`` / ``dc``."""
+    t, _, g4 = gates.shape
     u = g4 // 4
-    cur = dh
-    nxt = dh_next
+    n = r1 - r0
+    cur = dh[r0:r1]
+    nxt = dh_next[r0:r1]
+    dd = d[r0:r1]
+    dcs = dc[r0:r1]
     for step in range(t - 1, -1, -1):
-        g = gates[step]
-        tct = tc[step]
-        cp = cs[step]
+        g = gates[step, r0:r1]
+        tct = tc[step, r0:r1]
+        cp = cs[step, r0:r1]
         for i in range(n):
-            masked = has_mask and hold[step, i]
+            masked = has_mask and hold[step, r0 + i]
             gi, gf, gc, go = g[i, :u], g[i, u:2 * u], g[i, 2 * u:3 * u], g[i, 3 * u:]
-            di, df, dcc, do = d[i, :u], d[i, u:2 * u], d[i, 2 * u:3 * u], d[i, 3 * u:]
-            curi, ghi, tci, dci, cpi = cur[i], gh[i, step], tct[i], dc[i], cp[i]
+            di, df, dcc, do = dd[i, :u], dd[i, u:2 * u], dd[i, 2 * u:3 * u], dd[i, 3 * u:]
+            curi, ghi, tci, dci, cpi = cur[i], gh[r0 + i, step], tct[i], dcs[i], cp[i]
             for j in range(u):
                 dhv = curi[j] + ghi[j]
                 curi[j] = dhv
@@ -398,34 +434,62 @@ def _k_lstm_backward(gates, cs, tc, gh, rk_t, d, dh, dc, dh_next, hold,  # noqa:
                     dci[j] = dcv * fg
             if masked:
                 for j in range(g4):
-                    d[i, j] = _ZERO
+                    dd[i, j] = _ZERO
             for j in range(g4):
-                db[j] += d[i, j]
+                db[j] += dd[i, j]
         for i in range(n):
             for j in range(u):
                 nxt[i, j] = _ZERO
-        _nb_gemm_acc(d, rk_t, nxt)
+        _nb_gemm_acc(dd, rk_t, nxt)
         if has_mask:
             for i in range(n):
-                if hold[step, i]:
+                if hold[step, r0 + i]:
                     for j in range(u):
                         nxt[i, j] = cur[i, j]
         if need_dx:
-            _nb_gemm_acc(d, kernel_t, dx[step])
+            _nb_gemm_acc(dd, kernel_t, dx[step, r0:r1])
         if need_dk:
-            _nb_gemm_tn_acc(x3[step], d, dk)
+            _nb_gemm_tn_acc(x3[step, r0:r1], dd, dk)
         if need_drk:
-            _nb_gemm_tn_acc(hs[step], d, drk)
+            _nb_gemm_tn_acc(hs[step, r0:r1], dd, drk)
         cur, nxt = nxt, cur
     if t % 2 == 1:
+        out = dh[r0:r1]
         for i in range(n):
             for j in range(u):
-                dh[i, j] = cur[i, j]
+                out[i, j] = cur[i, j]
 
 
 _nb_tanh: Any = _k_tanh
 _nb_gemm_acc: Any = _k_gemm_acc
 _nb_gemm_tn_acc: Any = _k_gemm_tn_acc
+_POOL: ThreadPoolExecutor | None = None  # runs the batch slices after the first
+_POOL_SIZE = 0
+
+
+def _part_args(args: tuple[Any, ...], per_part: tuple[np.ndarray, ...], p: int,
+               bounds: list[int]) -> tuple[Any, ...]:
+    return (*args, *(a[p] for a in per_part), bounds[p], bounds[p + 1])
+
+
+def _run_parts(kernel: Any, parts: int, n: int, *args: Any,
+               per_part: tuple[np.ndarray, ...] = ()) -> None:
+    """Run ``kernel(*args, *[a[p] for a in per_part], r0, r1)`` on ``parts`` slices of the ``n``
+    batch rows at once: the first slice in this thread, the others in worker threads (the
+    kernels release the GIL). The samples of a batch are independent, so the slices never wait
+    for each other inside the time loop."""
+    global _POOL, _POOL_SIZE
+    bounds = [p * n // parts for p in range(parts + 1)]
+    futures = []
+    if parts > 1:
+        if _POOL is None or _POOL_SIZE < parts - 1:
+            _POOL = ThreadPoolExecutor(max_workers=parts - 1, thread_name_prefix="nablanet-rnn")
+            _POOL_SIZE = parts - 1
+        futures = [_POOL.submit(kernel, *_part_args(args, per_part, p, bounds))
+                   for p in range(1, parts)]
+    kernel(*_part_args(args, per_part, 0, bounds))
+    for f in futures:
+        f.result()
 
 
 def _kernels() -> dict[str, Any]:
@@ -439,12 +503,14 @@ def _kernels() -> dict[str, Any]:
             _NB = {}
             return _NB
         # fastmath "contract" only (fused multiply-adds; no reassociation, NaN and inf kept);
-        # error_model "numpy": no zero-division check, which would stop the loops vectorising
-        jit = numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
+        # error_model "numpy": no zero-division check, which would stop the loops vectorising;
+        # nogil: the batch slices run in parallel threads
+        jit = numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
         _nb_tanh = jit(_k_tanh)
         _nb_gemm_acc = jit(_k_gemm_acc)
         _nb_gemm_tn_acc = jit(_k_gemm_tn_acc)
-        _NB = {"lstm_forward": jit(_k_lstm_forward), "lstm_backward": jit(_k_lstm_backward)}
+        _NB = {"lstm_forward": jit(_k_lstm_forward), "lstm_backward": jit(_k_lstm_backward),
+               "threads": numba.get_num_threads}
     return _NB
 
 
@@ -453,6 +519,11 @@ def _hold_args(s: _Setup) -> tuple[np.ndarray, bool]:
     if s.hold is None:
         return np.zeros((1, 1), dtype=bool), False
     return np.ascontiguousarray(s.hold[:, :, 0]), True
+
+
+def _parts(n: int) -> int:
+    """Batch slices for the kernels: one per numba thread, at least 4 rows each."""
+    return max(1, min(int(_kernels()["threads"]()), n // 4))
 
 
 def _use_kernels(dtype: np.dtype, fast: bool) -> dict[str, Any]:
@@ -533,9 +604,9 @@ class LSTMSequence(Function):
         kern = _use_kernels(dt, fast)
         if kern:  # the whole loop, input projection included, in one compiled call
             b_k = np.zeros(4 * u, dtype=dt) if b_eff is None else np.ascontiguousarray(b_eff)
-            kern["lstm_forward"](s.x2.reshape(t, n, s.d), np.ascontiguousarray(k_eff), b_k,
-                                 np.ascontiguousarray(rk_eff), gates, hs, cs, tc, *_hold_args(s),
-                                 scale, shift)
+            _run_parts(kern["lstm_forward"], _parts(n), n, s.x2.reshape(t, n, s.d),
+                       np.ascontiguousarray(k_eff), b_k, np.ascontiguousarray(rk_eff), gates, hs,
+                       cs, tc, *_hold_args(s), scale, shift)
         else:
             np.matmul(s.x2, k_eff, out=gates.reshape(t * n, 4 * u))
             if b_eff is not None:
@@ -647,16 +718,18 @@ class LSTMSequence(Function):
         s = self.s
         n, t, d, u, dt = s.n, s.t, s.d, s.u, s.dtype
         needs = self.needs_input_grad
+        parts = _parts(n)
         one = np.zeros((1, 1), dtype=dt)  # stands in for an output that is not wanted
         dx = np.zeros((t, n, d), dtype=dt) if needs[0] else one[None]
-        dk = np.zeros((d, 4 * u), dtype=dt) if needs[3] else one
-        drk = np.zeros((u, 4 * u), dtype=dt) if needs[4] else one
-        db = np.zeros(4 * u, dtype=dt)
-        _kernels()["lstm_backward"](
-            self.gates, self.cs, self.tc, np.ascontiguousarray(grad, dtype=dt), rk_t,
-            np.empty((n, 4 * u), dtype=dt), dh, dc, dh_next, *_hold_args(s),
-            s.x2.reshape(t, n, d), self.hs, np.ascontiguousarray(self.kernel.T), dx, needs[0],
-            dk, needs[3], drk, needs[4], db)
+        dk = np.zeros((parts, d, 4 * u), dtype=dt) if needs[3] else one[None].repeat(parts, 0)
+        drk = np.zeros((parts, u, 4 * u), dtype=dt) if needs[4] else one[None].repeat(parts, 0)
+        db = np.zeros((parts, 4 * u), dtype=dt)
+        _run_parts(_kernels()["lstm_backward"], parts, n, self.gates, self.cs, self.tc,
+                   np.ascontiguousarray(grad, dtype=dt), rk_t, np.empty((n, 4 * u), dtype=dt), dh,
+                   dc, dh_next, *_hold_args(s), s.x2.reshape(t, n, d), self.hs,
+                   np.ascontiguousarray(self.kernel.T), dx, needs[0], needs[3], needs[4],
+                   per_part=(dk, drk, db))
+        dk, drk, db = (a[0] if parts == 1 else a.sum(axis=0) for a in (dk, drk, db))
         if needs[0]:
             dx = dx.transpose(1, 0, 2)
             dx = dx[:, ::-1] if self.go_backwards else dx
