@@ -3,29 +3,14 @@ TimeDistributed."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
 import nablanet as nb
 from nablanet import layers, models
+from nablanet.testing import check_layer
 
-
-def _helpers():  # tests are not a package (importlib mode): load the shared helper by path
-    name = "_nablanet_tests_layers_helpers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("helpers.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-check_layer = _helpers().check_layer
 TOL = {"rtol": 1e-4, "atol": 1e-5}
 
 
