@@ -10,11 +10,10 @@ import importlib
 import importlib.util
 import inspect
 import pkgutil
-import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+import op_table  # tests/ops/op_table.py (on pytest's pythonpath)
 import pytest
 import torch
 
@@ -23,19 +22,6 @@ import nablanet.ops
 from nablanet.autograd import Function, Tensor
 from nablanet.testing import gradcheck
 
-
-def _load_op_table() -> Any:
-    """tests/ops/op_table.py as a module (tests are not a package under importlib mode)."""
-    name = "_nablanet_tests_op_table"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("op_table.py"))
-        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        sys.modules[name] = module
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return sys.modules[name]
-
-
-op_table = _load_op_table()
 CASES = op_table.CASES
 GRADCHECK_KEYS = ("eps", "atol", "rtol")
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
+import op_table  # tests/ops/op_table.py (on pytest's pythonpath)
 import pytest
 import torch
 
 from nablanet.autograd.tensor import Tensor
+from nablanet.layers import recurrent_weights as weights
 from nablanet.ops import recurrent
 from nablanet.ops.recurrent import (
     LSTMSequence,
@@ -19,20 +17,6 @@ from nablanet.ops.recurrent import (
     simple_rnn,
 )
 from nablanet.testing import gradcheck
-
-
-def _load_by_path(name: str, path: Path):  # noqa: ANN202
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_ROOT = Path(__file__).resolve().parents[2]
-weights = _load_by_path("_nablanet_recurrent_weights",
-                        _ROOT / "src" / "nablanet" / "layers" / "recurrent_weights.py")
-op_table = _load_by_path("_nablanet_op_table_recurrent", Path(__file__).with_name("op_table.py"))
 
 RNG = np.random.default_rng(7)
 SIZES = [(1, 1, 2, 3), (3, 5, 4, 6), (4, 17, 3, 5)]  # (N, T, D, u)

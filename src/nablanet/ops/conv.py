@@ -151,7 +151,7 @@ def _numba_col2im() -> Callable[..., Any] | None:
             _NUMBA_COL2IM.append(None)
             return None
 
-        @numba.njit(parallel=True, cache=True, nogil=True)
+        @numba.njit(parallel=False, cache=True, nogil=True)
         def col2im_kernel(cols, out, sh, sw, dh, dw):  # type: ignore[no-untyped-def]
             n_batch, ho, wo, kh, kw, channels = cols.shape
             for n in numba.prange(n_batch):  # images are independent: no write races
@@ -181,7 +181,7 @@ def _numba_relu() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
             _NUMBA_RELU.append(None)
             return None
 
-        @numba.njit(parallel=True, cache=True, nogil=True)
+        @numba.njit(parallel=False, cache=True, nogil=True)
         def bias_relu_kernel(out, b):  # type: ignore[no-untyped-def]
             rows, features = out.shape
             for r in numba.prange(rows):
@@ -190,7 +190,7 @@ def _numba_relu() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
                     v = row[f] + b[f]
                     row[f] = 0 if v < 0 else v  # NaN stays NaN, as np.maximum
 
-        @numba.njit(parallel=True, cache=True, nogil=True)
+        @numba.njit(parallel=False, cache=True, nogil=True)
         def relu_grad_kernel(grad, out, res):  # type: ignore[no-untyped-def]
             rows, features = out.shape
             for r in numba.prange(rows):

@@ -60,7 +60,7 @@ def _numba_max_pool() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
             _NUMBA_MAX_POOL.append(None)
             return None
 
-        @numba.njit(parallel=True, cache=True, nogil=True)
+        @numba.njit(parallel=False, cache=True, nogil=True)
         def forward_kernel(xp, out, winner, ph, pw, sh, sw):  # type: ignore[no-untyped-def]
             n_batch, ho, wo, channels = out.shape
             for n in numba.prange(n_batch):
@@ -85,7 +85,7 @@ def _numba_max_pool() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
                                         o[c] = row[c]
                                         k[c] = tap
 
-        @numba.njit(parallel=True, cache=True, nogil=True)
+        @numba.njit(parallel=False, cache=True, nogil=True)
         def backward_kernel(grad, winner, gxp, ph, pw, sh, sw):  # type: ignore[no-untyped-def]
             n_batch, ho, wo, channels = grad.shape
             for n in numba.prange(n_batch):
