@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -13,19 +9,7 @@ import torch.nn.functional as tF
 
 import nablanet as nb
 from nablanet import layers
-
-
-def _helpers():  # tests are not a package (importlib mode): load the shared helper by path
-    name = "_nablanet_tests_layers_helpers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("helpers.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-check_layer = _helpers().check_layer
+from nablanet.testing import check_layer
 
 
 @pytest.mark.parametrize("layer_cls, kwargs, in_shape, out_shape", [

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
-import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+import op_table  # tests/ops/op_table.py (on pytest's pythonpath)
 import pytest
 import torch
 import torch.nn.functional as F
@@ -17,20 +15,6 @@ import torch.nn.functional as F
 import nablanet as nb
 from nablanet.functional import conv1d, conv2d, conv2d_transpose, convolve2d
 from nablanet.testing import gradcheck
-
-
-def _load_op_table() -> Any:
-    """tests/ops/op_table.py as a module (tests are not a package under importlib mode)."""
-    name = "_nablanet_tests_op_table"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("op_table.py"))
-        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        sys.modules[name] = module
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return sys.modules[name]
-
-
-op_table = _load_op_table()
 
 MINE = {"Conv2D", "Conv1D", "Conv2DTranspose"}
 RNG = np.random.default_rng(7)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+import op_table  # tests/ops/op_table.py (on pytest's pythonpath)
 import pytest
 import torch
 import torch.nn.functional as F
@@ -27,19 +25,6 @@ from nablanet.functional import (
     upsampling2d,
 )
 
-
-def _load_op_table() -> Any:
-    """tests/ops/op_table.py as a module (tests are not a package under importlib mode)."""
-    name = "_nablanet_tests_op_table"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("op_table.py"))
-        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        sys.modules[name] = module
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return sys.modules[name]
-
-
-op_table = _load_op_table()
 MINE = {"MaxPool2D", "AvgPool2D", "MaxPool1D", "AvgPool1D", "UpSampling2D", "Resize"}
 CASES = [c for c in op_table.CASES if c.op in MINE]
 RNG = np.random.default_rng(11)

@@ -21,6 +21,12 @@ gradient followed by the col2im scatter-add (kept for grouped convolutions and f
 ``activation='relu'`` fuses bias and rectifier into the GEMM's output (one in-place pass) and
 masks the incoming gradient in backward, so a ``Conv2D(..., activation='relu')`` layer needs no
 separate ReLU node.
+
+The compiled numba kernels (col2im, bias + relu, the relu mask) are serial on purpose: they are
+memory-bound, and a second (OpenMP) thread pool next to OpenBLAS's made a 2-thread training
+step 1.4–2.5× *slower* on the shared 2-core machines (measured in one process, numba at 1 vs 2
+threads with OpenBLAS at 2: rps-4conv 138 vs 200 ms, MNIST-shaped 11 vs 29 ms); the threads
+go to the GEMMs.
 """
 
 from __future__ import annotations
@@ -151,10 +157,10 @@ def _numba_col2im() -> Callable[..., Any] | None:
             _NUMBA_COL2IM.append(None)
             return None
 
-        @numba.njit(parallel=False, cache=True, nogil=True)
+        @numba.njit(cache=True, nogil=True)
         def col2im_kernel(cols, out, sh, sw, dh, dw):  # type: ignore[no-untyped-def]
             n_batch, ho, wo, kh, kw, channels = cols.shape
-            for n in numba.prange(n_batch):  # images are independent: no write races
+            for n in range(n_batch):
                 for oy in range(ho):
                     for i in range(kh):
                         y = oy * sh + i * dh
@@ -181,19 +187,19 @@ def _numba_relu() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
             _NUMBA_RELU.append(None)
             return None
 
-        @numba.njit(parallel=False, cache=True, nogil=True)
+        @numba.njit(cache=True, nogil=True)
         def bias_relu_kernel(out, b):  # type: ignore[no-untyped-def]
             rows, features = out.shape
-            for r in numba.prange(rows):
+            for r in range(rows):
                 row = out[r]
                 for f in range(features):
                     v = row[f] + b[f]
                     row[f] = 0 if v < 0 else v  # NaN stays NaN, as np.maximum
 
-        @numba.njit(parallel=False, cache=True, nogil=True)
+        @numba.njit(cache=True, nogil=True)
         def relu_grad_kernel(grad, out, res):  # type: ignore[no-untyped-def]
             rows, features = out.shape
-            for r in numba.prange(rows):
+            for r in range(rows):
                 g = grad[r]
                 o = out[r]
                 d = res[r]

@@ -51,7 +51,8 @@ def _numba_max_pool() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
     """Compiled (forward, backward) max-pool kernels (numba, cached on disk), or None.
 
     One pass each: the forward writes the maximum and the index of the first winning tap,
-    the backward adds each output gradient at its winner (images in parallel: no races).
+    the backward adds each output gradient at its winner. Serial on purpose: see
+    :mod:`nablanet.ops.conv` (numba's OpenMP threads fight OpenBLAS's for the cores).
     """
     if not _NUMBA_MAX_POOL:
         try:
@@ -60,10 +61,10 @@ def _numba_max_pool() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
             _NUMBA_MAX_POOL.append(None)
             return None
 
-        @numba.njit(parallel=False, cache=True, nogil=True)
+        @numba.njit(cache=True, nogil=True)
         def forward_kernel(xp, out, winner, ph, pw, sh, sw):  # type: ignore[no-untyped-def]
             n_batch, ho, wo, channels = out.shape
-            for n in numba.prange(n_batch):
+            for n in range(n_batch):
                 for oy in range(ho):
                     for ox in range(wo):
                         y0 = oy * sh
@@ -85,10 +86,10 @@ def _numba_max_pool() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
                                         o[c] = row[c]
                                         k[c] = tap
 
-        @numba.njit(parallel=False, cache=True, nogil=True)
+        @numba.njit(cache=True, nogil=True)
         def backward_kernel(grad, winner, gxp, ph, pw, sh, sw):  # type: ignore[no-untyped-def]
             n_batch, ho, wo, channels = grad.shape
-            for n in numba.prange(n_batch):
+            for n in range(n_batch):
                 for oy in range(ho):
                     for ox in range(wo):
                         g = grad[n, oy, ox]
