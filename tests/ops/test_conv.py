@@ -398,3 +398,86 @@ def test_im2col_workspace_reuse_keeps_results_exact() -> None:
     pending = conv2d(xs[0], nb.tensor(k, requires_grad=True))  # forward only: buffer is taken
     assert not any(key[0] == (3 * 6 * 6, 18) for key in conv_ops._WORKSPACE)
     del pending
+
+
+# --- batch split over worker threads ------------------------------------------------------------
+def _conv_step(dtype: Any, activation: Any, use_bias: bool) -> list[np.ndarray]:
+    """Output and gradients of a conv2d (stride 2, 'same') on fixed data."""
+    rng = np.random.default_rng(11)
+    arrays = [rng.standard_normal((5, 9, 8, 3)), rng.standard_normal((3, 3, 3, 4))]
+    if use_bias:
+        arrays.append(rng.standard_normal(4))
+    tensors = [nb.tensor(a, dtype=dtype, requires_grad=True) for a in arrays]
+    y = conv2d(*tensors, strides=(2, 1), padding="same", activation=activation)
+    y.backward(rng.standard_normal(y.shape).astype(dtype))
+    return [y.data] + [t.grad for t in tensors]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation,use_bias", [("relu", True), (None, False)])
+def test_split_batch_conv_matches_serial(monkeypatch: Any, dtype: Any, activation: Any,
+                                         use_bias: bool) -> None:
+    """Splitting im2col/GEMM/bias+relu and the backward over 3 threads changes nothing but
+    the order of the partial weight- and bias-gradient sums."""
+    from nablanet.ops import conv as conv_ops
+
+    monkeypatch.setattr(conv_ops, "worker_count", lambda: 1)
+    serial = _conv_step(dtype, activation, use_bias)
+    monkeypatch.setattr(conv_ops, "worker_count", lambda: 3)
+    monkeypatch.setattr(conv_ops, "_SPLIT_MIN_BYTES", 0)
+    calls: list[tuple[int, int]] = []
+    real = conv_ops.split_batch
+
+    def spy(fn: Any, n: int, nbytes: int) -> None:
+        calls.append((n, nbytes))
+        real(fn, n, nbytes)
+
+    monkeypatch.setattr(conv_ops, "split_batch", spy)
+    split = _conv_step(dtype, activation, use_bias)
+    assert len(calls) >= 2  # forward and backward went through the split
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_array_equal(serial[0], split[0])
+    np.testing.assert_array_equal(serial[1], split[1])  # input gradient: disjoint chunks
+    for a, b in zip(serial[2:], split[2:]):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+def test_split_batch_covers_range_and_restores_blas_threads(monkeypatch: Any) -> None:
+    from nablanet.ops import conv as conv_ops
+
+    before = conv_ops.worker_count()
+    monkeypatch.setattr(conv_ops, "_SPLIT_MIN_BYTES", 0)
+    seen: list[tuple[int, int]] = []
+    conv_ops.split_batch(lambda a, z: seen.append((a, z)), 7, 1)
+    assert len(seen) == min(before, 7)
+    covered = sorted(i for a, z in seen for i in range(a, z))
+    assert covered == list(range(7))
+    assert conv_ops.worker_count() == before
+
+    def boom(a: int, z: int) -> None:
+        raise RuntimeError("chunk failed")
+
+    with pytest.raises(RuntimeError, match="chunk failed"):
+        conv_ops.split_batch(boom, 4, 1)
+    assert conv_ops.worker_count() == before
+
+
+@pytest.mark.parametrize("shape", [(40, 300, 7), (3, 200, 90)])
+def test_split_matmul_matches_numpy(monkeypatch: Any, shape: tuple) -> None:
+    """Dense-sized products split over rows or columns equal np.matmul, forward and backward."""
+    from nablanet.ops import conv as conv_ops
+    from nablanet.ops import linalg
+
+    monkeypatch.setattr(linalg, "_SPLIT_MIN_MULTS", 0)
+    monkeypatch.setattr(conv_ops, "_SPLIT_MIN_BYTES", 0)
+    monkeypatch.setattr(conv_ops, "worker_count", lambda: 2)
+    m, k, n = shape
+    rng = np.random.default_rng(2)
+    a, b, g = rng.standard_normal((m, k)), rng.standard_normal((k, n)), rng.standard_normal((m, n))
+    at, bt = nb.tensor(a, dtype=np.float64, requires_grad=True), \
+        nb.tensor(b, dtype=np.float64, requires_grad=True)
+    y = at @ bt
+    y.backward(g)
+    np.testing.assert_allclose(y.data, a @ b, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(at.grad, g @ b.T, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(bt.grad, a.T @ g, rtol=1e-12, atol=1e-12)

@@ -207,3 +207,88 @@ def test_numpy_path_matches_compiled_path(monkeypatch: Any, pool: tuple, strides
     fallback = run()
     np.testing.assert_array_equal(compiled[0], fallback[0])
     np.testing.assert_allclose(compiled[1], fallback[1], rtol=1e-12, atol=1e-12)
+
+
+# --- relu mask applied by the max-pool after a fused conv + relu --------------------------------
+def _conv_relu_pool(x: np.ndarray, k: np.ndarray, b: np.ndarray, g: np.ndarray, pool: tuple,
+                    strides: Any, padding: str, retain: bool = False
+                    ) -> tuple[np.ndarray, ...]:
+    from nablanet.functional import conv2d
+
+    xt, kt, bt = (nb.tensor(a, dtype=np.float64, requires_grad=True) for a in (x, k, b))
+    z = conv2d(xt, kt, bt, padding="same", activation="relu")
+    if retain:
+        z.retain_grad()
+    y = max_pool2d(z, pool, strides, padding)
+    y.backward(g)
+    zg = z.grad if retain else None
+    return (y.data, xt.grad, kt.grad, bt.grad) + ((zg,) if retain else ())
+
+
+@pytest.mark.parametrize("numba_path", [True, False])
+@pytest.mark.parametrize("pool,strides,padding,hw", [
+    ((2, 2), None, "valid", (8, 8)), ((2, 2), None, "valid", (7, 9)),
+    ((3, 3), (2, 2), "same", (7, 8)), ((2, 3), (1, 1), "valid", (6, 7)),
+])
+def test_max_pool_premask_after_fused_relu_conv(monkeypatch: Any, numba_path: bool, pool: tuple,
+                                                strides: Any, padding: str, hw: tuple) -> None:
+    """conv(relu) -> max-pool: the pool applies the relu mask and the conv skips its own pass;
+    gradients equal the unfused path (many windows are all zero: negative bias)."""
+    from nablanet.ops import pooling
+
+    if not numba_path:
+        monkeypatch.setattr(pooling, "_NUMBA_MAX_POOL", [None])
+    rng = np.random.default_rng(4)
+    x, k = rng.standard_normal((3, *hw, 2)), rng.standard_normal((3, 3, 2, 4))
+    b = np.array([-0.5, -3.0, 0.2, -20.0])  # the last filter is dead: every window max is 0
+    shape = max_pool2d(np.zeros((3, *hw, 4)), pool, strides, padding).shape
+    g = rng.standard_normal(shape)
+    premasked: list[bool] = []
+    real = pooling.MaxPool2D._fused_relu_source
+
+    def spy(self: Any) -> Any:
+        source = real(self)
+        premasked.append(source is not None)
+        return source
+
+    monkeypatch.setattr(pooling.MaxPool2D, "_fused_relu_source", spy)
+    fused = _conv_relu_pool(x, k, b, g, pool, strides, padding)
+    assert premasked == [True]
+    monkeypatch.setattr(pooling.MaxPool2D, "_fused_relu_source", lambda self: None)
+    plain = _conv_relu_pool(x, k, b, g, pool, strides, padding)
+    for a, c in zip(fused, plain):
+        np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-12)
+    assert not fused[2][..., 3].any()  # the dead filter gets no gradient
+
+
+def test_max_pool_premask_skipped_when_conv_output_grad_is_retained() -> None:
+    """With ``retain_grad`` on the relu output its gradient is the plain pool gradient."""
+    rng = np.random.default_rng(6)
+    x, k = rng.standard_normal((2, 6, 6, 2)), rng.standard_normal((3, 3, 2, 3))
+    b = np.array([-20.0, 0.1, -0.3])
+    g = rng.standard_normal((2, 3, 3, 3))
+    *_, zg = _conv_relu_pool(x, k, b, g, (2, 2), None, "valid", retain=True)
+    assert np.abs(zg[..., 0]).sum() > 0  # dead filter: windows of zeros still pass g on
+    np.testing.assert_allclose(zg.reshape(2, 3, 2, 3, 2, 3).sum(axis=(2, 4)), g, atol=1e-12)
+
+
+def test_max_pool_split_batch_matches_serial(monkeypatch: Any) -> None:
+    """The compiled max-pool kernels split over the batch on 3 threads give the same result."""
+    from nablanet.ops import conv as conv_ops
+
+    x = rand(5, 9, 8, 3)
+    g = rand(5, 4, 4, 3)
+
+    def run() -> tuple[np.ndarray, np.ndarray]:
+        t = nb.Tensor(x, dtype=np.float64, requires_grad=True)
+        y = max_pool2d(t)
+        y.backward(g)
+        return y.data, t.grad
+
+    monkeypatch.setattr(conv_ops, "worker_count", lambda: 1)
+    serial = run()
+    monkeypatch.setattr(conv_ops, "worker_count", lambda: 3)
+    monkeypatch.setattr(conv_ops, "_SPLIT_MIN_BYTES", 0)
+    split = run()
+    for a, c in zip(serial, split):
+        np.testing.assert_array_equal(a, c)

@@ -30,10 +30,11 @@ What the chapter does, step by step:
    own test accuracies on the real data) are printed.
 
 Speed: the chapter's four models at 128×128, batch 32, up to 10 epochs each. By default BLAS
-and numba run on one thread (``--threads 1``): measured on the 2-core machines used here, a
-second thread does not speed up these models' training step yet, and when another process
-holds a core it makes the step several times slower (OpenBLAS's threads stall on the
-tall-skinny im2col matrices). ``--threads 0`` keeps the libraries' defaults.
+and numba use all cores (``--threads 0``, the libraries' own default): the convolution and
+dense primitives split each batch over the BLAS thread count, so the four-conv model's training
+step takes ~79 ms on two cores against ~143 ms on one (``benchmarks/cnn.py``). When other
+processes share the cores, ``--threads 1`` can be faster, because OpenBLAS's idle threads
+spin.
 
 Usage::
 
@@ -87,11 +88,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "validation); for quick runs")
     parser.add_argument("--max-test", type=int, default=None, metavar="N",
                         help="use only the first N test images; for quick runs")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="threads for BLAS and numba (default 1; 0 = the libraries' own "
-                             "default, all cores). One thread is as fast as two for these "
-                             "models today and several times faster when other jobs share "
-                             "the cores")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="threads for BLAS and numba (default 0: the libraries' own "
+                             "default, all cores; 1 can be faster when other jobs share "
+                             "the cores)")
     parser.add_argument("--verbose", type=int, choices=[0, 1, 2], default=1,
                         help="fit/evaluate verbosity (default 1: the progress lines)")
 

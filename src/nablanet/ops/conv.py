@@ -22,11 +22,16 @@ gradient followed by the col2im scatter-add (kept for grouped convolutions and f
 masks the incoming gradient in backward, so a ``Conv2D(..., activation='relu')`` layer needs no
 separate ReLU node.
 
-The compiled numba kernels (col2im, bias + relu, the relu mask) are serial on purpose: they are
-memory-bound, and a second (OpenMP) thread pool next to OpenBLAS's made a 2-thread training
-step 1.4–2.5× *slower* on the shared 2-core machines (measured in one process, numba at 1 vs 2
-threads with OpenBLAS at 2: rps-4conv 138 vs 200 ms, MNIST-shaped 11 vs 29 ms); the threads
-go to the GEMMs.
+Threads: the compiled numba kernels (col2im, bias + relu, the relu mask, max pooling) are
+serial numba code that releases the GIL; no numba/OpenMP pool is used (its spinning workers
+fought OpenBLAS's for the 2 cores: a 2-thread step was 1.4–2.5× slower). Instead
+:func:`split_batch` splits a layer's work over the batch on a few plain Python threads (as
+many as OpenBLAS is allowed), with OpenBLAS set to one thread while they run: a forward chunk
+is im2col + GEMM + bias/relu of its images, a backward chunk masks its rows, takes its partial
+weight and bias gradients and its part of the input gradient. OpenBLAS's own workers spin for
+a long time after each threaded call and then take the second core from any other work, so
+the big GEMMs (conv here, Dense in :mod:`nablanet.ops.linalg`) are split the same way; at
+one thread everything runs serially in the caller, exactly as before.
 """
 
 from __future__ import annotations
@@ -145,6 +150,93 @@ def _give_workspace(buf: np.ndarray) -> None:
         del _WORKSPACE[next(iter(_WORKSPACE))]
 
 
+# --- batch-split threads for the memory-bound kernels ----------------------------------------
+# The compiled kernels release the GIL (``nogil=True``) and so do NumPy's copies, so a memory-
+# bound pass can be split over the batch and run on a few plain Python threads. Their workers
+# block on a queue while idle (no spinning, unlike an OpenMP pool next to OpenBLAS's), and they
+# use as many threads as OpenBLAS is currently allowed (``threadpoolctl.threadpool_limits``
+# therefore limits both: at 1 thread everything runs serially in the caller). While a split
+# runs, OpenBLAS is set to one thread, so that a GEMM inside a chunk runs in that chunk's
+# thread: OpenBLAS's own workers spin for a long time (>100 ms) after each threaded call and
+# would take the second core from the chunks (measured: a split copy 3.1 ms alone, 6.0 ms
+# after any 2-thread GEMM). The big GEMMs of conv and dense layers are therefore split here
+# too (by batch or by rows), which on its own is as fast as OpenBLAS's threading.
+_SPLIT_MIN_BYTES = 1 << 20  # smaller passes are not worth a hand-off (~20 µs)
+_BLAS_THREADS: list[Any] = []
+_EXECUTOR: list[Any] = []
+_SPLITTING: list[bool] = []  # non-empty while a split runs
+
+
+def _blas_controller() -> Any:
+    """threadpoolctl's controller of NumPy's OpenBLAS (found once), or None."""
+    if not _BLAS_THREADS:
+        controller = None
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            for lib in ThreadpoolController().lib_controllers:
+                if lib.internal_api == "openblas":
+                    controller = lib
+                    break
+        except Exception:  # pragma: no cover - threadpoolctl is a dependency
+            controller = None
+        _BLAS_THREADS.append(controller)
+    return _BLAS_THREADS[0]
+
+
+def worker_count() -> int:
+    """How many threads a memory-bound pass may use: OpenBLAS's current limit (1 without it)."""
+    controller = _blas_controller()
+    if controller is None:  # pragma: no cover - NumPy without OpenBLAS
+        return 1
+    try:
+        return max(1, int(controller.get_num_threads()))
+    except Exception:  # pragma: no cover
+        return 1
+
+
+def split_batch(fn: Callable[[int, int], Any], n: int, nbytes: int) -> None:
+    """Run ``fn(start, stop)`` over ``[0, n)`` in contiguous chunks, one per worker thread.
+
+    ``nbytes`` is the memory the whole pass touches: passes under ~1 MB, or with one worker,
+    run as one call in the caller's thread. ``fn`` must release the GIL to gain anything and
+    must write disjoint parts of its output for disjoint ranges.
+    """
+    allowed = worker_count() if nbytes >= _SPLIT_MIN_BYTES else 1
+    threads = min(allowed, n)
+    if threads <= 1 or _SPLITTING:  # (a split inside a chunk runs serially in its thread)
+        fn(0, n)
+        return
+    if not _EXECUTOR:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _EXECUTOR.append(ThreadPoolExecutor(max_workers=max(threads - 1, 1),
+                                            thread_name_prefix="nablanet-split"))
+    pool = _EXECUTOR[0]
+    if pool._max_workers < threads - 1:  # the limit was raised since: a bigger pool
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool.shutdown(wait=False)
+        pool = _EXECUTOR[0] = ThreadPoolExecutor(max_workers=threads - 1,
+                                                 thread_name_prefix="nablanet-split")
+    bounds = [n * k // threads for k in range(threads + 1)]
+    controller = _blas_controller()
+    if controller is not None:  # GEMMs inside a chunk run in the chunk's own thread
+        controller.set_num_threads(1)
+    _SPLITTING.append(True)
+    try:
+        futures = [pool.submit(fn, bounds[k], bounds[k + 1]) for k in range(1, threads)]
+        try:
+            fn(bounds[0], bounds[1])
+        finally:
+            for future in futures:
+                future.result()
+    finally:
+        _SPLITTING.pop()
+        if controller is not None:
+            controller.set_num_threads(allowed)
+
+
 _NUMBA_COL2IM: list[Callable[..., Any] | None] = []
 
 
@@ -214,7 +306,8 @@ def _bias_relu_(out: np.ndarray, b: np.ndarray | None, relu: bool) -> None:
     """``out += b`` and, if ``relu``, ``out = max(out, 0)``, in place (C-contiguous 2-D ``out``)."""
     kernels = _numba_relu() if relu and b is not None else None
     if kernels is not None and out.dtype in (np.float32, np.float64):
-        kernels[0](out, np.ascontiguousarray(b, dtype=out.dtype))
+        bias = np.ascontiguousarray(b, dtype=out.dtype)
+        split_batch(lambda a, z: kernels[0](out[a:z], bias), out.shape[0], out.nbytes)
         return
     if b is not None:
         out += b
@@ -227,7 +320,9 @@ def _relu_grad(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
     kernels = _numba_relu()
     if kernels is not None and grad.dtype == out.dtype and out.dtype in (np.float32, np.float64):
         res = np.empty(out.shape, dtype=out.dtype)
-        kernels[1](np.ascontiguousarray(grad), out, res)
+        g = np.ascontiguousarray(grad)
+        split_batch(lambda a, z: kernels[1](g[a:z], out[a:z], res[a:z]), out.shape[0],
+                    3 * out.nbytes)
         return res
     return np.multiply(grad, np.greater(out, np.zeros((), out.dtype)), dtype=grad.dtype)
 
@@ -247,7 +342,9 @@ def col2im(cols: np.ndarray, padded_shape: tuple[int, ...], strides: tuple[int, 
     out = np.zeros(padded_shape, dtype=cols.dtype)
     kernel = _numba_col2im()
     if kernel is not None and cols.dtype in (np.float32, np.float64):
-        kernel(np.ascontiguousarray(cols), out, strides[0], strides[1], dilation[0], dilation[1])
+        c = np.ascontiguousarray(cols)
+        split_batch(lambda a, z: kernel(c[a:z], out[a:z], strides[0], strides[1], dilation[0],
+                                        dilation[1]), c.shape[0], c.nbytes + out.nbytes)
         return out
     _, ho, wo, kh, kw, _ = cols.shape
     (sh, sw), (dh, dw) = strides, dilation
@@ -288,11 +385,25 @@ def _grouped_matmul(a: np.ndarray, b: np.ndarray, groups: int) -> np.ndarray:
     return out
 
 
+_ONES: dict[np.dtype, np.ndarray] = {}
+
+
+def _ones(length: int, dtype: Any) -> np.ndarray:
+    """A read-only vector of ``length`` ones, sliced from a cached one (no fill per call)."""
+    dtype = np.dtype(dtype)
+    ones = _ONES.get(dtype)
+    if ones is None or ones.shape[0] < length:
+        ones = np.ones(length, dtype=dtype)
+        ones.flags.writeable = False
+        _ONES[dtype] = ones
+    return ones[:length]
+
+
 def _column_sums(a: np.ndarray) -> np.ndarray:
     """``a.sum(axis=0)`` of a tall ``(M, F)`` array as one GEMV (~8× faster for small F)."""
     if not a.flags.c_contiguous:
         return a.sum(axis=0)
-    return np.ones(a.shape[0], dtype=a.dtype) @ a
+    return _ones(a.shape[0], a.dtype) @ a
 
 
 # --- conv2d -----------------------------------------------------------------------------------
@@ -319,7 +430,8 @@ class Conv2D(Function):
     """
 
     __slots__ = ("cols", "w2", "x_shape", "w_shape", "padded_shape", "pads", "strides",
-                 "dilation", "groups", "has_bias", "out")
+                 "dilation", "groups", "has_bias", "out", "premasked")
+    premasked: np.ndarray | None  # set by a MaxPool2D backward that applied the relu mask
 
     op_name = "conv2d"
 
@@ -377,9 +489,21 @@ class Conv2D(Function):
         n = x.shape[0]
         if groups == 1:
             x2 = _take_workspace((n * ho * wo, kh * kw * channels), xp.dtype)
-            im2col(xp, (kh, kw), strides, dilation, (ho, wo),
-                   out=x2.reshape(n, ho, wo, kh, kw, channels))
+            x6 = x2.reshape(n, ho, wo, kh, kw, channels)
             w2 = w.reshape(kh * kw * channels, filters)
+            out = np.empty((n * ho * wo, filters), dtype=np.result_type(x2, w2))
+            relu = activation == "relu"
+            rows = ho * wo
+
+            def forward_chunk(a: int, z: int) -> None:  # im2col, GEMM, bias + relu of a batch
+                im2col(xp[a:z], (kh, kw), strides, dilation, (ho, wo), out=x6[a:z])
+                o = out[a * rows : z * rows]
+                np.matmul(x2[a * rows : z * rows], w2, out=o)
+                _bias_relu_(o, b, relu)
+
+            split_batch(forward_chunk, n, x2.nbytes + out.nbytes)
+            return self._save(out, x2, w2, x, w.shape, xp, pads, strides, dilation, groups, b,
+                              relu, (n, ho, wo, filters))
         else:  # group-major columns: (M, G, kh·kw·C/G), kernel (kh·kw·C/G, F)
             cols = im2col(xp, (kh, kw), strides, dilation, (ho, wo))
             x2 = np.ascontiguousarray(
@@ -389,27 +513,39 @@ class Conv2D(Function):
         out = _grouped_matmul(x2, w2, groups)
         relu = activation == "relu"
         _bias_relu_(out, b, relu)
+        return self._save(out, x2, w2, x, w.shape, xp, pads, strides, dilation, groups, b,
+                          relu, (n, ho, wo, filters))
+
+    def _save(self, out: np.ndarray, x2: np.ndarray, w2: np.ndarray, x: np.ndarray,
+              w_shape: tuple[int, ...], xp: np.ndarray, pads: Pads, strides: tuple[int, ...],
+              dilation: tuple[int, ...], groups: int, b: np.ndarray | None, relu: bool,
+              shape: tuple[int, int, int, int]) -> np.ndarray:
         self.out = out if relu else None
+        self.premasked = None
         self.cols = x2
         self.w2 = w2
         self.x_shape = x.shape
-        self.w_shape = w.shape
+        self.w_shape = w_shape
         self.padded_shape = xp.shape
         self.pads = pads
         self.strides = strides
         self.dilation = dilation
         self.groups = groups
         self.has_bias = b is not None
-        return out.reshape(n, ho, wo, filters)
+        return out.reshape(shape)
 
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
         n, ho, wo, filters = grad.shape
         kh, kw, cg, _ = self.w_shape
         groups = self.groups
         g2 = grad.reshape(n * ho * wo, filters)
+        if groups == 1:
+            return self._backward_by_batch(grad, g2)
         if self.out is not None:  # fused relu: mask the gradient by the active outputs
-            g2 = _relu_grad(g2, self.out)
+            if grad is not self.premasked:  # (a max-pool alone after it masked it already)
+                g2 = _relu_grad(g2, self.out)
             self.out = None  # type: ignore[assignment]
+        self.premasked = None
         gw = gb = gx = None
         fg = filters // groups
         kg = kh * kw * cg
@@ -426,9 +562,7 @@ class Conv2D(Function):
         if self.has_bias and self.needs_input_grad[2]:
             gb = _column_sums(g2)
         if self.needs_input_grad[0]:
-            if groups == 1:
-                dxp = self._input_grad_by_taps(g2, (n, ho, wo))
-            else:
+            if groups > 1:  # (groups == 1 is _backward_by_batch)
                 dcols = np.empty((n * ho * wo, groups, kh * kw, cg), dtype=g2.dtype)
                 for g in range(groups):
                     dcols[:, g] = (
@@ -441,7 +575,59 @@ class Conv2D(Function):
         self.cols = None  # type: ignore[assignment]
         return (gx, gw, gb) if self.has_bias else (gx, gw)
 
-    def _input_grad_by_taps(self, g2: np.ndarray, out_nhw: tuple[int, int, int]) -> np.ndarray:
+    def _backward_by_batch(self, grad: np.ndarray, g2: np.ndarray) -> tuple[Any, ...]:
+        """Backward for ``groups == 1``, split over the batch (:func:`split_batch`): each chunk
+        masks its rows of the gradient, takes its partial weight and bias gradients and its
+        part of the input gradient; the partial sums are added at the end."""
+        n, ho, wo, filters = grad.shape
+        rows = ho * wo
+        relu_out = self.out if grad is not self.premasked else None
+        self.out = None  # type: ignore[assignment]
+        self.premasked = None
+        need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
+        need_b = self.has_bias and self.needs_input_grad[2]
+        cols = self.cols
+        dtype = np.result_type(cols, g2)
+        dxp = np.zeros(self.padded_shape, dtype=np.result_type(g2, self.w2)) if need_x else None
+        masked = np.empty(g2.shape, dtype=g2.dtype) if relu_out is not None else g2
+        partial: dict[int, tuple[Any, Any]] = {}
+        kernels = _numba_relu() if relu_out is not None else None
+
+        def backward_chunk(a: int, z: int) -> None:
+            r0, r1 = a * rows, z * rows
+            g = masked[r0:r1]
+            if relu_out is not None:
+                if kernels is not None and g.dtype == relu_out.dtype and \
+                        g.dtype in (np.float32, np.float64):
+                    kernels[1](np.ascontiguousarray(g2[r0:r1]), relu_out[r0:r1], g)
+                else:
+                    np.multiply(g2[r0:r1], relu_out[r0:r1] > 0, out=g)
+            gw_part = np.matmul(cols[r0:r1].T, g, dtype=dtype) if need_w else None
+            gb_part = _column_sums(g) if need_b else None
+            partial[a] = (gw_part, gb_part)
+            if dxp is not None:
+                self._input_grad_by_taps(g, (z - a, ho, wo), dxp[a:z])
+
+        split_batch(backward_chunk, n, cols.nbytes + 3 * g2.nbytes)
+        parts = [partial[a] for a in sorted(partial)]
+        gw = gb = gx = None
+        if need_w:
+            gw = parts[0][0]
+            for part in parts[1:]:
+                gw += part[0]
+            gw = gw.reshape(self.w_shape)
+        if need_b:
+            gb = parts[0][1]
+            for part in parts[1:]:
+                gb += part[1]
+        if dxp is not None:
+            gx = _crop_nhwc(dxp, self.pads, self.x_shape[1:3])
+        _give_workspace(cols)  # nothing else holds the im2col matrix: reuse it
+        self.cols = None  # type: ignore[assignment]
+        return (gx, gw, gb) if self.has_bias else (gx, gw)
+
+    def _input_grad_by_taps(self, g2: np.ndarray, out_nhw: tuple[int, int, int],
+                            dxp: np.ndarray) -> np.ndarray:
         r"""Gradient of the padded input, one GEMM per kernel tap (``groups == 1``).
 
         .. math::
@@ -453,7 +639,6 @@ class Conv2D(Function):
         (sh, sw), (dh, dw) = self.strides, self.dilation
         n, ho, wo = out_nhw
         w = self.w2.reshape(kh, kw, channels, filters)
-        dxp = np.zeros(self.padded_shape, dtype=np.result_type(g2, w))
         tap = np.empty((g2.shape[0], channels), dtype=dxp.dtype)
         tap4 = tap.reshape(n, ho, wo, channels)
         for i in range(kh):

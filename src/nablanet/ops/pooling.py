@@ -18,6 +18,10 @@ Both are computed tap by tap: one strided slice of the (padded) input per window
 combined with ``np.maximum`` or ``+``; for the usual 2×2 stride-2 pool that is four slices,
 about four times faster than ``reshape(...).max(axis=(2, 4))``. The max-pool gradient goes to
 one winner per window, the first maximum in row-major window order (as PyTorch and TensorFlow).
+With numba, max pooling is one compiled pass each way, split over the batch on worker threads
+(:func:`nablanet.ops.conv.split_batch`). When the input comes straight from a
+``conv2d(..., activation='relu')`` the backward also applies that conv's ReLU mask (a window
+whose maximum is not positive passes no gradient) and the conv skips its own masking pass.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import numpy as np
 
 from nablanet.autograd.function import Function
 from nablanet.autograd.tensor import Tensor
-from nablanet.ops.conv import normalize_tuple, resolve_padding
+from nablanet.ops.conv import Conv2D, normalize_tuple, resolve_padding, split_batch
 
 
 def _taps(*geometry: int) -> Iterator[tuple[slice, slice, slice, slice]]:
@@ -44,15 +48,23 @@ def _taps(*geometry: int) -> Iterator[tuple[slice, slice, slice, slice]]:
                    slice(n, n + (wo - 1) * sw + 1, sw), slice(None))
 
 
-_NUMBA_MAX_POOL: list[tuple[Callable[..., Any], Callable[..., Any]] | None] = []
+_NUMBA_MAX_POOL: list[tuple[Callable[..., Any], ...] | None] = []
+
+# Winner codes: the tap index (row-major in the window, < 64), plus this flag when the maximum
+# is not positive. Backward with ``premask`` drops those windows (see MaxPool2D.backward).
+_NOT_POSITIVE = 64
+_MAX_TAPS = 63
 
 
-def _numba_max_pool() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
-    """Compiled (forward, backward) max-pool kernels (numba, cached on disk), or None.
+def _numba_max_pool() -> tuple[Callable[..., Any], ...] | None:
+    """Compiled (forward, backward, dense backward) max-pool kernels (numba, cached), or None.
 
-    One pass each: the forward writes the maximum and the index of the first winning tap,
-    the backward adds each output gradient at its winner. Serial on purpose: see
-    :mod:`nablanet.ops.conv` (numba's OpenMP threads fight OpenBLAS's for the cores).
+    One pass each: the forward writes the maximum and the winner code (index of the first
+    winning tap, plus a flag when the maximum is not positive); the backward adds each output
+    gradient at its winner; the dense backward, for windows that tile the input exactly
+    (stride = pool size), writes every position (gradient or zero), so the gradient array
+    needs no zero-fill first. Each kernel is serial over its batch range and releases the GIL:
+    the caller splits the batch over threads (:func:`nablanet.ops.conv.split_batch`).
     """
     if not _NUMBA_MAX_POOL:
         try:
@@ -85,9 +97,13 @@ def _numba_max_pool() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
                                     if row[c] > o[c]:  # strictly: ties keep the first winner
                                         o[c] = row[c]
                                         k[c] = tap
+                        for c in range(channels):
+                            if not o[c] > 0:
+                                k[c] |= np.int8(64)
 
         @numba.njit(cache=True, nogil=True)
-        def backward_kernel(grad, winner, gxp, ph, pw, sh, sw):  # type: ignore[no-untyped-def]
+        def backward_kernel(grad, winner, gxp, ph, pw, sh, sw,  # type: ignore[no-untyped-def]
+                            mask):
             n_batch, ho, wo, channels = grad.shape
             for n in range(n_batch):
                 for oy in range(ho):
@@ -99,10 +115,27 @@ def _numba_max_pool() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
                                 tap = np.int8(i * pw + j)
                                 row = gxp[n, oy * sh + i, ox * sw + j]
                                 for c in range(channels):  # contiguous channels: vectorised
-                                    if k[c] == tap:
+                                    if (k[c] & mask) == tap:
                                         row[c] += g[c]
 
-        _NUMBA_MAX_POOL.append((forward_kernel, backward_kernel))
+        @numba.njit(cache=True, nogil=True)
+        def dense_backward_kernel(grad, winner, gxp, ph, pw,  # type: ignore[no-untyped-def]
+                                  mask):
+            n_batch, ho, wo, channels = grad.shape
+            zero = gxp.dtype.type(0)
+            for n in range(n_batch):
+                for oy in range(ho):
+                    for i in range(ph):
+                        for ox in range(wo):
+                            g = grad[n, oy, ox]
+                            k = winner[n, oy, ox]
+                            for j in range(pw):
+                                tap = np.int8(i * pw + j)
+                                row = gxp[n, oy * ph + i, ox * pw + j]
+                                for c in range(channels):
+                                    row[c] = g[c] if (k[c] & mask) == tap else zero
+
+        _NUMBA_MAX_POOL.append((forward_kernel, backward_kernel, dense_backward_kernel))
     return _NUMBA_MAX_POOL[0]
 
 
@@ -181,10 +214,13 @@ class MaxPool2D(_Pool2D):
         kernels = _numba_max_pool()
         self.winner = None
         if kernels is not None and xp.dtype in (np.float32, np.float64) and self.pool[0] * \
-                self.pool[1] <= 127:
+                self.pool[1] <= _MAX_TAPS:
             out = np.empty((x.shape[0], *self.out_hw, x.shape[3]), dtype=xp.dtype)
-            self.winner = np.empty(out.shape, dtype=np.int8)
-            kernels[0](np.ascontiguousarray(xp), out, self.winner, *self.pool, *self.strides)
+            winner = self.winner = np.empty(out.shape, dtype=np.int8)
+            xc = np.ascontiguousarray(xp)
+            geometry = (*self.pool, *self.strides)
+            split_batch(lambda a, z: kernels[0](xc[a:z], out[a:z], winner[a:z], *geometry),
+                        out.shape[0], xc.nbytes)
             return out
         slices = list(self._slices())
         if len(slices) == 4:  # the common 2×2 pool: a balanced tree of maxima
@@ -199,14 +235,55 @@ class MaxPool2D(_Pool2D):
         self.out = out
         return out
 
+    def _fused_relu_source(self) -> Conv2D | None:
+        """The conv node whose fused ReLU output is this pool's input and that can take a
+        pre-masked gradient: the input tensor came straight from a ``Conv2D(...,
+        activation='relu')`` whose backward has not run and nobody asked for its gradient."""
+        inputs = getattr(self, "inputs", None)
+        if not inputs:
+            return None
+        x = inputs[0]
+        node = getattr(x, "_ctx", None)
+        if type(node) is Conv2D and node.out is not None and not x._retains_grad:
+            return node
+        return None
+
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
-        gxp = np.zeros(self.padded_shape, dtype=grad.dtype)
+        # After a fused conv + ReLU, z = relu(y) >= 0 and the conv masks its incoming gradient
+        # by [z > 0]. A window's winner has z = the pooled maximum, and every other position
+        # gets no gradient, so the mask can be applied here, where it costs nothing (windows
+        # whose maximum is not positive are skipped); the conv then sees that its gradient
+        # is this array and skips its own masking pass.
+        source = self._fused_relu_source()
+        premask = source is not None
         if self.winner is not None:
             kernels = _numba_max_pool()
-            kernels[1](np.ascontiguousarray(grad), self.winner, gxp,  # type: ignore[index]
-                       *self.pool, *self.strides)
-            return (self._crop(gxp),)
+            assert kernels is not None
+            g = np.ascontiguousarray(grad)
+            winner = self.winner
+            mask = np.int8(_NOT_POSITIVE | _MAX_TAPS) if premask else np.int8(_MAX_TAPS)
+            (ph, pw), (sh, sw), (ho, wo) = self.pool, self.strides, self.out_hw
+            if (sh, sw) == (ph, pw):  # windows tile the input: write every position
+                gxp = np.empty(self.padded_shape, dtype=grad.dtype)
+                split_batch(lambda a, z: kernels[2](g[a:z], winner[a:z], gxp[a:z], ph, pw, mask),
+                            g.shape[0], 5 * g.nbytes)
+                gxp[:, ho * ph :] = 0  # rows and columns that no window covers
+                gxp[:, : ho * ph, wo * pw :] = 0
+            else:
+                gxp = np.zeros(self.padded_shape, dtype=grad.dtype)
+                split_batch(lambda a, z: kernels[1](g[a:z], winner[a:z], gxp[a:z], ph, pw, sh,
+                                                    sw, mask), g.shape[0], 5 * g.nbytes)
+            gx = self._crop(gxp)
+        else:
+            gx = self._backward_numpy(grad, premask)
+        if source is not None:
+            source.premasked = gx
+        return (gx,)
+
+    def _backward_numpy(self, grad: np.ndarray, premask: bool) -> np.ndarray:
+        gxp = np.zeros(self.padded_shape, dtype=grad.dtype)
         xp, out = self.xp, self.out
+        positive = out > 0 if premask else None
         taken = None  # windows whose winner has been found
         disjoint = self._disjoint()
         for s in self._slices():
@@ -216,11 +293,13 @@ class MaxPool2D(_Pool2D):
             else:
                 win &= ~taken
                 taken |= win
+            if positive is not None:
+                win = win & positive
             if disjoint:
                 np.multiply(grad, win, out=gxp[s])
             else:
                 gxp[s] += grad * win
-        return (self._crop(gxp),)
+        return self._crop(gxp)
 
 
 class AvgPool2D(_Pool2D):
