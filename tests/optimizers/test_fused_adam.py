@@ -1,0 +1,136 @@
+"""The fused (numba) Adam update equals adam_update's NumPy reference path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+import nablanet as nb
+from nablanet.optimizers import Adam, AdamW, adam
+from nablanet.optimizers.adam import _adam_update_fused, adam_update
+
+THRESHOLD = adam._FUSED_MIN_SIZE
+HYPER = {"learning_rate": 3e-3, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+
+
+def _state(n: int, dtype: type, amsgrad: bool, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    param = rng.standard_normal(n).astype(dtype)
+    m = (rng.standard_normal(n) * 1e-2).astype(dtype)
+    v = (rng.random(n) * 1e-4).astype(dtype)
+    v_max = (v * rng.random(n) * 2).astype(dtype) if amsgrad else None
+    return param, m, v, v_max
+
+
+def _grads(n: int, dtype: type, steps: int, seed: int = 1):
+    rng = np.random.default_rng(seed)
+    # magnitudes from 1e-9 to 1e2 (ε matters at the small end), some exact zeros
+    scale = 10.0 ** rng.uniform(-9, 2, size=(steps, n))
+    grads = rng.standard_normal((steps, n)) * scale
+    grads[:, ::97] = 0.0
+    return grads.astype(dtype)
+
+
+def _compare(fused: np.ndarray, ref: np.ndarray) -> None:
+    if fused.dtype == np.float64:
+        np.testing.assert_allclose(fused, ref, rtol=1e-12, atol=0)
+    else:
+        np.testing.assert_array_max_ulp(fused, ref, maxulp=4)
+
+
+def _reference(monkeypatch: pytest.MonkeyPatch, *args, **kwargs) -> None:
+    with monkeypatch.context() as patch:
+        patch.setattr(adam, "_FUSED_MIN_SIZE", np.iinfo(np.int64).max)
+        adam_update(*args, **kwargs)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("n", [THRESHOLD - 1, THRESHOLD, THRESHOLD + 37])
+def test_fused_equals_numpy(monkeypatch, dtype, amsgrad, n):
+    fused = _state(n, dtype, amsgrad)
+    ref = tuple(None if a is None else a.copy() for a in fused)
+    for step, g in enumerate(_grads(n, dtype, steps=3), start=1):
+        used = _adam_update_fused(*fused[:1], g, *fused[1:], step=step, **HYPER)
+        assert used == (n >= THRESHOLD)
+        if not used:  # below the threshold adam_update itself takes the NumPy path
+            adam_update(fused[0], g, *fused[1:], step=step, **HYPER)
+        _reference(monkeypatch, ref[0], g, *ref[1:], step=step, **HYPER)
+    for a, b in zip(fused, ref):
+        if a is not None:
+            _compare(a, b)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fused_split_over_threads(monkeypatch, threads):
+    n = 4 * THRESHOLD + 3
+    fused = _state(n, np.float32, True)
+    ref = tuple(a.copy() for a in fused)
+    with threadpool_limits(threads):
+        for step, g in enumerate(_grads(n, np.float32, steps=2), start=1):
+            adam_update(fused[0], g, *fused[1:], step=step, **HYPER)
+            _reference(monkeypatch, ref[0], g, *ref[1:], step=step, **HYPER)
+    for a, b in zip(fused, ref):
+        _compare(a, b)
+
+
+def test_fused_amsgrad_nan_propagates_as_np_maximum(monkeypatch):
+    n = THRESHOLD
+    fused = _state(n, np.float64, True)
+    fused[3][5] = np.nan  # a NaN already in v_max
+    g = _grads(n, np.float64, steps=1)[0]
+    g[7] = np.nan  # a NaN reaching v
+    ref = tuple(a.copy() for a in fused)
+    assert _adam_update_fused(fused[0], g, *fused[1:], step=1, **HYPER)
+    _reference(monkeypatch, ref[0], g, *ref[1:], step=1, **HYPER)
+    for a, b in zip(fused, ref):
+        np.testing.assert_array_equal(a, b)  # NaNs at the same places
+    assert np.isnan(fused[3][5]) and np.isnan(fused[3][7]) and np.isnan(fused[0][7])
+
+
+def test_fused_falls_back_where_it_does_not_apply():
+    n = THRESHOLD
+    param, m, v, _ = _state(n, np.float32, False)
+    g = _grads(n, np.float32, steps=1)[0]
+    square = (256, n // 256)
+    assert not _adam_update_fused(param.reshape(square), g.reshape(square[::-1]).T,
+                                  m.reshape(square), v.reshape(square), None, step=1, **HYPER)
+    assert not _adam_update_fused(param, g.astype(np.float64), m, v, None, step=1, **HYPER)
+    half = (param.astype(np.float16), g.astype(np.float16))
+    assert not _adam_update_fused(*half, m.astype(np.float16), v.astype(np.float16), None,
+                                  step=1, **HYPER)
+    assert not _adam_update_fused(param, param, m, v, None, step=1, **HYPER)  # overlapping
+    assert not _adam_update_fused(param, g, g, v, None, step=1, **HYPER)
+    frozen = param.copy()
+    frozen.flags.writeable = False
+    assert not _adam_update_fused(frozen, g, m, v, None, step=1, **HYPER)
+    np.testing.assert_array_equal(frozen, param)  # nothing was written by the refusals
+    np.testing.assert_array_equal(m, _state(n, np.float32, False)[1])
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("make", [lambda a: Adam(learning_rate=1e-2, amsgrad=a),
+                                  lambda a: Adam(learning_rate=1e-2, amsgrad=a, weight_decay=0.1),
+                                  lambda a: AdamW(learning_rate=1e-2, amsgrad=a)],
+                         ids=["adam", "adam-decay", "adamw"])
+def test_optimizers_fused_equal_numpy(monkeypatch, make, amsgrad):
+    rng = np.random.default_rng(3)
+    init = rng.standard_normal((THRESHOLD // 64 + 1, 64)).astype(np.float32)  # >= threshold
+    small = rng.standard_normal(10).astype(np.float32)  # stays on the NumPy path
+    grads = _grads(init.size + small.size, np.float32, steps=4)
+
+    def train() -> list[np.ndarray]:
+        big_w, small_w = nb.tensor(init, requires_grad=True), nb.tensor(small, requires_grad=True)
+        opt = make(amsgrad)
+        for g in grads:
+            opt.apply([g[:init.size].reshape(init.shape), g[init.size:]], [big_w, small_w])
+        return [big_w.data, small_w.data, *opt.variables]
+
+    fused = train()
+    with monkeypatch.context() as patch:
+        patch.setattr(adam, "_FUSED_MIN_SIZE", np.iinfo(np.int64).max)
+        ref = train()
+    assert not np.array_equal(fused[0], init)
+    for a, b in zip(fused, ref):
+        _compare(a, b)
