@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -9,7 +11,7 @@ import numpy as np
 from nablanet.callbacks.progbar import Progbar
 from nablanet.random import set_random_seed
 
-__all__ = ["Progbar", "set_random_seed", "to_categorical"]
+__all__ = ["Progbar", "limit_threads", "set_random_seed", "to_categorical"]
 
 
 def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:
@@ -43,3 +45,34 @@ def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:
     out = np.zeros((*labels.shape, num_classes), dtype=np.float32)
     np.put_along_axis(out, labels[..., None].astype(np.int64), 1.0, axis=-1)
     return out
+
+
+@contextmanager
+def limit_threads(threads: int) -> Iterator[None]:
+    """Run the block with BLAS and numba limited to ``threads`` threads (0: leave them alone).
+
+    On a machine whose cores are shared with other jobs, OpenBLAS's idle threads spin and can
+    make small matrix products many times slower; one thread is then the faster choice.
+
+    Examples
+    --------
+    >>> with limit_threads(1):
+    ...     pass
+    """
+    if threads < 0:
+        raise ValueError(f"limit_threads: threads must be 0 (no limit) or positive. "
+                         f"Received: threads={threads}")
+    if threads == 0:
+        yield
+        return
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    previous = numba.get_num_threads()
+    available = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # set at import
+    numba.set_num_threads(max(1, min(threads, available)))
+    try:
+        with threadpool_limits(limits=threads, user_api="blas"):
+            yield
+    finally:
+        numba.set_num_threads(previous)

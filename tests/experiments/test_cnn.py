@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import runpy
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from threadpoolctl import threadpool_limits
 
 from nablanet import cli
 from nablanet.experiments import cnn
@@ -20,11 +18,7 @@ from nablanet.models import load_model
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def one_blas_thread() -> Iterator[None]:
-    """One BLAS thread: OpenBLAS's spinning workers stall on an oversubscribed machine."""
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 @pytest.fixture
@@ -78,7 +72,6 @@ def _write_real_format(root: Path, per_class: int, size: int = 20) -> None:
 
 
 def test_run_cnn_real_data_dir(tmp_path, no_real_data, monkeypatch, capsys) -> None:
-    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # the job runs without it, too
     data = tmp_path / "rps-data"
     _write_real_format(data, per_class=4)
     out = tmp_path / "real"
@@ -86,7 +79,6 @@ def test_run_cnn_real_data_dir(tmp_path, no_real_data, monkeypatch, capsys) -> N
                      "1", "--depths", "1", "--out", str(out), "--verbose", "0"]) == 0
     printed = capsys.readouterr().out
     assert "Rock Paper Scissors data set (real images)" in printed
-    assert "Note: --threads 1 limits BLAS only with the threadpoolctl package" in printed
     assert "train 8, validation 4, test 12 images" in printed  # 70% / 30% of 12, and test
     assert (out / "confusion_1conv.png").is_file()
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import runpy
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from nablanet import cli, regularizers
 from nablanet.experiments import regularization as reg
@@ -18,11 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIGURES = ("learning_curves.png", "validation_loss.png", "generalization_gap.png")
 
 
-@pytest.fixture(autouse=True)
-def one_blas_thread() -> Iterator[None]:
-    """One BLAS thread: OpenBLAS's spinning workers stall on an oversubscribed machine."""
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 @pytest.fixture(scope="module")

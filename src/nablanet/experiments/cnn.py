@@ -48,12 +48,12 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from nablanet.utils import limit_threads
 
 #: Filters of the k-th convolutional block (the chapter's 16, 32, 64, 128).
 FILTERS = (16, 32, 64, 128)
@@ -234,37 +234,8 @@ def _check_args(args: argparse.Namespace) -> None:
 
 def main(args: argparse.Namespace) -> int:
     _check_args(args)
-    if args.threads == 0:
+    with limit_threads(args.threads):
         return _run(args)
-    from contextlib import ExitStack
-
-    with ExitStack() as stack:
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:
-            print(f"Note: --threads {args.threads} limits BLAS only with the threadpoolctl "
-                  "package (pip install threadpoolctl); running with the BLAS default. "
-                  "OPENBLAS_NUM_THREADS=1 in the environment does the same.", flush=True)
-        else:
-            stack.enter_context(threadpool_limits(limits=args.threads))
-        stack.enter_context(_numba_threads(args.threads))
-        return _run(args)
-
-
-@contextmanager
-def _numba_threads(threads: int) -> Iterator[None]:
-    """Limit numba's parallel kernels to ``threads`` (no-op without numba)."""
-    try:
-        import numba
-    except ImportError:  # pragma: no cover - numba accelerates some ops; it is optional here
-        yield
-        return
-    previous = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
 
 
 def _run(args: argparse.Namespace) -> int:

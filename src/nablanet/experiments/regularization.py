@@ -52,14 +52,15 @@ cross-entropy and their gap, per variant).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from nablanet.utils import limit_threads
 
 #: Variants in the order they are trained, printed and drawn.
 VARIANTS: tuple[str, ...] = ("none", "l2", "l1", "dropout", "batchnorm", "early_stopping")
@@ -262,19 +263,6 @@ def train_variant(variant: str, data: Sequence[np.ndarray], epochs: int, seed: i
     )
 
 
-@contextlib.contextmanager
-def _blas_threads(threads: int) -> Iterator[None]:
-    """Limit BLAS to ``threads`` when threadpoolctl is installed (spinning OpenBLAS workers
-    make small matrix products ~50× slower on an oversubscribed machine)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        yield
-        return
-    with threadpool_limits(limits=threads, user_api="blas"):
-        yield
-
-
 # -- report -------------------------------------------------------------------------------------
 _HEADER = (f"{'variant':<15} {'epochs':>6} {'train CE':>9} {'val CE':>8} {'best val CE':>14} "
            f"{'val acc':>8} {'gap':>7} {'||W||_2':>8} {'|w|<1e-3':>9}")
@@ -351,7 +339,7 @@ def main(args: argparse.Namespace) -> int:
           f"BatchNormalization before each ReLU; EarlyStopping(monitor='val_loss', "
           f"patience={args.patience}, restore_best_weights=True)")
     results = []
-    with _blas_threads(args.threads):
+    with limit_threads(args.threads):
         for variant in VARIANTS:
             r = train_variant(variant, data, args.epochs, seed=args.seed, units=args.units,
                               patience=args.patience)
