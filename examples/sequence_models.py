@@ -12,17 +12,22 @@ Figures and ``summary.json`` files go to ``runs/<job>/``.
 
 from __future__ import annotations
 
-import sys
+import argparse
 
 from nablanet.cli import main
 
 JOBS = ("seq2vec", "vec2seq", "seq2seq", "encoder-decoder", "memory")
 
 if __name__ == "__main__":
-    chosen = sys.argv[1:] or list(JOBS)
-    unknown = [j for j in chosen if j not in JOBS]
+    parser = argparse.ArgumentParser(description="Run the chapter's §8 sequence jobs with their "
+                                     "default settings (each has more options: "
+                                     "nablanet run JOB --help).")
+    parser.add_argument("jobs", nargs="*", metavar="JOB",
+                        help=f"which jobs to run (default: all of {', '.join(JOBS)})")
+    chosen = parser.parse_args().jobs or list(JOBS)
+    unknown = [job for job in chosen if job not in JOBS]
     if unknown:
-        raise SystemExit(f"unknown job(s) {unknown}; choose from {list(JOBS)}")
+        parser.error(f"unknown job(s) {', '.join(unknown)}; choose from {', '.join(JOBS)}")
     for job in chosen:
         print(f"=== nablanet run {job}")
         code = main(["run", job])
