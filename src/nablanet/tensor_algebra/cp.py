@@ -128,8 +128,11 @@ def cp(tensor: Any, rank: int, *, n_iter_max: int = 100, tol: float = 1e-8,
     :math:`\lVert \mathcal{T} - \hat{\mathcal{T}} \rVert_F / \lVert \mathcal{T} \rVert_F` is
     obtained from the last MTTKRP and the Gram matrices
     (:math:`\lVert \mathcal{T} \rVert^2 - 2 \langle \mathcal{T}, \hat{\mathcal{T}} \rangle +
-    \lVert \hat{\mathcal{T}} \rVert^2`) without rebuilding the tensor, and the iteration stops
-    when it changes by less than ``tol`` between sweeps.
+    \lVert \hat{\mathcal{T}} \rVert^2`) without rebuilding the tensor while it is above
+    about :math:`10^{-6}`; below that the three terms cancel to rounding noise, so the residual
+    is measured directly (one more GEMM a sweep), and a tensor of exactly rank :math:`R` is fit
+    to machine precision. The iteration stops when the error changes by less than ``tol``
+    between sweeps.
 
     Parameters
     ----------
@@ -212,6 +215,8 @@ def cp(tensor: Any, rank: int, *, n_iter_max: int = 100, tol: float = 1e-8,
     leading = int(np.prod(shape[:split], dtype=np.int64))
     trailing = int(np.prod(shape[split:], dtype=np.int64))
     norm_sq = float(np.vdot(work, work))
+    # below this squared relative error the Gram-matrix estimate is no better than rounding
+    exact_below = 1e4 * float(np.finfo(work.dtype).eps)
     errors: list[float] = []
 
     for iteration in range(n_iter_max):
@@ -240,8 +245,15 @@ def cp(tensor: Any, rank: int, *, n_iter_max: int = 100, tol: float = 1e-8,
                 factors[n], weights = _normalize_columns(factor)
                 grams[n] = factors[n].T @ factors[n]
 
-        if observed is None:
-            error = float(np.sqrt(error_sq) / np.sqrt(norm_sq)) if norm_sq > 0 else 0.0
+        if observed is None and error_sq > exact_below * norm_sq:
+            error = float(np.sqrt(error_sq / norm_sq))
+        elif observed is None:
+            # ||T||^2 - 2<T, M> + ||M||^2 cancels to rounding noise near an exact fit
+            # (relative error ~1e-8 in float64), which would stall the stopping rule there;
+            # below that, measure the residual directly.
+            model = CPTensor(weights, factors).to_dense()
+            residual = float(np.linalg.norm(data - model))
+            error = residual / float(np.sqrt(norm_sq)) if norm_sq > 0 else residual
         else:
             model = CPTensor(weights, factors).to_dense()
             residual = np.linalg.norm((data - model)[observed])
