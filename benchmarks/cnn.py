@@ -12,8 +12,9 @@ update. Models:
 Both frameworks get the same inputs, the same initial weights and the same number of threads
 (``--threads``, default: all cores; BLAS, numba and torch are all limited to it). Each step is
 timed ``--repeats`` times after a warm-up and the best time is reported, because this machine
-is shared and noisy. nablanet runs channels-last (NHWC) as Keras does; PyTorch runs its native
-NCHW layout.
+is shared and noisy; the two frameworks' steps alternate (``timing.py``), so that the machine's
+drift falls on both alike. nablanet runs channels-last (NHWC) as Keras does; PyTorch runs its
+native NCHW layout.
 
 Usage::
 
@@ -28,11 +29,11 @@ import argparse
 import cProfile
 import os
 import pstats
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from timing import alternating_best
 
 MODELS: dict[str, dict[str, Any]] = {
     "rps-1conv": {"input": (128, 128, 3), "batch": 32, "convs": (16,), "dense": 128,
@@ -106,16 +107,6 @@ def torch_step(net: Any, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
     return step
 
 
-def best_time(step: Callable[[], Any], repeats: int) -> float:
-    step()  # warm-up (allocations, numba compilation, lazy init)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def limit_threads(threads: int) -> Any:
     """Limit BLAS (threadpoolctl), numba and torch to ``threads``; returns the BLAS limiter."""
     import torch
@@ -143,8 +134,8 @@ def run(names: list[str], repeats: int) -> list[tuple[str, float, float]]:
         nb.set_random_seed(0)
         model = build_nablanet(spec)
         net = build_torch(spec, model)
-        ours = best_time(lambda: model.train_on_batch(x, y), repeats)  # noqa: B023
-        theirs = best_time(torch_step(net, x, y), repeats)
+        ours, theirs = alternating_best(
+            [lambda: model.train_on_batch(x, y), torch_step(net, x, y)], repeats)  # noqa: B023
         results.append((name, ours, theirs))
     return results
 

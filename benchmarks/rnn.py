@@ -4,11 +4,11 @@ Both run in this process on the same inputs and weights with the same thread cou
 ``--threads`` value (default 2 then 1): torch (``torch.set_num_threads``), NumPy's BLAS
 (threadpoolctl) and numba are all limited to it. nablanet's float32 LSTM runs its time loops in
 compiled numba kernels (one batch slice per numba thread); its GRU uses NumPy + BLAS per
-step. Each timing is the best of ``--repeats`` runs (this machine is shared: the best is the
-least disturbed run). The loss is the sum of the whole output sequence; weights require
-gradients; the input requires one only with ``--input-grad`` (a first recurrent layer fed with
-data needs none, and both skip it). The ``fwd`` columns time the forward pass alone without
-recording (torch ``no_grad``).
+step. Each timing is the best of ``--repeats`` runs, nablanet's and torch's alternating
+(``timing.py``; this machine is shared: the best is the least disturbed run). The loss is the
+sum of the whole output sequence; weights require gradients; the input requires one only with
+``--input-grad`` (a first recurrent layer fed with data needs none, and both skip it). The
+``fwd`` columns time the forward pass alone without recording (torch ``no_grad``).
 
 ``--no-numba`` times nablanet's NumPy reference path instead of the compiled LSTM kernels.
 
@@ -18,12 +18,12 @@ Run: ``python benchmarks/rnn.py [--repeats 20] [--threads 2 1] [--input-grad] [-
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
+from timing import alternating_best
 
 from nablanet.autograd.function import no_grad
 from nablanet.autograd.tensor import Tensor
@@ -31,16 +31,6 @@ from nablanet.ops import recurrent
 from nablanet.ops.recurrent import gru, lstm
 
 CONFIGS = [(50, 32, 32, 128), (200, 8, 16, 64)]  # (T, batch, input, units)
-
-
-def best_of(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm up
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def keras_weights(cell: str, module: torch.nn.Module) -> list[Tensor]:
@@ -110,8 +100,8 @@ def run(repeats: int, input_grad: bool, threads: int) -> None:
                 with no_grad():
                     forward()
 
-            ours, theirs = best_of(step_ours, repeats), best_of(step_torch, repeats)
-            f_ours, f_theirs = best_of(forward_only, repeats), best_of(forward_torch, repeats)
+            ours, theirs = alternating_best([step_ours, step_torch], repeats)
+            f_ours, f_theirs = alternating_best([forward_only, forward_torch], repeats)
             print(f"{cell:5} {t:>4} {n:>3} {d:>3} {u:>4}  {ours * 1e3:>11.2f} "
                   f"{theirs * 1e3:>9.2f}  {ours / theirs:>5.2f}x   {f_ours * 1e3:>6.2f} "
                   f"{f_theirs * 1e3:>6.2f} {f_ours / f_theirs:>5.2f}x")

@@ -374,30 +374,46 @@ def test_tap_loop_input_gradient_is_adjoint(strides: tuple, dilation: tuple,
     np.testing.assert_allclose(np.vdot(y.data, g0), np.vdot(x, xt.grad), rtol=1e-10)
 
 
-def test_im2col_workspace_reuse_keeps_results_exact() -> None:
-    """Steps of the same shape reuse the im2col buffer; results equal a fresh computation."""
+@pytest.mark.parametrize("strides, dilation, padding, activation", [
+    ((1, 1), (1, 1), "valid", "relu"), ((2, 1), (1, 1), "same", None),
+    ((1, 1), (2, 2), "same", "relu"),
+])
+def test_runs_of_images_match_the_whole_batch(monkeypatch: Any, strides: tuple, dilation: tuple,
+                                               padding: str, activation: Any) -> None:
+    """Building im2col rows and column gradients a few images at a time (the sub-chunks of
+    ``_SUB_BYTES``) gives what one pass over the whole batch gives."""
     from nablanet.ops import conv as conv_ops
 
-    k = rand(3, 3, 2, 4)
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal((5, 9, 8, 3)), rng.standard_normal((3, 3, 3, 4)),
+              rng.standard_normal(4)]
 
-    def weight_grad(x: np.ndarray) -> np.ndarray:
-        w = nb.tensor(k, dtype=np.float64, requires_grad=True)
-        conv2d(x, w).backward(np.ones((3, 6, 6, 4)))
-        return w.grad
+    def step() -> list[np.ndarray]:
+        tensors = [nb.tensor(a, dtype=np.float64, requires_grad=True) for a in arrays]
+        y = conv2d(*tensors, strides=strides, padding=padding, dilation_rate=dilation,
+                   activation=activation)
+        y.backward(np.random.default_rng(3).standard_normal(y.shape))
+        return [y.data] + [t.grad for t in tensors]
 
-    xs = [rand(3, 8, 8, 2) for _ in range(3)]
-    conv_ops._WORKSPACE.clear()
-    fresh = []
-    for x in xs:
-        fresh.append(weight_grad(x))
-        conv_ops._WORKSPACE.clear()
-    reused = [weight_grad(x) for x in xs]
-    assert conv_ops._WORKSPACE  # the buffer was handed back
-    for a, b in zip(fresh, reused):
-        np.testing.assert_array_equal(a, b)
-    pending = conv2d(xs[0], nb.tensor(k, requires_grad=True))  # forward only: buffer is taken
-    assert not any(key[0] == (3 * 6 * 6, 18) for key in conv_ops._WORKSPACE)
-    del pending
+    monkeypatch.setattr(conv_ops, "_SUB_BYTES", 1 << 40)
+    whole = step()
+    monkeypatch.setattr(conv_ops, "_SUB_BYTES", 1)  # one image per run
+    assert conv_ops._sub_chunks(0, 5, 100) == [(k, k + 1) for k in range(5)]
+    for a, b in zip(step(), whole):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_backward_twice_with_retain_graph(groups: int) -> None:
+    """conv2d keeps what its backward needs: a second backward (retain_graph) adds the same."""
+    x = nb.tensor(rand(2, 6, 6, 4), dtype=np.float64, requires_grad=True)
+    w = nb.tensor(rand(3, 3, 4 // groups, 4), dtype=np.float64, requires_grad=True)
+    loss = nb.ops.sum(conv2d(x, w, padding="same", groups=groups, activation="relu") ** 2)
+    loss.backward(retain_graph=True)
+    first = (x.grad.copy(), w.grad.copy())
+    loss.backward()
+    np.testing.assert_allclose(x.grad, 2 * first[0], rtol=1e-12)
+    np.testing.assert_allclose(w.grad, 2 * first[1], rtol=1e-12)
 
 
 # --- batch split over worker threads ------------------------------------------------------------

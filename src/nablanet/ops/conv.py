@@ -9,15 +9,15 @@ All three compute the *cross-correlation* of the chapter's eq. (16) (corrected, 
 summed over input channels as well, for every output channel: what Keras's ``Conv2D`` computes.
 The true convolution of eqs. (13)–(15) is :func:`nablanet.functional.convolve2d`.
 
-Implementation (see DESIGN.md, "Performance practice"): the input is padded, cut into windows
-with ``sliding_window_view`` and copied once into an im2col matrix of shape
-``(N·Ho·Wo, kh·kw·C)`` laid out as ``(N, Ho, Wo, kh, kw, C)``; the forward pass is one float32
-GEMM with the kernel reshaped to ``(kh·kw·C, C_out)``, the weight gradient is one GEMM, and the
-input gradient (only when asked for) is a loop over the kernel taps: one GEMM of the output
-gradient with that tap's kernel slice, added into the (strided, dilated) window of the padded
-input gradient. That is ~1.5–2× faster here than one GEMM to the ``(N·Ho·Wo, kh·kw·C)`` column
-gradient followed by the col2im scatter-add (kept for grouped convolutions and for
-:class:`Conv2DTranspose`: a compiled numba kernel, or a loop over the taps without numba).
+Implementation (see DESIGN.md, "Performance practice"): the input is padded and viewed as its
+windows, ``(N, Ho, Wo, kh, kw, C)`` (:func:`windows`, a strided view); copied, that is the im2col
+matrix ``(N·Ho·Wo, kh·kw·C)``. The forward pass is one float32 GEMM with the kernel reshaped to
+``(kh·kw·C, C_out)``, the weight gradient is one GEMM with the output gradient, and the input
+gradient (only when asked for) is one GEMM to the column gradient followed by the col2im
+scatter-add (a compiled numba kernel, or a loop over the taps without numba). For ungrouped
+convolutions none of these matrices exists for the whole batch: they are built a few images at
+a time in a buffer that stays in cache (``_SUB_BYTES``), the im2col rows again in backward from
+the saved input (cheaper here than writing tens of MB out to memory and reading them back).
 ``activation='relu'`` fuses bias and rectifier into the GEMM's output (one in-place pass) and
 masks the incoming gradient in backward, so a ``Conv2D(..., activation='relu')`` layer needs no
 separate ReLU node.
@@ -28,7 +28,7 @@ fought OpenBLAS's for the 2 cores: a 2-thread step was 1.4–2.5× slower). Inst
 :func:`split_batch` splits a layer's work over the batch on a few plain Python threads (as
 many as OpenBLAS is allowed), with OpenBLAS set to one thread while they run: a forward chunk
 is im2col + GEMM + bias/relu of its images, a backward chunk masks its rows, takes its partial
-weight and bias gradients and its part of the input gradient. OpenBLAS's own workers spin for
+weight and bias gradients and its part of the input gradient, a few images at a time. OpenBLAS's own workers spin for
 a long time after each threaded call and then take the second core from any other work, so
 the big GEMMs (conv here, Dense in :mod:`nablanet.ops.linalg`) are split the same way; at
 one thread everything runs serially in the caller, exactly as before.
@@ -40,7 +40,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from nablanet.autograd.function import Function
 from nablanet.autograd.tensor import Tensor
@@ -107,6 +106,16 @@ def _check_fits(op: str, x_shape: tuple[int, ...], w_shape: tuple[int, ...],
 
 
 # --- im2col / col2im --------------------------------------------------------------------------
+def windows(xp: np.ndarray, kernel: tuple[int, ...], strides: tuple[int, ...],
+            dilation: tuple[int, ...], out_hw: tuple[int, ...]) -> np.ndarray:
+    """The windows of a padded NHWC array as a read-only ``(N, Ho, Wo, kh, kw, C)`` view."""
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, strides, dilation, out_hw
+    sn, sy, sx, sc = xp.strides
+    return np.lib.stride_tricks.as_strided(
+        xp, (xp.shape[0], ho, wo, kh, kw, xp.shape[3]),
+        (sn, sy * sh, sx * sw, sy * dh, sx * dw, sc), writeable=False)
+
+
 def im2col(xp: np.ndarray, kernel: tuple[int, ...], strides: tuple[int, ...],
            dilation: tuple[int, ...], out_hw: tuple[int, ...],
            out: np.ndarray | None = None) -> np.ndarray:
@@ -114,40 +123,11 @@ def im2col(xp: np.ndarray, kernel: tuple[int, ...], strides: tuple[int, ...],
 
     ``out``, if given, is a C-contiguous array of that shape and dtype to copy into.
     """
-    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, strides, dilation, out_hw
-    if (kh, kw, sh, sw) == (1, 1, 1, 1):  # a 1×1 convolution: the input is its own im2col
-        view = xp[:, :ho, :wo, None, None, :]
-    else:
-        windows = sliding_window_view(xp, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), axis=(1, 2))
-        windows = windows[:, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw, :, ::dh, ::dw]
-        view = windows.transpose(0, 1, 2, 4, 5, 3)
+    view = windows(xp, kernel, strides, dilation, out_hw)
     if out is None:
         return np.ascontiguousarray(view)
     np.copyto(out, view)
     return out
-
-
-# --- workspace --------------------------------------------------------------------------------
-# The im2col matrix of a training step is tens of MB; allocating it afresh every step costs a
-# page fault per 4 KiB (~2.5 ms for 55 MB here). Conv2D hands its matrix back after backward and
-# the next forward of the same shape reuses it. A few shapes are kept (one buffer each).
-_WORKSPACE: dict[tuple[tuple[int, ...], np.dtype], np.ndarray] = {}
-_WORKSPACE_SHAPES = 8
-
-
-def _take_workspace(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
-    """A C-contiguous uninitialised array: a handed-back buffer of this shape, or a new one."""
-    buf = _WORKSPACE.pop((shape, np.dtype(dtype)), None)
-    return np.empty(shape, dtype=dtype) if buf is None else buf
-
-
-def _give_workspace(buf: np.ndarray) -> None:
-    """Hand ``buf`` (no longer referenced by its user) back for reuse."""
-    if not buf.flags.c_contiguous or not buf.flags.owndata:
-        return
-    _WORKSPACE[(buf.shape, buf.dtype)] = buf
-    while len(_WORKSPACE) > _WORKSPACE_SHAPES:
-        del _WORKSPACE[next(iter(_WORKSPACE))]
 
 
 # --- batch-split threads for the memory-bound kernels ----------------------------------------
@@ -340,19 +320,25 @@ def col2im(cols: np.ndarray, padded_shape: tuple[int, ...], strides: tuple[int, 
             cols.shape[:3] == tuple(padded_shape[:3]):  # 1×1 kernel: nothing overlaps
         return cols.reshape(padded_shape)
     out = np.zeros(padded_shape, dtype=cols.dtype)
+    c = np.ascontiguousarray(cols)
+    split_batch(lambda a, z: col2im_add(c[a:z], out[a:z], strides, dilation), c.shape[0],
+                c.nbytes + out.nbytes)
+    return out
+
+
+def col2im_add(cols: np.ndarray, out: np.ndarray, strides: tuple[int, ...],
+               dilation: tuple[int, ...]) -> None:
+    """``out += col2im(cols)`` in place, serially: the compiled kernel, or a loop over the taps."""
     kernel = _numba_col2im()
-    if kernel is not None and cols.dtype in (np.float32, np.float64):
-        c = np.ascontiguousarray(cols)
-        split_batch(lambda a, z: kernel(c[a:z], out[a:z], strides[0], strides[1], dilation[0],
-                                        dilation[1]), c.shape[0], c.nbytes + out.nbytes)
-        return out
+    if kernel is not None and cols.dtype == out.dtype and cols.dtype in (np.float32, np.float64):
+        kernel(cols, out, strides[0], strides[1], dilation[0], dilation[1])
+        return
     _, ho, wo, kh, kw, _ = cols.shape
     (sh, sw), (dh, dw) = strides, dilation
     for i in range(kh):
         for j in range(kw):
             out[:, i * dh : i * dh + (ho - 1) * sh + 1 : sh,
                 j * dw : j * dw + (wo - 1) * sw + 1 : sw, :] += cols[:, :, :, i, j, :]
-    return out
 
 
 def _pad_nhwc(x: np.ndarray, pads: Pads) -> np.ndarray:
@@ -406,6 +392,23 @@ def _column_sums(a: np.ndarray) -> np.ndarray:
     return _ones(a.shape[0], a.dtype) @ a
 
 
+# The im2col matrix of a whole batch is tens of MB (55 MB for the chapter's first layer), so it
+# is never formed: each thread's batch chunk is worked through a few images at a time, whose
+# im2col rows (about ``_SUB_BYTES``) are built in a small buffer and used by the GEMM while they
+# are still in cache, and built again from the saved input in backward for the weight
+# gradient. Likewise the backward's column gradient exists a few images at a time, scattered by
+# col2im straight after its GEMM. Measured on the chapter's four-conv step: 1.1-1.3x faster than
+# whole-batch intermediates (which go out to memory and back, and the two threads' passes then
+# share its bandwidth), and 160 MB less memory.
+_SUB_BYTES = 2 << 20
+
+
+def _sub_chunks(a: int, z: int, bytes_per_image: int) -> list[tuple[int, int]]:
+    """``[a, z)`` cut into runs of images whose im2col rows take about ``_SUB_BYTES``."""
+    step = max(1, _SUB_BYTES // max(bytes_per_image, 1))
+    return [(k, min(k + step, z)) for k in range(a, z, step)]
+
+
 # --- conv2d -----------------------------------------------------------------------------------
 class Conv2D(Function):
     r"""Fused 2-D cross-correlation with bias (NHWC input, Keras kernel ``(kh, kw, C/G, F)``).
@@ -418,20 +421,24 @@ class Conv2D(Function):
     with :math:`x_p` the zero-padded input and, for ``groups`` :math:`G > 1`, the sum over
     :math:`c` restricted to the input channels of the filter's group.
 
-    Backward, with :math:`X` the im2col matrix and :math:`W` the kernel as a matrix:
-    :math:`\bar W = X^\top \bar Y`, :math:`\bar b = \sum \bar Y`, and
-    :math:`\bar x_p[n, i s_h + m d_h, j s_w + l d_w, :] \mathrel{+}=
-    \bar Y[n, i, j, :]\, w[m, l]^\top` for each kernel tap :math:`(m, l)` (one GEMM per tap;
-    for ``groups`` > 1 one GEMM to the column gradient and the col2im scatter-add).
+    Forward is :math:`Y = X W` with :math:`X` the im2col matrix and :math:`W` the kernel as a
+    matrix. Backward: :math:`\bar W = X^\top \bar Y`, :math:`\bar b = \sum \bar Y`, and the
+    padded input's gradient is col2im of the column gradient :math:`\bar X = \bar Y W^\top`,
+    :math:`\bar x_p[n, i s_h + m d_h, j s_w + l d_w, :] \mathrel{+}= \bar X[n, i, j, m, l, :]`.
+    For ``groups == 1`` none of :math:`X`, :math:`\bar X` is formed for the whole batch: they
+    exist a few images at a time (:data:`_SUB_BYTES`), :math:`X` is rebuilt from the saved
+    input in backward, and the work is split over the batch on worker threads.
 
     With ``activation='relu'`` the primitive returns :math:`z = \max(0, y)` and backward
     first masks the incoming gradient, :math:`\bar Y = \bar z\,[z > 0]` (subgradient 0 at 0,
     as PyTorch), so bias and rectifier cost one in-place pass and no graph node of their own.
     """
 
-    __slots__ = ("cols", "w2", "x_shape", "w_shape", "padded_shape", "pads", "strides",
-                 "dilation", "groups", "has_bias", "out", "premasked")
+    __slots__ = ("x_windows", "cols", "w2", "x_shape", "w_shape", "padded_shape", "pads",
+                 "strides", "dilation", "out_hw", "groups", "has_bias", "out", "premasked")
     premasked: np.ndarray | None  # set by a MaxPool2D backward that applied the relu mask
+    x_windows: Any  # groups == 1: the padded input's windows (a view); else None
+    cols: Any  # groups > 1: the im2col matrix; else None
 
     op_name = "conv2d"
 
@@ -487,42 +494,40 @@ class Conv2D(Function):
         ho = (xp.shape[1] - eff[0]) // strides[0] + 1
         wo = (xp.shape[2] - eff[1]) // strides[1] + 1
         n = x.shape[0]
+        relu = activation == "relu"
+        w2 = w.reshape(kh * kw * cg, filters)
+        self._save(x, w.shape, w2, xp, pads, strides, dilation, (ho, wo), groups, b, relu)
         if groups == 1:
-            x2 = _take_workspace((n * ho * wo, kh * kw * channels), xp.dtype)
-            x6 = x2.reshape(n, ho, wo, kh, kw, channels)
-            w2 = w.reshape(kh * kw * channels, filters)
-            out = np.empty((n * ho * wo, filters), dtype=np.result_type(x2, w2))
-            relu = activation == "relu"
+            out = np.empty((n * ho * wo, filters), dtype=np.result_type(xp, w2))
             rows = ho * wo
 
             def forward_chunk(a: int, z: int) -> None:  # im2col, GEMM, bias + relu of a batch
-                im2col(xp[a:z], (kh, kw), strides, dilation, (ho, wo), out=x6[a:z])
-                o = out[a * rows : z * rows]
-                np.matmul(x2[a * rows : z * rows], w2, out=o)
-                _bias_relu_(o, b, relu)
+                runs, buf = self._runs(a, z)
+                for a0, z0 in runs:
+                    o = out[a0 * rows : z0 * rows]
+                    np.matmul(self._columns(a0, z0, buf), w2, out=o)
+                    _bias_relu_(o, b, relu)
 
-            split_batch(forward_chunk, n, x2.nbytes + out.nbytes)
-            return self._save(out, x2, w2, x, w.shape, xp, pads, strides, dilation, groups, b,
-                              relu, (n, ho, wo, filters))
+            split_batch(forward_chunk, n, out.nbytes + xp.nbytes)
         else:  # group-major columns: (M, G, kh·kw·C/G), kernel (kh·kw·C/G, F)
             cols = im2col(xp, (kh, kw), strides, dilation, (ho, wo))
-            x2 = np.ascontiguousarray(
+            self.cols = np.ascontiguousarray(
                 cols.reshape(n * ho * wo, kh * kw, groups, cg).transpose(0, 2, 1, 3)
             ).reshape(n * ho * wo, groups * kh * kw * cg)
-            w2 = w.reshape(kh * kw * cg, filters)
-        out = _grouped_matmul(x2, w2, groups)
-        relu = activation == "relu"
-        _bias_relu_(out, b, relu)
-        return self._save(out, x2, w2, x, w.shape, xp, pads, strides, dilation, groups, b,
-                          relu, (n, ho, wo, filters))
-
-    def _save(self, out: np.ndarray, x2: np.ndarray, w2: np.ndarray, x: np.ndarray,
-              w_shape: tuple[int, ...], xp: np.ndarray, pads: Pads, strides: tuple[int, ...],
-              dilation: tuple[int, ...], groups: int, b: np.ndarray | None, relu: bool,
-              shape: tuple[int, int, int, int]) -> np.ndarray:
+            out = _grouped_matmul(self.cols, w2, groups)
+            _bias_relu_(out, b, relu)
         self.out = out if relu else None
+        return out.reshape(n, ho, wo, filters)
+
+    def _save(self, x: np.ndarray, w_shape: tuple[int, ...], w2: np.ndarray, xp: np.ndarray,
+              pads: Pads, strides: tuple[int, ...], dilation: tuple[int, ...],
+              out_hw: tuple[int, int], groups: int, b: np.ndarray | None, relu: bool) -> None:
+        # the windows of the padded input, a view (groups > 1 keeps its im2col matrix instead)
+        self.x_windows = (windows(xp, w_shape[:2], strides, dilation, out_hw) if groups == 1
+                          else None)
+        self.cols = None
+        self.out = None
         self.premasked = None
-        self.cols = x2
         self.w2 = w2
         self.x_shape = x.shape
         self.w_shape = w_shape
@@ -530,9 +535,24 @@ class Conv2D(Function):
         self.pads = pads
         self.strides = strides
         self.dilation = dilation
+        self.out_hw = out_hw
         self.groups = groups
         self.has_bias = b is not None
-        return out.reshape(shape)
+
+    def _runs(self, a: int, z: int) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """The runs of images of the chunk ``[a, z)`` (:func:`_sub_chunks`) and a flat buffer
+        that holds the im2col rows of the longest."""
+        per_image = self.out_hw[0] * self.out_hw[1] * self.w2.shape[0]
+        runs = _sub_chunks(a, z, per_image * self.x_windows.itemsize)
+        longest = max(z0 - a0 for a0, z0 in runs)
+        return runs, np.empty(longest * per_image, dtype=self.x_windows.dtype)
+
+    def _columns(self, a: int, z: int, buf: np.ndarray) -> np.ndarray:
+        """The im2col matrix of images ``[a, z)``, built in the front of ``buf``."""
+        view = self.x_windows[a:z]  # the (z - a, Ho, Wo, kh, kw, C) windows
+        cols = buf[: view.size]
+        np.copyto(cols.reshape(view.shape), view)
+        return cols.reshape(view.shape[0] * view.shape[1] * view.shape[2], -1)
 
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
         n, ho, wo, filters = grad.shape
@@ -541,74 +561,87 @@ class Conv2D(Function):
         g2 = grad.reshape(n * ho * wo, filters)
         if groups == 1:
             return self._backward_by_batch(grad, g2)
-        if self.out is not None:  # fused relu: mask the gradient by the active outputs
-            if grad is not self.premasked:  # (a max-pool alone after it masked it already)
-                g2 = _relu_grad(g2, self.out)
-            self.out = None  # type: ignore[assignment]
+        if self.out is not None and grad is not self.premasked:  # fused relu: mask the
+            g2 = _relu_grad(g2, self.out)  # gradient (unless a max-pool after it did)
         self.premasked = None
         gw = gb = gx = None
         fg = filters // groups
         kg = kh * kw * cg
         if self.needs_input_grad[1]:
-            if groups == 1:
-                gw = (self.cols.T @ g2).reshape(self.w_shape)
-            else:
-                gw = np.empty((kg, filters), dtype=np.result_type(self.cols, g2))
-                for g in range(groups):
-                    gw[:, g * fg : (g + 1) * fg] = (
-                        self.cols[:, g * kg : (g + 1) * kg].T @ g2[:, g * fg : (g + 1) * fg]
-                    )
-                gw = gw.reshape(self.w_shape)
+            gw = np.empty((kg, filters), dtype=np.result_type(self.cols, g2))
+            for g in range(groups):
+                gw[:, g * fg : (g + 1) * fg] = (
+                    self.cols[:, g * kg : (g + 1) * kg].T @ g2[:, g * fg : (g + 1) * fg]
+                )
+            gw = gw.reshape(self.w_shape)
         if self.has_bias and self.needs_input_grad[2]:
             gb = _column_sums(g2)
         if self.needs_input_grad[0]:
-            if groups > 1:  # (groups == 1 is _backward_by_batch)
-                dcols = np.empty((n * ho * wo, groups, kh * kw, cg), dtype=g2.dtype)
-                for g in range(groups):
-                    dcols[:, g] = (
-                        g2[:, g * fg : (g + 1) * fg] @ self.w2[:, g * fg : (g + 1) * fg].T
-                    ).reshape(-1, kh * kw, cg)
-                dcols = dcols.transpose(0, 2, 1, 3).reshape(n, ho, wo, kh, kw, cg * groups)
-                dxp = col2im(dcols, self.padded_shape, self.strides, self.dilation)
+            dcols = np.empty((n * ho * wo, groups, kh * kw, cg), dtype=g2.dtype)
+            for g in range(groups):
+                dcols[:, g] = (
+                    g2[:, g * fg : (g + 1) * fg] @ self.w2[:, g * fg : (g + 1) * fg].T
+                ).reshape(-1, kh * kw, cg)
+            dcols = dcols.transpose(0, 2, 1, 3).reshape(n, ho, wo, kh, kw, cg * groups)
+            dxp = col2im(dcols, self.padded_shape, self.strides, self.dilation)
             gx = _crop_nhwc(dxp, self.pads, self.x_shape[1:3])
-        _give_workspace(self.cols)  # nothing else holds the im2col matrix: reuse it
-        self.cols = None  # type: ignore[assignment]
         return (gx, gw, gb) if self.has_bias else (gx, gw)
 
     def _backward_by_batch(self, grad: np.ndarray, g2: np.ndarray) -> tuple[Any, ...]:
-        """Backward for ``groups == 1``, split over the batch (:func:`split_batch`): each chunk
-        masks its rows of the gradient, takes its partial weight and bias gradients and its
-        part of the input gradient; the partial sums are added at the end."""
+        """Backward for ``groups == 1``, split over the batch (:func:`split_batch`).
+
+        Each chunk works through its images a few at a time (:func:`_sub_chunks`): it masks
+        their rows of the gradient, rebuilds their im2col rows and adds their share of the
+        weight and bias gradients to its partial sums, and, if the input needs a gradient,
+        computes their column gradient (one GEMM) and scatters it into the padded input
+        gradient with col2im while it is in cache. The partial sums are added at the end.
+        """
         n, ho, wo, filters = grad.shape
         rows = ho * wo
         relu_out = self.out if grad is not self.premasked else None
-        self.out = None  # type: ignore[assignment]
         self.premasked = None
         need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
         need_b = self.has_bias and self.needs_input_grad[2]
-        cols = self.cols
-        dtype = np.result_type(cols, g2)
-        dxp = np.zeros(self.padded_shape, dtype=np.result_type(g2, self.w2)) if need_x else None
-        masked = np.empty(g2.shape, dtype=g2.dtype) if relu_out is not None else g2
+        w2 = self.w2
+        dtype = np.result_type(self.x_windows, g2)
+        dxp = np.zeros(self.padded_shape, dtype=np.result_type(g2, w2)) if need_x else None
+        w2_t = np.ascontiguousarray(w2.T)
+        col_shape = (ho, wo) + tuple(self.w_shape[:3])
         partial: dict[int, tuple[Any, Any]] = {}
         kernels = _numba_relu() if relu_out is not None else None
 
         def backward_chunk(a: int, z: int) -> None:
-            r0, r1 = a * rows, z * rows
-            g = masked[r0:r1]
+            gw_part = np.zeros(w2.shape, dtype=dtype) if need_w else None
+            gw_run = np.empty_like(gw_part) if need_w else None
+            gb_part = np.zeros(filters, dtype=g2.dtype) if need_b else None
+            runs, buf = self._runs(a, z)  # im2col rows, then the column gradient
+            dcols_buf = np.empty(buf.shape if need_x else 0, dtype=np.result_type(g2, w2))
             if relu_out is not None:
-                if kernels is not None and g.dtype == relu_out.dtype and \
-                        g.dtype in (np.float32, np.float64):
-                    kernels[1](np.ascontiguousarray(g2[r0:r1]), relu_out[r0:r1], g)
-                else:
-                    np.multiply(g2[r0:r1], relu_out[r0:r1] > 0, out=g)
-            gw_part = np.matmul(cols[r0:r1].T, g, dtype=dtype) if need_w else None
-            gb_part = _column_sums(g) if need_b else None
+                masked = np.empty(((runs[0][1] - runs[0][0]) * rows, filters), dtype=g2.dtype)
+            for a0, z0 in runs:
+                r0, r1 = a0 * rows, z0 * rows
+                g = g2[r0:r1]
+                if relu_out is not None:
+                    m = masked[: r1 - r0]
+                    if kernels is not None and g.dtype == relu_out.dtype and \
+                            g.dtype in (np.float32, np.float64):
+                        kernels[1](np.ascontiguousarray(g), relu_out[r0:r1], m)
+                    else:
+                        np.multiply(g, relu_out[r0:r1] > 0, out=m)
+                    g = m
+                if gw_part is not None:
+                    gw_part += np.matmul(self._columns(a0, z0, buf).T, g, dtype=dtype,
+                                         out=gw_run)
+                if gb_part is not None:
+                    gb_part += _column_sums(g)
+                if dxp is not None:
+                    dcols = dcols_buf[: (r1 - r0) * w2.shape[0]].reshape(r1 - r0, -1)
+                    np.matmul(g, w2_t, out=dcols)
+                    col2im_add(dcols.reshape((z0 - a0,) + col_shape), dxp[a0:z0],
+                               self.strides, self.dilation)
             partial[a] = (gw_part, gb_part)
-            if dxp is not None:
-                self._input_grad_by_taps(g, (z - a, ho, wo), dxp[a:z])
 
-        split_batch(backward_chunk, n, cols.nbytes + 3 * g2.nbytes)
+        split_batch(backward_chunk, n, self.x_windows.nbytes + 3 * g2.nbytes)
         parts = [partial[a] for a in sorted(partial)]
         gw = gb = gx = None
         if need_w:
@@ -622,31 +655,7 @@ class Conv2D(Function):
                 gb += part[1]
         if dxp is not None:
             gx = _crop_nhwc(dxp, self.pads, self.x_shape[1:3])
-        _give_workspace(cols)  # nothing else holds the im2col matrix: reuse it
-        self.cols = None  # type: ignore[assignment]
         return (gx, gw, gb) if self.has_bias else (gx, gw)
-
-    def _input_grad_by_taps(self, g2: np.ndarray, out_nhw: tuple[int, int, int],
-                            dxp: np.ndarray) -> np.ndarray:
-        r"""Gradient of the padded input, one GEMM per kernel tap (``groups == 1``).
-
-        .. math::
-
-            \bar x_p[:, m d_h + i s_h, l d_w + j s_w, :] \mathrel{+}=
-            \bar Y[:, i, j, :]\; w[m, l]^\top
-        """
-        kh, kw, channels, filters = self.w_shape
-        (sh, sw), (dh, dw) = self.strides, self.dilation
-        n, ho, wo = out_nhw
-        w = self.w2.reshape(kh, kw, channels, filters)
-        tap = np.empty((g2.shape[0], channels), dtype=dxp.dtype)
-        tap4 = tap.reshape(n, ho, wo, channels)
-        for i in range(kh):
-            for j in range(kw):
-                np.matmul(g2, w[i, j].T, out=tap)
-                dxp[:, i * dh : i * dh + (ho - 1) * sh + 1 : sh,
-                    j * dw : j * dw + (wo - 1) * sw + 1 : sw, :] += tap4
-        return dxp
 
 
 class Conv1D(Conv2D):

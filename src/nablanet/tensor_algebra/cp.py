@@ -251,9 +251,8 @@ def cp(tensor: Any, rank: int, *, n_iter_max: int = 100, tol: float = 1e-8,
             # ||T||^2 - 2<T, M> + ||M||^2 cancels to rounding noise near an exact fit
             # (relative error ~1e-8 in float64), which would stall the stopping rule there;
             # below that, measure the residual directly.
-            model = CPTensor(weights, factors).to_dense()
-            residual = float(np.linalg.norm(data - model))
-            error = residual / float(np.sqrt(norm_sq)) if norm_sq > 0 else residual
+            distance = float(np.linalg.norm(data - CPTensor(weights, factors).to_dense()))
+            error = distance / float(np.sqrt(norm_sq)) if norm_sq > 0 else distance
         else:
             model = CPTensor(weights, factors).to_dense()
             residual = np.linalg.norm((data - model)[observed])
