@@ -12,8 +12,9 @@ update. Models:
 Both frameworks get the same inputs, the same initial weights and the same number of threads
 (``--threads``, default: all cores; BLAS, numba and torch are all limited to it). Each step is
 timed ``--repeats`` times after a warm-up and the best time is reported, because this machine
-is shared and noisy; the two frameworks' steps alternate (``timing.py``), so that the machine's
-drift falls on both alike. nablanet runs channels-last (NHWC) as Keras does; PyTorch runs its
+is shared and noisy; the two frameworks' steps take turns (``timing.py``), so that the machine's
+drift falls on both alike, and ``by turn`` is the median over turns of the ratio of the two
+best steps in each turn. nablanet runs channels-last (NHWC) as Keras does; PyTorch runs its
 native NCHW layout.
 
 Usage::
@@ -33,7 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from timing import alternating_best
+from timing import StealMeter, take_turns
 
 MODELS: dict[str, dict[str, Any]] = {
     "rps-1conv": {"input": (128, 128, 3), "batch": 32, "convs": (16,), "dense": 128,
@@ -122,7 +123,8 @@ def limit_threads(threads: int) -> Any:
     return threadpool_limits(limits=threads)
 
 
-def run(names: list[str], repeats: int) -> list[tuple[str, float, float]]:
+def run(names: list[str], repeats: int) -> list[tuple[str, float, float, float]]:
+    """``(model, nablanet's best step, torch's best step, median per-turn ratio)`` each."""
     import nablanet as nb
 
     results = []
@@ -134,16 +136,17 @@ def run(names: list[str], repeats: int) -> list[tuple[str, float, float]]:
         nb.set_random_seed(0)
         model = build_nablanet(spec)
         net = build_torch(spec, model)
-        ours, theirs = alternating_best(
-            [lambda: model.train_on_batch(x, y), torch_step(net, x, y)], repeats)  # noqa: B023
-        results.append((name, ours, theirs))
+        step = lambda: model.train_on_batch(x, y)  # noqa: B023, E731
+        timings = take_turns([step, torch_step(net, x, y)], repeats)
+        results.append((name, *timings.best, timings.ratio()))
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
-    parser.add_argument("--repeats", type=int, default=7, help="timed steps; best is reported")
+    parser.add_argument("--repeats", type=int, default=12,
+                        help="timed steps of each; the best is reported")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--profile", choices=list(MODELS), default=None,
                         help="profile nablanet's training step of this model instead")
@@ -168,12 +171,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"threads: {args.threads} (torch {torch.__version__}, "
               f"torch threads {torch.get_num_threads()}); best of {args.repeats} steps")
         print(f"{'model':<10} {'batch x input':<18} {'nablanet':>10} {'pytorch':>10} "
-              f"{'ratio':>7}")
-        for name, ours, theirs in run(args.models, args.repeats):
+              f"{'ratio':>7} {'by turn':>8}")
+        steal = StealMeter()
+        for name, ours, theirs, by_turn in run(args.models, args.repeats):
             spec = MODELS[name]
             shape = f"{spec['batch']}x{'x'.join(map(str, spec['input']))}"
             print(f"{name:<10} {shape:<18} {ours * 1e3:>8.1f}ms {theirs * 1e3:>8.1f}ms "
-                  f"{ours / theirs:>6.2f}x")
+                  f"{ours / theirs:>6.2f}x {by_turn:>7.2f}x")
+        print(steal.report())
     return 0
 
 

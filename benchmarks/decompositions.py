@@ -5,10 +5,11 @@ Run from the repository root::
     python benchmarks/decompositions.py [--repeats 3] [--size 150] [--seed 0]
 
 Each case times nablanet and TensorLy (NumPy backend) on the same noisy low-rank tensor in
-this one process, alternating the two, and takes the best of ``--repeats`` runs each (the
-machines here are shared and timings are noisy), and prints both relative errors and the
-time ratio nablanet / TensorLy. A ratio below 1 means nablanet is faster; "error ok" says
-nablanet's error is no worse than TensorLy's (up to 1e-6 relative).
+this one process, alternating the two after a warm-up run of each (``timing.py``), and takes
+the best of ``--repeats`` runs each (the machines here are shared and timings are noisy), and
+prints both relative errors and the time ratio nablanet / TensorLy. A ratio below 1 means
+nablanet is faster; "error ok" says nablanet's error is no worse than TensorLy's (up to 1e-6
+relative).
 
 Cases (TensorLy's defaults: ``parafac`` init='svd', tol=1e-8, n_iter_max=100; ``tucker``
 tol=1e-4, n_iter_max=100):
@@ -25,7 +26,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,6 +34,7 @@ import tensorly as tl
 from tensorly.decomposition import parafac
 from tensorly.decomposition import tensor_train as tl_tensor_train
 from tensorly.decomposition import tucker as tl_tucker
+from timing import take_turns
 
 from nablanet.tensor_algebra import cp, random_cp, random_tt, random_tucker, tensor_train, tucker
 
@@ -47,24 +48,9 @@ def _relative(tensor: np.ndarray, approximation: np.ndarray) -> float:
     return float(np.linalg.norm(tensor - approximation) / np.linalg.norm(tensor))
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
-
-
-def _best_times(ours: Callable[[], Any], theirs: Callable[[], Any], repeats: int
-                ) -> tuple[float, Any, float, Any]:
-    """Best of ``repeats`` for each, the two runs alternating so that load from other
-    processes on a shared machine falls on both alike."""
-    best_ours = best_theirs = float("inf")
-    r_ours = r_theirs = None
-    for _ in range(repeats):
-        t, r_ours = _timed(ours)
-        best_ours = min(best_ours, t)
-        t, r_theirs = _timed(theirs)
-        best_theirs = min(best_theirs, t)
-    return best_ours, r_ours, best_theirs, r_theirs
+def _keeping(results: dict[str, Any], key: str, fn: Callable[[], Any]) -> Callable[[], None]:
+    """``fn`` that also stores its last result in ``results[key]``."""
+    return lambda: results.__setitem__(key, fn())
 
 
 def _cases(size: int, seed: int) -> list[tuple[str, Callable[[], Any], Callable[[], Any],
@@ -134,8 +120,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("-" * len(header))
     worst = 0.0
     for name, ours, theirs, tensor, dense in _cases(args.size, args.seed):
-        ours()  # warm-up (imports, allocator)
-        t_ours, r_ours, t_theirs, r_theirs = _best_times(ours, theirs, args.repeats)
+        results: dict[str, Any] = {}
+        t_ours, t_theirs = take_turns(
+            [_keeping(results, "ours", ours), _keeping(results, "theirs", theirs)],
+            args.repeats, turn=1).best
+        r_ours, r_theirs = results["ours"], results["theirs"]
         e_ours = _relative(tensor, dense(r_ours))
         e_theirs = _relative(tensor, dense(r_theirs))
         ratio = t_ours / t_theirs

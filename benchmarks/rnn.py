@@ -5,7 +5,8 @@ Both run in this process on the same inputs and weights with the same thread cou
 (threadpoolctl) and numba are all limited to it. nablanet's float32 LSTM runs its time loops in
 compiled numba kernels (one batch slice per numba thread); its GRU uses NumPy + BLAS per
 step. Each timing is the best of ``--repeats`` runs, nablanet's and torch's alternating
-(``timing.py``; this machine is shared: the best is the least disturbed run). The loss is the
+(``timing.py``; this machine is shared: the best is the least disturbed run); ``by turn`` is
+the median over turns of the ratio of the two best runs in each turn. The loss is the
 sum of the whole output sequence; weights require gradients; the input requires one only with
 ``--input-grad`` (a first recurrent layer fed with data needs none, and both skip it). The
 ``fwd`` columns time the forward pass alone without recording (torch ``no_grad``).
@@ -23,7 +24,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
-from timing import alternating_best
+from timing import StealMeter, take_turns
 
 from nablanet.autograd.function import no_grad
 from nablanet.autograd.tensor import Tensor
@@ -66,7 +67,8 @@ def run(repeats: int, input_grad: bool, threads: int) -> None:
           f"input gradient: {'yes' if input_grad else 'no'}; nablanet LSTM: "
           f"{'numba kernels' if recurrent.USE_NUMBA and recurrent._kernels() else 'NumPy'}")
     print(f"{'cell':5} {'T':>4} {'N':>3} {'D':>3} {'u':>4}  {'nablanet ms':>11} "
-          f"{'torch ms':>9}  {'ratio':>6}   {'fwd ms':>6} {'torch':>6} {'ratio':>6}")
+          f"{'torch ms':>9}  {'ratio':>6} {'by turn':>7}  {'fwd ms':>6} {'torch':>6} "
+          f"{'ratio':>6}")
     for t, n, d, u in CONFIGS:
         for cell in ("lstm", "gru"):
             module = (torch.nn.LSTM if cell == "lstm" else torch.nn.GRU)(d, u, batch_first=True)
@@ -100,11 +102,12 @@ def run(repeats: int, input_grad: bool, threads: int) -> None:
                 with no_grad():
                     forward()
 
-            ours, theirs = alternating_best([step_ours, step_torch], repeats)
-            f_ours, f_theirs = alternating_best([forward_only, forward_torch], repeats)
+            step = take_turns([step_ours, step_torch], repeats)
+            fwd = take_turns([forward_only, forward_torch], repeats)
+            (ours, theirs), (f_ours, f_theirs) = step.best, fwd.best
             print(f"{cell:5} {t:>4} {n:>3} {d:>3} {u:>4}  {ours * 1e3:>11.2f} "
-                  f"{theirs * 1e3:>9.2f}  {ours / theirs:>5.2f}x   {f_ours * 1e3:>6.2f} "
-                  f"{f_theirs * 1e3:>6.2f} {f_ours / f_theirs:>5.2f}x")
+                  f"{theirs * 1e3:>9.2f}  {ours / theirs:>5.2f}x {step.ratio():>6.2f}x  "
+                  f"{f_ours * 1e3:>6.2f} {f_theirs * 1e3:>6.2f} {f_ours / f_theirs:>5.2f}x")
     limiter.restore_original_limits()
 
 
@@ -116,8 +119,10 @@ def main() -> None:
     parser.add_argument("--no-numba", action="store_true")
     args = parser.parse_args()
     recurrent.USE_NUMBA = not args.no_numba
+    steal = StealMeter()
     for threads in args.threads:
         run(args.repeats, args.input_grad, threads)
+    print(steal.report())
 
 
 if __name__ == "__main__":

@@ -2,36 +2,90 @@
 
 The machines here are shared virtual machines whose speed drifts by tens of percent over a few
 seconds. Timing all of nablanet's runs and then all of the reference's lets that drift land on
-one side only; taking turns puts it on both alike, and the best run of each side is its least
-disturbed one. Each turn is a few consecutive runs, so that the first run of a turn absorbs
-what the other side left behind (its idle threads still spinning, its data in the caches) and
-the later ones time the contender on its own.
+one side only; taking turns puts it on both alike. Each turn is a few consecutive runs, so that
+the first run of a turn absorbs what the other side left behind (its idle threads still
+spinning, its data in the caches) and the later ones time the contender on its own.
+
+Two summaries: the best run of each side (its least disturbed one), and the median over turns
+of the ratio of the two sides' best runs in that turn (adjacent in time, so the drift cancels).
+When the two disagree, the machine was too disturbed for either: run again.
+:class:`StealMeter` reports how much CPU time the hypervisor gave to other machines meanwhile
+(Linux's ``steal`` count), the usual cause of such disturbance here.
 """
 
 from __future__ import annotations
 
+import os
+import statistics
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 
-def alternating_best(fns: Sequence[Callable[[], Any]], repeats: int, turn: int = 3,
-                     clock: Callable[[], float] = time.perf_counter) -> list[float]:
-    """Best time in seconds of each of ``fns``: ``repeats`` timed runs each, in turns.
+@dataclass
+class Timings:
+    """Run times in seconds: ``turns[t][k]`` holds the times of ``fns[k]`` in turn ``t``."""
 
-    Each function first runs once untimed (allocations, compilation, lazy setup); then the
-    functions take turns of ``turn`` consecutive runs until each has had ``repeats``.
+    turns: list[list[list[float]]] = field(default_factory=list)
+
+    @property
+    def best(self) -> list[float]:
+        """Each contender's best run."""
+        return [min(min(turn[k]) for turn in self.turns) for k in range(len(self.turns[0]))]
+
+    def ratio(self, a: int = 0, b: int = 1) -> float:
+        """Median over turns of (best run of ``a`` in the turn) / (best run of ``b`` in it)."""
+        return statistics.median(min(turn[a]) / min(turn[b]) for turn in self.turns)
+
+
+def take_turns(fns: Sequence[Callable[[], Any]], repeats: int, turn: int = 3,
+               clock: Callable[[], float] = time.perf_counter) -> Timings:
+    """Time ``repeats`` runs of each of ``fns``, the functions taking turns of ``turn`` runs.
+
+    Each function first runs once untimed (allocations, compilation, lazy setup).
     """
     for fn in fns:
         fn()
-    best = [float("inf")] * len(fns)
+    timings = Timings()
     done = 0
     while done < repeats:
         runs = min(turn, repeats - done)
+        times: list[list[float]] = [[] for _ in fns]
         for k, fn in enumerate(fns):
             for _ in range(runs):
                 start = clock()
                 fn()
-                best[k] = min(best[k], clock() - start)
+                times[k].append(clock() - start)
+        timings.turns.append(times)
         done += runs
-    return best
+    return timings
+
+
+class StealMeter:
+    """CPU time stolen by the hypervisor (``/proc/stat``) since creation; None off Linux."""
+
+    def __init__(self) -> None:
+        self.start_wall = time.perf_counter()
+        self.start = self._stolen()
+
+    @staticmethod
+    def _stolen() -> float | None:
+        try:
+            with open("/proc/stat") as stat:
+                fields = stat.readline().split()
+            return int(fields[8]) / os.sysconf("SC_CLK_TCK")  # the 8th number: steal
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def report(self) -> str:
+        """One line: stolen CPU seconds against wall seconds since creation."""
+        now = self._stolen()
+        wall = time.perf_counter() - self.start_wall
+        if now is None or self.start is None:
+            return "stolen CPU time: not measurable here"
+        stolen = now - self.start
+        return (f"stolen CPU time during the run: {stolen:.2f} s in {wall:.0f} s "
+                f"({100 * stolen / (wall * (os.cpu_count() or 1)):.0f}% of all cores); "
+                f"above a few % the ratios are unreliable: run again")
+
