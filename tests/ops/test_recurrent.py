@@ -397,6 +397,25 @@ def test_compiled_tanh_approximation_is_accurate() -> None:
     assert np.isnan(recurrent._nb_tanh(np.float32(np.nan)))
 
 
+@pytest.mark.parametrize("rows, inner, cols", [(1, 1, 1), (3, 7, 5), (4, 8, 16), (5, 9, 33),
+                                               (13, 17, 16), (32, 128, 40)])
+def test_compiled_gemm_kernels_accumulate_every_shape(rows: int, inner: int, cols: int) -> None:
+    """``out += a @ b`` and ``out += a.T @ b`` for block-size multiples and every remainder."""
+    recurrent._kernels()
+    rng = np.random.default_rng(rows * 100 + inner)
+    a = rng.standard_normal((rows, inner), dtype=np.float32)
+    b = rng.standard_normal((inner, cols), dtype=np.float32)
+    out = rng.standard_normal((rows, cols), dtype=np.float32)
+    expected = out.astype(np.float64) + a.astype(np.float64) @ b
+    recurrent._nb_gemm_acc(a, b, out)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    b2 = rng.standard_normal((rows, cols), dtype=np.float32)
+    out_t = rng.standard_normal((inner, cols), dtype=np.float32)
+    expected_t = out_t.astype(np.float64) + a.T.astype(np.float64) @ b2
+    recurrent._nb_gemm_tn_acc(a, b2, out_t)
+    np.testing.assert_allclose(out_t, expected_t, rtol=1e-5, atol=1e-5)
+
+
 # --- weight conversion -------------------------------------------------------------------------
 
 

@@ -28,10 +28,10 @@ fought OpenBLAS's for the 2 cores: a 2-thread step was 1.4–2.5× slower). Inst
 :func:`split_batch` splits a layer's work over the batch on a few plain Python threads (as
 many as OpenBLAS is allowed), with OpenBLAS set to one thread while they run: a forward chunk
 is im2col + GEMM + bias/relu of its images, a backward chunk masks its rows, takes its partial
-weight and bias gradients and its part of the input gradient, a few images at a time. OpenBLAS's own workers spin for
-a long time after each threaded call and then take the second core from any other work, so
-the big GEMMs (conv here, Dense in :mod:`nablanet.ops.linalg`) are split the same way; at
-one thread everything runs serially in the caller, exactly as before.
+weight and bias gradients and its part of the input gradient, a few images at a time.
+OpenBLAS's own workers spin for a long time after each threaded call and then take the second
+core from any other work, so the big GEMMs (conv here, Dense in :mod:`nablanet.ops.linalg`)
+are split the same way; at one thread everything runs serially in the caller.
 """
 
 from __future__ import annotations
