@@ -77,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if module is None:
         parser.print_help()
         return 0 if not argv else 2
+    from nablanet.utils import keep_freed_memory
+
+    keep_freed_memory()  # 10-25% faster training steps: see its docstring
     return int(importlib.import_module(module).main(args) or 0)
 
 
