@@ -71,7 +71,7 @@ def test_op_table_covers_conv_functions() -> None:
 CONV2D = [  # (N, H, W, C, kh, kw, F, strides, padding, dilation, groups)
     (n, h, w, c, kh, kw, f, s, p, d, g)
     for (n, h, w, c, f, g), (kh, kw), s, p, d in itertools.product(
-        [(2, 7, 6, 3, 4, 1), (1, 8, 9, 4, 6, 2)],
+        [(2, 7, 6, 3, 4, 1), (1, 8, 9, 4, 6, 2), (2, 6, 7, 8, 5, 1)],  # C = 8: channels-last
         [(3, 3), (2, 3), (1, 1)],
         [(1, 1), (2, 2), (3, 2)],
         ["valid", "same"],
@@ -401,6 +401,53 @@ def test_runs_of_images_match_the_whole_batch(monkeypatch: Any, strides: tuple, 
     assert conv_ops._sub_chunks(0, 5, 100) == [(k, k + 1) for k in range(5)]
     for a, b in zip(step(), whole):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("channels", [1, 3, 6, 8])
+@pytest.mark.parametrize("strides, dilation, padding, activation", [
+    ((1, 1), (1, 1), "valid", "relu"), ((2, 1), (1, 1), "same", None),
+    ((1, 1), (2, 3), "same", "relu"),
+])
+def test_planar_im2col_matches_channels_last(monkeypatch: Any, channels: int, strides: tuple,
+                                             dilation: tuple, padding: str,
+                                             activation: Any) -> None:
+    """The transposed im2col built from an NCHW copy (few channels, _PLANAR_MAX_RUN) gives
+    the values and gradients of the channels-last im2col, over runs of images and threads."""
+    from nablanet.ops import conv as conv_ops
+
+    rng = np.random.default_rng(4)
+    arrays = [rng.standard_normal((6, 10, 9, channels)), rng.standard_normal((3, 3, channels, 5)),
+              rng.standard_normal(5)]
+
+    def step() -> list[np.ndarray]:
+        tensors = [nb.tensor(a, dtype=np.float64, requires_grad=True) for a in arrays]
+        y = conv2d(*tensors, strides=strides, padding=padding, dilation_rate=dilation,
+                   activation=activation)
+        node = y._ctx
+        y.backward(np.random.default_rng(5).standard_normal(y.shape))
+        return [y.data] + [t.grad for t in tensors], node.x_planar is not None
+
+    monkeypatch.setattr(conv_ops, "_PLANAR_MAX_RUN", 0)
+    channels_last, planar = step()
+    assert not planar
+    monkeypatch.setattr(conv_ops, "_PLANAR_MAX_RUN", 1 << 20)
+    monkeypatch.setattr(conv_ops, "_SUB_BYTES", 1)  # one image per run
+    monkeypatch.setattr(conv_ops, "worker_count", lambda: 2)
+    monkeypatch.setattr(conv_ops, "_SPLIT_MIN_BYTES", 0)
+    values, planar = step()
+    assert planar
+    for a, b in zip(values, channels_last):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_planar_im2col_only_for_few_channels_at_width_stride_one() -> None:
+    def uses_planar(channels: int, strides: tuple) -> bool:
+        x = nb.tensor(rand(2, 8, 8, channels), requires_grad=True)
+        y = conv2d(x, nb.tensor(rand(3, 3, channels, 4)), strides=strides)
+        return y._ctx.x_planar is not None
+
+    assert uses_planar(3, (1, 1)) and uses_planar(6, (2, 1))
+    assert not uses_planar(8, (1, 1)) and not uses_planar(3, (1, 2))
 
 
 @pytest.mark.parametrize("groups", [1, 2])
