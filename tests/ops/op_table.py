@@ -248,6 +248,7 @@ _ew("LogSoftmax", lambda a: nb.ops.log_softmax(a * 100.0, axis=1), [randn(2, 3)]
 
 # --- conv, pooling -------------------------------------------------------------------------
 from nablanet.ops import conv as _conv  # noqa: E402
+from nablanet.ops import conv_pool as _conv_pool  # noqa: E402
 from nablanet.ops import pooling as _pool  # noqa: E402
 from nablanet.ops import resize as _resize  # noqa: E402
 
@@ -371,6 +372,16 @@ CASES += [
            _t_pool("avg", 2, 2), id="2x2"),
     OpCase("AvgPool2D", lambda x: _pool.avg_pool2d(x, 3, 2, padding="same"),
            [randn(1, 6, 5, 2)], _t_pool("avg", 3, 2, (1, 1, 0, 1)), id="3x3-stride2-same"),
+    OpCase("Conv2DMaxPool2D", lambda x, w, b: _conv_pool.conv2d_max_pool2d(x, w, b),
+           [randn(2, 7, 8, 3), randn(3, 3, 3, 4), randn(4)],
+           lambda x, w, b: _t_nhwc(lambda y: torch.nn.functional.max_pool2d(y, 2))(
+               torch.relu(_t_conv2d()(x, w, b))), id="valid-bias-odd-rows"),
+    OpCase("Conv2DMaxPool2D",
+           lambda x, w: _conv_pool.conv2d_max_pool2d(x, w, strides=(1, 2), padding="same",
+                                                    pool_size=(3, 2)),
+           [randn(2, 7, 9, 2), randn(2, 3, 2, 5)],
+           lambda x, w: _t_nhwc(lambda y: torch.nn.functional.max_pool2d(y, (3, 2)))(
+               torch.relu(_t_conv2d((1, 2), (1, 1, 0, 1))(x, w))), id="same-stride12-3x2"),
     OpCase("MaxPool1D", lambda x: _pool.max_pool1d(x, 3), [randn(2, 7, 3)],
            _t_pool1d("max", 3)),
     OpCase("AvgPool1D", lambda x: _pool.avg_pool1d(x, 2), [randn(2, 7, 3)],

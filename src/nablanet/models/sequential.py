@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from nablanet.autograd.function import no_grad
-from nablanet.layers.base import Layer, _shape_of
+from nablanet.layers.base import Layer, _shape_of, _to_tensors
 from nablanet.layers.input_layer import Input, SymbolicTensor
+from nablanet.layers.pooling import fused_conv_max_pool
 from nablanet.models.model import Model
 
 __all__ = ["Sequential"]
@@ -151,10 +152,22 @@ class Sequential(Model):
 
     # -- calling ------------------------------------------------------------------------------
     def call(self, inputs: Any, training: bool = False) -> Any:
+        """Run the layers in order. A ``Conv2D(..., activation='relu')`` followed by a
+        ``MaxPooling2D`` that tiles its output runs as one fused primitive (same values and
+        gradients, without the conv output in memory: :func:`fused_conv_max_pool`)."""
         self._check_inputs([inputs])
-        x = inputs
-        for layer in self._layers:
-            x = layer(x, training=training)
+        x = _to_tensors(inputs)
+        layers = self._layers
+        i = 0
+        while i < len(layers):
+            fused = fused_conv_max_pool(layers[i], layers[i + 1], x) \
+                if i + 1 < len(layers) else None
+            if fused is not None:
+                x = fused
+                i += 2
+            else:
+                x = layers[i](x, training=training)
+                i += 1
         return x
 
     def _input_spec(self) -> list[tuple[Any, ...]] | None:

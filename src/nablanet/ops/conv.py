@@ -466,6 +466,11 @@ class Conv2D(Function):
     x_windows: Any  # groups == 1: the padded input's windows (a view); else None
     x_planar: Any  # few input channels: the padded input as NCHW (see _PLANAR_MAX_RUN); or None
     cols: Any  # groups > 1: the im2col matrix; else None
+    w2: np.ndarray  # the kernel as a (kh·kw·C/G, F) matrix
+    w_shape: tuple[int, ...]
+    strides: tuple[int, ...]
+    dilation: tuple[int, ...]
+    out_hw: tuple[int, int]
 
     op_name = "conv2d"
 
@@ -473,13 +478,34 @@ class Conv2D(Function):
                 strides: Any = (1, 1), padding: Any = "valid", dilation_rate: Any = (1, 1),
                 groups: int = 1, activation: str | None = None,
                 _shown: tuple[Any, Any] | None = None) -> np.ndarray:
+        xp = self._setup(x, w, b, strides, padding, dilation_rate, groups, activation, _shown)
+        n, (ho, wo), (kh, kw, cg, filters) = xp.shape[0], self.out_hw, self.w_shape
+        relu = activation == "relu"
+        w2 = self.w2
+        if groups == 1:
+            out = np.empty((n * ho * wo, filters), dtype=np.result_type(xp, w2))
+            self._forward_by_batch(xp, b, relu, out)
+        else:  # group-major columns: (M, G, kh·kw·C/G), kernel (kh·kw·C/G, F)
+            cols = im2col(xp, (kh, kw), self.strides, self.dilation, (ho, wo))
+            self.cols = np.ascontiguousarray(
+                cols.reshape(n * ho * wo, kh * kw, groups, cg).transpose(0, 2, 1, 3)
+            ).reshape(n * ho * wo, groups * kh * kw * cg)
+            out = _grouped_matmul(self.cols, w2, groups)
+            _bias_relu_(out, b, relu)
+        self.out = out if relu else None
+        return out.reshape(n, ho, wo, filters)
+
+    def _setup(self, x: Any, w: Any, b: np.ndarray | None, strides: Any, padding: Any,
+               dilation_rate: Any, groups: int, activation: str | None,
+               shown: tuple[Any, Any] | None) -> np.ndarray:
+        """Check the arguments, save the geometry (:meth:`_save`); the padded input."""
         op = self.op_name
         if activation not in (None, "linear", "relu"):
             raise ValueError(f"{op}: activation must be None, 'linear' or 'relu'. "
                              f"Received: activation={activation!r}")
         x = np.asarray(x)
         w = np.asarray(w)
-        xs, ws = (x.shape, w.shape) if _shown is None else _shown  # shapes as the user gave them
+        xs, ws = (x.shape, w.shape) if shown is None else shown  # shapes as the user gave them
         if x.ndim != 4:
             raise ValueError(
                 f"{op}: expected a 4-D input (batch, height, width, channels); received an "
@@ -515,42 +541,18 @@ class Conv2D(Function):
                                ("valid", "same", "causal") if op == "conv1d" else ("valid", "same"))
         xp = _pad_nhwc(x, pads)
         eff = ((kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1)
-        two_d = op == "conv2d"
+        two_d = op != "conv1d"
         _check_fits(op, xs, ws, xp.shape[1:3] if two_d else xp.shape[2:3],
                     eff if two_d else eff[1:])
         ho = (xp.shape[1] - eff[0]) // strides[0] + 1
         wo = (xp.shape[2] - eff[1]) // strides[1] + 1
-        n = x.shape[0]
-        relu = activation == "relu"
-        w2 = w.reshape(kh * kw * cg, filters)
-        self._save(x, w.shape, w2, xp, pads, strides, dilation, (ho, wo), groups, b, relu)
-        if groups == 1:
-            out = np.empty((n * ho * wo, filters), dtype=np.result_type(xp, w2))
-            rows = ho * wo
-
-            def forward_chunk(a: int, z: int) -> None:  # im2col, GEMM, bias + relu of a batch
-                if self.x_planar is not None:
-                    np.copyto(self.x_planar[a:z], xp[a:z].transpose(0, 3, 1, 2))
-                runs, buf = self._runs(a, z)
-                for a0, z0 in runs:
-                    o = out[a0 * rows : z0 * rows]
-                    np.matmul(self._columns(a0, z0, buf), w2, out=o)
-                    _bias_relu_(o, b, relu)
-
-            split_batch(forward_chunk, n, out.nbytes + xp.nbytes)
-        else:  # group-major columns: (M, G, kh·kw·C/G), kernel (kh·kw·C/G, F)
-            cols = im2col(xp, (kh, kw), strides, dilation, (ho, wo))
-            self.cols = np.ascontiguousarray(
-                cols.reshape(n * ho * wo, kh * kw, groups, cg).transpose(0, 2, 1, 3)
-            ).reshape(n * ho * wo, groups * kh * kw * cg)
-            out = _grouped_matmul(self.cols, w2, groups)
-            _bias_relu_(out, b, relu)
-        self.out = out if relu else None
-        return out.reshape(n, ho, wo, filters)
+        self._save(x, w.shape, w.reshape(kh * kw * cg, filters), xp, pads, strides, dilation,
+                   (ho, wo), groups, b)
+        return xp
 
     def _save(self, x: np.ndarray, w_shape: tuple[int, ...], w2: np.ndarray, xp: np.ndarray,
               pads: Pads, strides: tuple[int, ...], dilation: tuple[int, ...],
-              out_hw: tuple[int, int], groups: int, b: np.ndarray | None, relu: bool) -> None:
+              out_hw: tuple[int, int], groups: int, b: np.ndarray | None) -> None:
         # the windows of the padded input, a view (groups > 1 keeps its im2col matrix instead)
         self.x_windows = self.x_planar = None
         if groups == 1 and strides[1] == 1 and w_shape[1] * xp.shape[3] <= _PLANAR_MAX_RUN:
@@ -573,6 +575,36 @@ class Conv2D(Function):
         self.out_hw = out_hw
         self.groups = groups
         self.has_bias = b is not None
+
+    def _forward_by_batch(self, xp: np.ndarray, b: np.ndarray | None, relu: bool,
+                          out: np.ndarray | None,
+                          emit: Callable[[int, int, np.ndarray], None] | None = None) -> None:
+        """im2col, GEMM and bias + relu of the batch (``groups == 1``), split over threads
+        (:func:`split_batch`) and done a few images at a time (:func:`_sub_chunks`).
+
+        Each run's output rows go to ``out`` (``(N·Ho·Wo, F)``); or, with ``emit``, to a
+        buffer that stays in cache and is handed to ``emit(a0, z0, rows)`` for images
+        ``[a0, z0)`` (``out`` is then None: the whole output never exists).
+        """
+        w2 = self.w2
+        n, rows, filters = xp.shape[0], self.out_hw[0] * self.out_hw[1], w2.shape[1]
+        dtype = np.result_type(xp, w2)
+
+        def forward_chunk(a: int, z: int) -> None:
+            if self.x_planar is not None:
+                np.copyto(self.x_planar[a:z], xp[a:z].transpose(0, 3, 1, 2))
+            runs, buf = self._runs(a, z)
+            target = out
+            if target is None:  # one run's rows at a time, in a buffer reused for each run
+                target = np.empty(((runs[0][1] - runs[0][0]) * rows, filters), dtype=dtype)
+            for a0, z0 in runs:
+                o = target[: (z0 - a0) * rows] if out is None else target[a0 * rows : z0 * rows]
+                np.matmul(self._columns(a0, z0, buf), w2, out=o)
+                _bias_relu_(o, b, relu)
+                if emit is not None:
+                    emit(a0, z0, o)
+
+        split_batch(forward_chunk, n, n * rows * filters * dtype.itemsize + xp.nbytes)
 
     def _runs(self, a: int, z: int) -> tuple[list[tuple[int, int]], np.ndarray]:
         """The runs of images of the chunk ``[a, z)`` (:func:`_sub_chunks`) and a flat buffer
@@ -629,60 +661,75 @@ class Conv2D(Function):
         return (gx, gw, gb) if self.has_bias else (gx, gw)
 
     def _backward_by_batch(self, grad: np.ndarray, g2: np.ndarray) -> tuple[Any, ...]:
-        """Backward for ``groups == 1``, split over the batch (:func:`split_batch`).
+        """Backward for ``groups == 1``: :meth:`_backward_runs` with the gradient rows of each
+        run taken from ``g2`` (``(N·Ho·Wo, F)``), masked by the fused ReLU unless a max-pool
+        after it did that already."""
+        rows = self.out_hw[0] * self.out_hw[1]
+        relu_out = self.out if grad is not self.premasked else None
+        self.premasked = None
+        kernels = _numba_relu() if relu_out is not None else None
 
-        Each chunk works through its images a few at a time (:func:`_sub_chunks`): it masks
-        their rows of the gradient, rebuilds their im2col rows and adds their share of the
-        weight and bias gradients to its partial sums, and, if the input needs a gradient,
+        def run_grad(a0: int, z0: int, scratch: np.ndarray) -> np.ndarray:
+            r0, r1 = a0 * rows, z0 * rows
+            g = g2[r0:r1]
+            if relu_out is None:
+                return g
+            m = scratch[: r1 - r0]
+            if kernels is not None and g.dtype == relu_out.dtype and \
+                    g.dtype in (np.float32, np.float64):
+                kernels[1](np.ascontiguousarray(g), relu_out[r0:r1], m)
+            else:
+                np.multiply(g, relu_out[r0:r1] > 0, out=m)
+            return m
+
+        return self._backward_runs(grad.shape[0], g2.dtype, run_grad, 3 * g2.nbytes)
+
+    def _backward_runs(self, n: int, grad_dtype: Any,
+                       run_grad: Callable[[int, int, np.ndarray], np.ndarray],
+                       grad_bytes: int) -> tuple[Any, ...]:
+        """The gradients for ``groups == 1``, split over the batch (:func:`split_batch`).
+
+        Each chunk works through its images a few at a time (:func:`_sub_chunks`): it takes
+        their rows of the output gradient from ``run_grad(a0, z0, scratch)`` (``scratch`` has
+        room for the longest run's rows), rebuilds their im2col rows and adds their share of
+        the weight and bias gradients to its partial sums, and, if the input needs a gradient,
         computes their column gradient (one GEMM) and scatters it into the padded input
         gradient with col2im while it is in cache. The partial sums are added at the end.
         """
-        n, ho, wo, filters = grad.shape
+        (ho, wo), filters = self.out_hw, self.w_shape[3]
         rows = ho * wo
-        relu_out = self.out if grad is not self.premasked else None
-        self.premasked = None
         need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
         need_b = self.has_bias and self.needs_input_grad[2]
         w2 = self.w2
-        dtype = np.result_type(self.x_windows, g2)
-        dxp = np.zeros(self.padded_shape, dtype=np.result_type(g2, w2)) if need_x else None
+        dtype = np.result_type(self.x_windows, grad_dtype)
+        dcol_dtype = np.result_type(grad_dtype, w2)
+        dxp = np.zeros(self.padded_shape, dtype=dcol_dtype) if need_x else None
         w2_t = np.ascontiguousarray(w2.T)
         col_shape = (ho, wo) + tuple(self.w_shape[:3])
         partial: dict[int, tuple[Any, Any]] = {}
-        kernels = _numba_relu() if relu_out is not None else None
 
         def backward_chunk(a: int, z: int) -> None:
             gw_part = np.zeros(w2.shape, dtype=dtype) if need_w else None
             gw_run = np.empty_like(gw_part) if need_w else None
-            gb_part = np.zeros(filters, dtype=g2.dtype) if need_b else None
+            gb_part = np.zeros(filters, dtype=grad_dtype) if need_b else None
             runs, buf = self._runs(a, z)  # im2col rows, then the column gradient
-            dcols_buf = np.empty(buf.shape if need_x else 0, dtype=np.result_type(g2, w2))
-            if relu_out is not None:
-                masked = np.empty(((runs[0][1] - runs[0][0]) * rows, filters), dtype=g2.dtype)
+            dcols_buf = np.empty(buf.shape if need_x else 0, dtype=dcol_dtype)
+            scratch = np.empty(((runs[0][1] - runs[0][0]) * rows, filters), dtype=grad_dtype)
             for a0, z0 in runs:
-                r0, r1 = a0 * rows, z0 * rows
-                g = g2[r0:r1]
-                if relu_out is not None:
-                    m = masked[: r1 - r0]
-                    if kernels is not None and g.dtype == relu_out.dtype and \
-                            g.dtype in (np.float32, np.float64):
-                        kernels[1](np.ascontiguousarray(g), relu_out[r0:r1], m)
-                    else:
-                        np.multiply(g, relu_out[r0:r1] > 0, out=m)
-                    g = m
+                g = run_grad(a0, z0, scratch)
                 if gw_part is not None:
                     gw_part += np.matmul(self._columns(a0, z0, buf).T, g, dtype=dtype,
                                          out=gw_run)
                 if gb_part is not None:
                     gb_part += _column_sums(g)
                 if dxp is not None:
-                    dcols = dcols_buf[: (r1 - r0) * w2.shape[0]].reshape(r1 - r0, -1)
+                    dcols = dcols_buf[: g.shape[0] * w2.shape[0]].reshape(g.shape[0], -1)
                     np.matmul(g, w2_t, out=dcols)
                     col2im_add(dcols.reshape((z0 - a0,) + col_shape), dxp[a0:z0],
                                self.strides, self.dilation)
             partial[a] = (gw_part, gb_part)
 
-        split_batch(backward_chunk, n, self.x_windows.nbytes + 3 * g2.nbytes)
+        split_batch(backward_chunk, n, self.x_windows.nbytes + grad_bytes)
         parts = [partial[a] for a in sorted(partial)]
         gw = gb = gx = None
         if need_w:
