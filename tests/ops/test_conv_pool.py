@@ -91,12 +91,23 @@ def test_fallback_and_errors() -> None:
         conv2d_max_pool2d(x, rng.standard_normal((2, 2, 3, 3)))
 
 
-def _model(conv: dict, pool: dict, filters: int = 4) -> Any:
-    model = models.Sequential([layers.Input(shape=(12, 11, 3)),
-                               layers.Conv2D(filters, 3, **conv), layers.MaxPooling2D(**pool),
-                               layers.Flatten(), layers.Dense(2)])
-    model.compile(optimizer="sgd", loss="mse")
-    return model
+def _model(conv: dict, pool: dict, filters: int = 4, functional: bool = False) -> Any:
+    stack = [layers.Conv2D(filters, 3, **conv), layers.MaxPooling2D(**pool), layers.Flatten(),
+             layers.Dense(2)]
+    if not functional:
+        return models.Sequential([layers.Input(shape=(12, 11, 3)), *stack])
+    x = inputs = layers.Input(shape=(12, 11, 3))
+    for layer in stack:
+        x = layer(x)
+    return models.Model(inputs, x)
+
+
+def _graph_ops(tensor: Any) -> list[str]:
+    """The names of the graph's nodes, walking back from ``tensor``."""
+    node = tensor._ctx
+    if node is None:
+        return []
+    return [type(node).__name__] + [name for parent in node.inputs for name in _graph_ops(parent)]
 
 
 def _layer_by_layer(model: Any, x: np.ndarray) -> Any:
@@ -106,6 +117,7 @@ def _layer_by_layer(model: Any, x: np.ndarray) -> Any:
     return y
 
 
+@pytest.mark.parametrize("functional", [False, True])
 @pytest.mark.parametrize("conv, pool, fuses", [
     ({"activation": "relu"}, {}, True),
     ({"activation": "relu", "padding": "same", "strides": (1, 2)}, {"pool_size": 3}, True),
@@ -115,31 +127,36 @@ def _layer_by_layer(model: Any, x: np.ndarray) -> Any:
     ({"activation": "relu", "groups": 3}, {}, False),
     ({"activation": "relu", "activity_regularizer": "l2"}, {}, False),
 ])
-def test_sequential_fuses_conv_relu_max_pool_only_when_equal(conv: dict, pool: dict,
-                                                             fuses: bool) -> None:
-    model = _model(conv, pool, filters=6 if conv.get("groups") else 4)
+def test_models_fuse_conv_relu_max_pool_only_when_equal(conv: dict, pool: dict, fuses: bool,
+                                                         functional: bool) -> None:
+    model = _model(conv, pool, filters=6 if conv.get("groups") else 4, functional=functional)
     x = np.random.default_rng(7).standard_normal((3, 12, 11, 3)).astype(np.float32)
-    seen: list[str] = []
-
-    def record(tensor: Any) -> None:  # the graph's nodes, walking back from the output
-        node = tensor._ctx
-        if node is not None:
-            seen.append(type(node).__name__)
-            for parent in node.inputs:
-                record(parent)
-
     results = []
     for run in (model, lambda x: _layer_by_layer(model, x)):
         for w in model.trainable_weights:
             w.grad = None
         y = run(nb.tensor(x))
         if run is model:
-            record(y)
+            assert ("Conv2DMaxPool2D" in _graph_ops(y)) == fuses
         (y * y).sum().backward()
         results.append([y.data] + [w.grad.copy() for w in model.trainable_weights])
-    assert ("Conv2DMaxPool2D" in seen) == fuses
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
+
+
+def test_functional_model_does_not_fuse_a_conv_output_used_twice() -> None:
+    inputs = layers.Input(shape=(8, 8, 2))
+    conv = layers.Conv2D(3, 3, activation="relu")
+    features = conv(inputs)
+    pooled = layers.Flatten()(layers.MaxPooling2D()(features))
+    model = models.Model(inputs, [pooled, features])
+    x = np.random.default_rng(2).standard_normal((2, 8, 8, 2)).astype(np.float32)
+    out_pooled, out_features = model(x)
+    assert "Conv2DMaxPool2D" not in _graph_ops(out_pooled)
+    np.testing.assert_array_equal(out_features.data, conv(x).data)
+    np.testing.assert_array_equal(
+        out_pooled.data, max_pool2d(out_features.data, 2).data.reshape(2, -1))
+    assert model.predict(x, verbose=0)[0].shape == (2, 27)
 
 
 def test_fused_model_trains_like_the_unfused_one() -> None:

@@ -3,17 +3,20 @@
 Calling layers on the symbolic tensors of :func:`nablanet.layers.Input` records
 :class:`~nablanet.layers.input_layer.Node` s. ``Model(inputs, outputs)`` walks back from the
 outputs to the inputs, keeps the nodes in topological order and, when called on real
-tensors, replays them in that order (:meth:`Functional.call`). Several inputs and outputs
-(lists or dicts), shared layers (one layer called at several nodes) and nested models
-(a model is a layer) are supported.
+tensors, replays them in that order (:meth:`Functional.call`; a Conv2D whose output only
+feeds a MaxPooling2D runs with it as one fused primitive, as in ``Sequential``). Several
+inputs and outputs (lists or dicts), shared layers (one layer called at several nodes) and
+nested models (a model is a layer) are supported.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from nablanet.layers.base import Layer, _flatten
+from nablanet.layers.base import Layer, _flatten, _to_tensors
+from nablanet.layers.conv import Conv2D
 from nablanet.layers.input_layer import Input, Node, SymbolicTensor, replace_symbolic
+from nablanet.layers.pooling import MaxPooling2D, fused_conv_max_pool
 from nablanet.models.model import Model
 
 __all__ = ["Functional"]
@@ -74,6 +77,8 @@ class Functional(Model):
         self._input_list = in_list
         self._output_list = out_list
         self._nodes = self._topological_nodes()
+        self._conv_of_pool = self._conv_pool_pairs()
+        self._deferred = {id(conv) for conv in self._conv_of_pool.values()}
         layers: list[Layer] = []
         for node in self._nodes:
             if all(node.layer is not seen for seen in layers):
@@ -124,6 +129,29 @@ class Functional(Model):
                         stack.append((parent.node, False))
         return order
 
+    def _conv_pool_pairs(self) -> dict[int, Node]:
+        """``id(pool node) -> conv node`` for each Conv2D call whose only use is a plain call
+        of a MaxPooling2D: :meth:`call` may run the pair as one fused primitive
+        (:func:`nablanet.layers.pooling.fused_conv_max_pool` decides at run time)."""
+        uses: dict[int, int] = {}
+        for t in [p for node in self._nodes for p in node.parents] + self._output_list:
+            uses[id(t)] = uses.get(id(t), 0) + 1
+
+        def plain(node: Node) -> bool:  # one symbolic argument, no options
+            return (len(node.args) == 1 and isinstance(node.args[0], SymbolicTensor)
+                    and all(v is None for v in node.kwargs.values()))
+
+        pairs = {}
+        for node in self._nodes:
+            if type(node.layer) is not MaxPooling2D or not plain(node):
+                continue
+            source = node.args[0]
+            conv = source.node
+            if conv is not None and type(conv.layer) is Conv2D and plain(conv) and \
+                    len(conv.outputs) == 1 and uses.get(id(source)) == 1:
+                pairs[id(node)] = conv
+        return pairs
+
     # -- calling ------------------------------------------------------------------------------
     def _bind_inputs(self, inputs: Any) -> dict[int, Any]:
         if isinstance(self._inputs_struct, dict):
@@ -156,7 +184,17 @@ class Functional(Model):
         ordered = [values[id(t)] for t in self._input_list]
         self._check_inputs(ordered)
         for node in self._nodes:
-            result = node.replay(values)
+            if id(node) in self._deferred:  # a conv that runs with its max-pool
+                continue
+            conv = self._conv_of_pool.get(id(node))
+            result = None
+            if conv is not None:
+                x = _to_tensors(values[id(conv.args[0])])
+                result = fused_conv_max_pool(conv.layer, node.layer, x)
+                if result is None:
+                    values[id(conv.outputs[0])] = conv.replay(values)
+            if result is None:
+                result = node.replay(values)
             flat = _flatten(result)
             for symbol, value in zip(node.outputs, flat):
                 values[id(symbol)] = value
