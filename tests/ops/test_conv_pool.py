@@ -60,6 +60,17 @@ def test_fused_equals_composition_over_runs_and_threads(monkeypatch: Any, dtype:
                                        atol=1e-4 if dtype == np.float32 else 1e-12)
 
 
+@pytest.mark.parametrize("bias", [0.5, -20.0])
+def test_fused_ties_and_non_positive_windows_as_the_composition(bias: float) -> None:
+    """Constant input and kernel: every window is a tie (first winner), or, with a negative
+    bias, not positive (no gradient at all)."""
+    arrays = [np.ones((2, 7, 7, 2)), np.ones((3, 3, 2, 3)), np.full(3, bias)]
+    got, expected = (_grads(fused, arrays, np.float32) for fused in (True, False))
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
+    assert (np.count_nonzero(got[1]) == 0) == (bias < 0)
+
+
 def test_fused_without_bias_and_without_input_gradient() -> None:
     rng = np.random.default_rng(5)
     x = rng.standard_normal((2, 9, 9, 3)).astype(np.float32)

@@ -108,11 +108,13 @@ def test_pool1d_same_padding_shape() -> None:
     assert avg_pool1d(np.ones((2, 9, 3)), 2, padding="same").data[0, -1, 0] == 1.0
 
 
-@pytest.mark.parametrize("pool,strides", [((2, 2), None), ((3, 3), (2, 2)), ((3, 3), (1, 1))])
-def test_max_pool_ties_go_to_the_first_winner(pool: tuple, strides: Any) -> None:
-    x = nb.Tensor(np.zeros((1, 5, 5, 1)), dtype=np.float64, requires_grad=True)
+@pytest.mark.parametrize("value", [0.0, 1.5])
+@pytest.mark.parametrize("pool,strides", [((2, 2), None), ((2, 2), (1, 1)), ((3, 3), (2, 2)),
+                                          ((3, 3), (1, 1))])
+def test_max_pool_ties_go_to_the_first_winner(pool: tuple, strides: Any, value: float) -> None:
+    x = nb.Tensor(np.full((1, 5, 5, 1), value), dtype=np.float64, requires_grad=True)
     max_pool2d(x, pool, strides).sum().backward()
-    xt = torch.zeros((1, 1, 5, 5), dtype=torch.float64, requires_grad=True)
+    xt = torch.full((1, 1, 5, 5), value, dtype=torch.float64, requires_grad=True)
     F.max_pool2d(xt, pool, strides or pool).sum().backward()
     np.testing.assert_array_equal(x.grad[0, :, :, 0], xt.grad.numpy()[0, 0])
     s = strides or pool

@@ -9,8 +9,11 @@ r"""Conv2D + ReLU + max pooling as one primitive: the block of the chapter's ima
 for pooling windows that tile the conv output (strides = pool size, 'valid' padding). It
 computes exactly what ``max_pool2d(conv2d(x, w, b, activation='relu'), pool_size)`` does,
 with the same arithmetic, but the conv output :math:`z` never exists as a whole: the conv
-works through the batch a few images at a time (``Conv2D``'s runs), and each run's output,
-still in cache, is pooled right away; only the pooled maxima and one winner code per output
+works through the batch a few images at a time (``Conv2D``'s runs), and each run's GEMM
+output, still in cache, is pooled right away, the bias and ReLU applied in the same pass
+(:math:`\max_i \max(0, z_i + b) = \max(0, \max_i (z_i + b))`, and rounding is monotonic, so
+the values and winners are those of the unfused pair); only the pooled maxima and one winner
+code per output
 (int8: the winning tap, flagged when the maximum is not positive) are kept. Backward rebuilds
 each run's gradient of :math:`z` from those (the gradient goes to the winner of each window,
 and nowhere when the maximum is not positive, which is the ReLU mask too) in the same small
@@ -66,12 +69,13 @@ class Conv2DMaxPool2D(Conv2D):
             raise RuntimeError(f"{self.op_name} needs numba's compiled max-pool kernels")
         out = np.empty((n, ho // ph, wo // pw, filters), dtype=np.result_type(xp, self.w2))
         winner = self.winner = np.empty(out.shape, dtype=np.int8)
+        bias = np.empty(0, out.dtype) if b is None else np.ascontiguousarray(b, out.dtype)
 
-        def pool_run(a0: int, z0: int, rows: np.ndarray) -> None:
+        def pool_run(a0: int, z0: int, rows: np.ndarray) -> None:  # max pool of relu(rows + b)
             kernels[0](rows.reshape(z0 - a0, ho, wo, filters), out[a0:z0], winner[a0:z0],
-                       ph, pw, ph, pw)
+                       ph, pw, ph, pw, bias, True)
 
-        self._forward_by_batch(xp, b, True, None, pool_run)
+        self._forward_by_batch(xp, None, False, None, pool_run)  # bias and relu: in pool_run
         return out
 
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
