@@ -380,8 +380,9 @@ def test_tap_loop_input_gradient_is_adjoint(strides: tuple, dilation: tuple,
 ])
 def test_runs_of_images_match_the_whole_batch(monkeypatch: Any, strides: tuple, dilation: tuple,
                                                padding: str, activation: Any) -> None:
-    """Building im2col rows and column gradients a few images at a time (the sub-chunks of
-    ``_SUB_BYTES``) gives what one pass over the whole batch gives."""
+    """Building im2col rows and column gradients a few images at a time, or a band of one
+    image's rows at a time (the runs of ``_SUB_BYTES``), gives what one pass over the whole
+    batch gives."""
     from nablanet.ops import conv as conv_ops
 
     rng = np.random.default_rng(2)
@@ -397,10 +398,28 @@ def test_runs_of_images_match_the_whole_batch(monkeypatch: Any, strides: tuple, 
 
     monkeypatch.setattr(conv_ops, "_SUB_BYTES", 1 << 40)
     whole = step()
-    monkeypatch.setattr(conv_ops, "_SUB_BYTES", 1)  # one image per run
-    assert conv_ops._sub_chunks(0, 5, 100) == [(k, k + 1) for k in range(5)]
-    for a, b in zip(step(), whole):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    for sub_bytes in (9 * 8 * 27 * 8, 3 * 8 * 27 * 8, 1):  # about an image, a few rows, a row
+        monkeypatch.setattr(conv_ops, "_SUB_BYTES", sub_bytes)
+        for a, b in zip(step(), whole):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_sub_chunks_are_images_or_aligned_bands_of_rows(monkeypatch: Any) -> None:
+    from nablanet.ops import conv as conv_ops
+    from nablanet.ops.conv import Run, _sub_chunks
+
+    monkeypatch.setattr(conv_ops, "_SUB_BYTES", 1000)
+    assert _sub_chunks(2, 9, 300, 10) == [Run(2, 5, 0, 10), Run(5, 8, 0, 10), Run(8, 9, 0, 10)]
+    assert _sub_chunks(0, 2, 3000, 11) == [Run(k, k + 1, y, min(y + 3, 11))
+                                           for k in range(2) for y in (0, 3, 6, 9)]
+    assert _sub_chunks(0, 1, 3000, 11, align=2) == [Run(0, 1, 0, 2), Run(0, 1, 2, 4),
+                                                    Run(0, 1, 4, 6), Run(0, 1, 6, 8),
+                                                    Run(0, 1, 8, 10), Run(0, 1, 10, 11)]
+    assert _sub_chunks(0, 1, 10**6, 11, align=4) == [Run(0, 1, y, min(y + 4, 11))
+                                                    for y in (0, 4, 8)]
+    assert _sub_chunks(0, 2, 10**6, 3, align=4) == [Run(0, 1, 0, 3), Run(1, 2, 0, 3)]
+    assert Run(1, 2, 3, 7).out_rows(10, 5) == slice(65, 85)
+    assert Run(1, 3, 0, 10).out_rows(10, 5) == slice(50, 150)
 
 
 @pytest.mark.parametrize("channels", [1, 3, 6, 8])

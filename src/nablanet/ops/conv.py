@@ -40,7 +40,7 @@ are split the same way; at one thread everything runs serially in the caller.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -428,8 +428,12 @@ def _column_sums(a: np.ndarray) -> np.ndarray:
 # gradient. Likewise the backward's column gradient exists a few images at a time, scattered by
 # col2im straight after its GEMM. Measured on the chapter's four-conv step: 1.1-1.3x faster than
 # whole-batch intermediates (which go out to memory and back, and the two threads' passes then
-# share its bandwidth), and 160 MB less memory.
-_SUB_BYTES = 2 << 20
+# share its bandwidth), and 160 MB less memory. An image whose im2col rows take more than this
+# is done in bands of output rows (the first two layers of the chapter's models: 1.7 and 2.1 MB
+# an image), so that a run's buffers stay in a core's L2 (1-1.25 MB here): against 2 MB runs of
+# whole images, the four-conv step at 2 threads took 0.88-0.97x as long (same-process A/B,
+# medians); at 1 thread it was within the noise.
+_SUB_BYTES = 1 << 20
 
 # An NHWC window row is a run of kw·C contiguous values, and copying short runs costs more per
 # value than copying the rows of a planar (channels-first) copy, which are Wo values long. So an
@@ -440,10 +444,30 @@ _SUB_BYTES = 2 << 20
 _PLANAR_MAX_RUN = 18
 
 
-def _sub_chunks(a: int, z: int, bytes_per_image: int) -> list[tuple[int, int]]:
-    """``[a, z)`` cut into runs of images whose im2col rows take about ``_SUB_BYTES``."""
-    step = max(1, _SUB_BYTES // max(bytes_per_image, 1))
-    return [(k, min(k + step, z)) for k in range(a, z, step)]
+class Run(NamedTuple):
+    """A piece of a batch chunk: images ``[a, z)`` and, of each, output rows ``[y0, y1)`` (all
+    of them when the run has several images; a band of one image's rows otherwise)."""
+
+    a: int
+    z: int
+    y0: int
+    y1: int
+
+    def out_rows(self, ho: int, wo: int) -> slice:
+        """The run's rows of the flat ``(N·Ho·Wo, F)`` conv output."""
+        return slice((self.a * ho + self.y0) * wo, ((self.z - 1) * ho + self.y1) * wo)
+
+
+def _sub_chunks(a: int, z: int, bytes_per_image: int, ho: int, align: int = 1) -> list[Run]:
+    """``[a, z)`` cut into runs whose im2col rows take about ``_SUB_BYTES``: several images,
+    or, when one image's rows take more, bands of rows (a multiple of ``align`` rows, except
+    at the bottom of the image), each image's bands in order."""
+    step = _SUB_BYTES // max(bytes_per_image, 1)
+    if step >= 1 or ho <= align:
+        step = max(step, 1)
+        return [Run(k, min(k + step, z), 0, ho) for k in range(a, z, step)]
+    band = max(align, ho * _SUB_BYTES // bytes_per_image // align * align)
+    return [Run(k, k + 1, y, min(y + band, ho)) for k in range(a, z) for y in range(0, ho, band)]
 
 
 # --- conv2d -----------------------------------------------------------------------------------
@@ -590,51 +614,58 @@ class Conv2D(Function):
 
     def _forward_by_batch(self, xp: np.ndarray, b: np.ndarray | None, relu: bool,
                           out: np.ndarray | None,
-                          emit: Callable[[int, int, np.ndarray], None] | None = None) -> None:
+                          emit: Callable[[Run, np.ndarray], None] | None = None) -> None:
         """im2col, GEMM and bias + relu of the batch (``groups == 1``), split over threads
-        (:func:`split_batch`) and done a few images at a time (:func:`_sub_chunks`).
+        (:func:`split_batch`) and done a few images or rows at a time (:func:`_sub_chunks`).
 
         Each run's output rows go to ``out`` (``(N·Ho·Wo, F)``); or, with ``emit``, to a
-        buffer that stays in cache and is handed to ``emit(a0, z0, rows)`` for images
-        ``[a0, z0)`` (``out`` is then None: the whole output never exists).
+        buffer that stays in cache and is handed to ``emit(run, rows)`` (``out`` is then
+        None: the whole output never exists).
         """
         w2 = self.w2
-        n, rows, filters = xp.shape[0], self.out_hw[0] * self.out_hw[1], w2.shape[1]
+        n, (ho, wo), filters = xp.shape[0], self.out_hw, w2.shape[1]
         dtype = np.result_type(xp, w2)
 
         def forward_chunk(a: int, z: int) -> None:
             if self.x_planar is not None:
                 np.copyto(self.x_planar[a:z], xp[a:z].transpose(0, 3, 1, 2))
-            runs, buf = self._runs(a, z)
+            runs, buf, longest = self._runs(a, z)
             target = out
             if target is None:  # one run's rows at a time, in a buffer reused for each run
-                target = np.empty(((runs[0][1] - runs[0][0]) * rows, filters), dtype=dtype)
-            for a0, z0 in runs:
-                o = target[: (z0 - a0) * rows] if out is None else target[a0 * rows : z0 * rows]
-                np.matmul(self._columns(a0, z0, buf), w2, out=o)
+                target = np.empty((longest, filters), dtype=dtype)
+            for run in runs:
+                cols = self._columns(run, buf)
+                o = target[: cols.shape[0]] if out is None else target[run.out_rows(ho, wo)]
+                np.matmul(cols, w2, out=o)
                 _bias_relu_(o, b, relu)
                 if emit is not None:
-                    emit(a0, z0, o)
+                    emit(run, o)
 
-        split_batch(forward_chunk, n, n * rows * filters * dtype.itemsize + xp.nbytes)
+        split_batch(forward_chunk, n, n * ho * wo * filters * dtype.itemsize + xp.nbytes)
 
-    def _runs(self, a: int, z: int) -> tuple[list[tuple[int, int]], np.ndarray]:
-        """The runs of images of the chunk ``[a, z)`` (:func:`_sub_chunks`) and a flat buffer
-        that holds the im2col rows of the longest."""
-        per_image = self.out_hw[0] * self.out_hw[1] * self.w2.shape[0]
-        runs = _sub_chunks(a, z, per_image * self.x_windows.itemsize)
-        longest = max(z0 - a0 for a0, z0 in runs)
-        return runs, np.empty(longest * per_image, dtype=self.x_windows.dtype)
+    def _row_align(self) -> int:
+        """Bands of output rows start at multiples of this (see :func:`_sub_chunks`)."""
+        return 1
 
-    def _columns(self, a: int, z: int, buf: np.ndarray) -> np.ndarray:
-        """The im2col matrix of images ``[a, z)``, built in the front of ``buf`` (with a
-        planar input: built transposed, and returned as the transpose's ``.T`` view)."""
+    def _runs(self, a: int, z: int) -> tuple[list[Run], np.ndarray, int]:
+        """The runs of the chunk ``[a, z)`` (:func:`_sub_chunks`), a flat buffer that holds
+        the im2col rows of the longest, and how many output rows that one has."""
+        (ho, wo), k = self.out_hw, self.w2.shape[0]
+        runs = _sub_chunks(a, z, ho * wo * k * self.x_windows.itemsize, ho, self._row_align())
+        first = runs[0]  # the longest
+        longest = (first.z - first.a) * (first.y1 - first.y0) * wo
+        return runs, np.empty(longest * k, dtype=self.x_windows.dtype), longest
+
+    def _columns(self, run: Run, buf: np.ndarray) -> np.ndarray:
+        """The im2col matrix of a run, built in the front of ``buf`` (with a planar input:
+        built transposed, and returned as the transpose's ``.T`` view)."""
+        a, z, y0, y1 = run
         if self.x_planar is not None:
-            view = self.x_windows[:, :, :, a:z]  # the (kh, kw, C, z - a, Ho, Wo) windows
+            view = self.x_windows[:, :, :, a:z, y0:y1]  # (kh, kw, C, images, rows, Wo)
             cols = buf[: view.size]
             np.copyto(cols.reshape(view.shape), view)
             return cols.reshape(view.shape[0] * view.shape[1] * view.shape[2], -1).T
-        view = self.x_windows[a:z]  # the (z - a, Ho, Wo, kh, kw, C) windows
+        view = self.x_windows[a:z, y0:y1]  # the (images, rows, Wo, kh, kw, C) windows
         cols = buf[: view.size]
         np.copyto(cols.reshape(view.shape), view)
         return cols.reshape(view.shape[0] * view.shape[1] * view.shape[2], -1)
@@ -676,40 +707,40 @@ class Conv2D(Function):
         """Backward for ``groups == 1``: :meth:`_backward_runs` with the gradient rows of each
         run taken from ``g2`` (``(N·Ho·Wo, F)``), masked by the fused ReLU unless a max-pool
         after it did that already."""
-        rows = self.out_hw[0] * self.out_hw[1]
+        ho, wo = self.out_hw
         relu_out = self.out if grad is not self.premasked else None
         self.premasked = None
         kernels = _numba_relu() if relu_out is not None else None
 
-        def run_grad(a0: int, z0: int, scratch: np.ndarray) -> np.ndarray:
-            r0, r1 = a0 * rows, z0 * rows
-            g = g2[r0:r1]
+        def run_grad(run: Run, scratch: np.ndarray) -> np.ndarray:
+            rows = run.out_rows(ho, wo)
+            g = g2[rows]
             if relu_out is None:
                 return g
-            m = scratch[: r1 - r0]
+            m = scratch[: g.shape[0]]
             if kernels is not None and g.dtype == relu_out.dtype and \
                     g.dtype in (np.float32, np.float64):
-                kernels[1](np.ascontiguousarray(g), relu_out[r0:r1], m)
+                kernels[1](np.ascontiguousarray(g), relu_out[rows], m)
             else:
-                np.multiply(g, relu_out[r0:r1] > 0, out=m)
+                np.multiply(g, relu_out[rows] > 0, out=m)
             return m
 
         return self._backward_runs(grad.shape[0], g2.dtype, run_grad, 3 * g2.nbytes)
 
     def _backward_runs(self, n: int, grad_dtype: Any,
-                       run_grad: Callable[[int, int, np.ndarray], np.ndarray],
+                       run_grad: Callable[[Run, np.ndarray], np.ndarray],
                        grad_bytes: int) -> tuple[Any, ...]:
         """The gradients for ``groups == 1``, split over the batch (:func:`split_batch`).
 
-        Each chunk works through its images a few at a time (:func:`_sub_chunks`): it takes
-        their rows of the output gradient from ``run_grad(a0, z0, scratch)`` (``scratch`` has
-        room for the longest run's rows), rebuilds their im2col rows and adds their share of
+        Each chunk works through its images a few images or rows at a time
+        (:func:`_sub_chunks`): it takes a run's rows of the output gradient from
+        ``run_grad(run, scratch)`` (``scratch`` has room for the longest run's rows), rebuilds
+        their im2col rows and adds their share of
         the weight and bias gradients to its partial sums, and, if the input needs a gradient,
         computes their column gradient (one GEMM) and scatters it into the padded input
         gradient with col2im while it is in cache. The partial sums are added at the end.
         """
-        (ho, wo), filters = self.out_hw, self.w_shape[3]
-        rows = ho * wo
+        filters = self.w_shape[3]
         need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
         need_b = self.has_bias and self.needs_input_grad[2]
         w2 = self.w2
@@ -717,20 +748,20 @@ class Conv2D(Function):
         dcol_dtype = np.result_type(grad_dtype, w2)
         dxp = np.zeros(self.padded_shape, dtype=dcol_dtype) if need_x else None
         w2_t = np.ascontiguousarray(w2.T)
-        col_shape = (ho, wo) + tuple(self.w_shape[:3])
+        sh = self.strides[0]
         partial: dict[int, tuple[Any, Any]] = {}
 
         def backward_chunk(a: int, z: int) -> None:
             gw_part = np.zeros(w2.shape, dtype=dtype) if need_w else None
             gw_run = np.empty_like(gw_part) if need_w else None
             gb_part = np.zeros(filters, dtype=grad_dtype) if need_b else None
-            runs, buf = self._runs(a, z)  # im2col rows, then the column gradient
+            runs, buf, longest = self._runs(a, z)  # im2col rows, then the column gradient
             dcols_buf = np.empty(buf.shape if need_x else 0, dtype=dcol_dtype)
-            scratch = np.empty(((runs[0][1] - runs[0][0]) * rows, filters), dtype=grad_dtype)
-            for a0, z0 in runs:
-                g = run_grad(a0, z0, scratch)
+            scratch = np.empty((longest, filters), dtype=grad_dtype)
+            for run in runs:
+                g = run_grad(run, scratch)
                 if gw_part is not None:
-                    cols = self._columns(a0, z0, buf)
+                    cols = self._columns(run, buf)
                     if cols.dtype == g.dtype == dtype:
                         gw_part += _dot(cols.T, g, out=gw_run)
                     else:
@@ -739,8 +770,9 @@ class Conv2D(Function):
                     gb_part += _column_sums(g)
                 if dxp is not None:
                     dcols = dcols_buf[: g.shape[0] * w2.shape[0]].reshape(g.shape[0], -1)
-                    np.matmul(g, w2_t, out=dcols)
-                    col2im_add(dcols.reshape((z0 - a0,) + col_shape), dxp[a0:z0],
+                    np.matmul(g, w2_t, out=dcols)  # scattered from the run's first input row
+                    shape = (run.z - run.a, run.y1 - run.y0, self.out_hw[1], *self.w_shape[:3])
+                    col2im_add(dcols.reshape(shape), dxp[run.a : run.z, run.y0 * sh :],
                                self.strides, self.dilation)
             partial[a] = (gw_part, gb_part)
 

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from nablanet.autograd.tensor import Tensor
-from nablanet.ops.conv import Conv2D, normalize_tuple
+from nablanet.ops.conv import Conv2D, Run, normalize_tuple
 from nablanet.ops.pooling import _MAX_TAPS, _NOT_POSITIVE, _numba_max_pool, max_pool2d
 
 
@@ -71,12 +71,17 @@ class Conv2DMaxPool2D(Conv2D):
         winner = self.winner = np.empty(out.shape, dtype=np.int8)
         bias = np.empty(0, out.dtype) if b is None else np.ascontiguousarray(b, out.dtype)
 
-        def pool_run(a0: int, z0: int, rows: np.ndarray) -> None:  # max pool of relu(rows + b)
-            kernels[0](rows.reshape(z0 - a0, ho, wo, filters), out[a0:z0], winner[a0:z0],
-                       ph, pw, ph, pw, bias, True)
+        def pool_run(run: Run, rows: np.ndarray) -> None:  # max pool of relu(rows + b)
+            a, z, y0, y1 = run  # a band of rows starts at a multiple of ph (_row_align)
+            pooled = slice(y0 // ph, y0 // ph + (y1 - y0) // ph)
+            kernels[0](rows.reshape(z - a, y1 - y0, wo, filters), out[a:z, pooled],
+                       winner[a:z, pooled], ph, pw, ph, pw, bias, True)
 
         self._forward_by_batch(xp, None, False, None, pool_run)  # bias and relu: in pool_run
         return out
+
+    def _row_align(self) -> int:
+        return self.pool[0]  # whole pooling windows in each band of conv output rows
 
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
         kernels = _numba_max_pool()
@@ -84,12 +89,15 @@ class Conv2DMaxPool2D(Conv2D):
         g = np.ascontiguousarray(grad)
         winner, (ph, pw), (ho, wo) = self.winner, self.pool, self.out_hw
         filters = self.w_shape[3]
-        covered_h, covered_w = g.shape[1] * ph, g.shape[2] * pw
+        covered_w = g.shape[2] * pw
         mask = np.int8(_NOT_POSITIVE | _MAX_TAPS)  # windows whose maximum is not positive: 0
 
-        def run_grad(a0: int, z0: int, scratch: np.ndarray) -> np.ndarray:
-            dz = scratch[: (z0 - a0) * ho * wo].reshape(z0 - a0, ho, wo, filters)
-            kernels[2](g[a0:z0], winner[a0:z0], dz, ph, pw, mask)
+        def run_grad(run: Run, scratch: np.ndarray) -> np.ndarray:
+            a, z, y0, y1 = run
+            pooled = slice(y0 // ph, y0 // ph + (y1 - y0) // ph)
+            covered_h = (y1 - y0) // ph * ph
+            dz = scratch[: (z - a) * (y1 - y0) * wo].reshape(z - a, y1 - y0, wo, filters)
+            kernels[2](g[a:z, pooled], winner[a:z, pooled], dz, ph, pw, mask)
             dz[:, covered_h:] = 0  # rows and columns of z that no window covers
             dz[:, :covered_h, covered_w:] = 0
             return dz.reshape(-1, filters)
