@@ -16,9 +16,9 @@ import torch
 
 import nablanet as nb
 from nablanet import layers, models
-from nablanet.functional import conv2d, max_pool2d
+from nablanet.functional import conv2d, conv2d_max_pool2d, max_pool2d
 from nablanet.ops import conv as conv_ops
-from nablanet.ops.conv_pool import Conv2DMaxPool2D, can_fuse, conv2d_max_pool2d
+from nablanet.ops.conv_pool import Conv2DMaxPool2D, can_fuse
 
 
 def _grads(fused: bool, arrays: list[np.ndarray], dtype: Any, **conv: Any) -> list[np.ndarray]:

@@ -2,8 +2,10 @@ r"""Convolution and pooling for functional code: the primitives plus composites 
 
 Re-exported primitives (channels-last, as Keras): :func:`conv2d` (the cross-correlation of
 eq. 16, what ``Conv2D`` computes), :func:`conv1d`, :func:`conv2d_transpose`, the max / average
-pools and image resizing. Composites here (no backward of their own): :func:`convolve2d`, the
-true convolution of eqs. 13–15, and the global pools.
+pools, :func:`conv2d_max_pool2d` (conv + ReLU + max pool fused, what a model runs for a
+``Conv2D(..., activation='relu')`` followed by a ``MaxPooling2D``) and image resizing.
+Composites here (no backward of their own): :func:`convolve2d`, the true convolution of
+eqs. 13–15, and the global pools.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 
 from nablanet.autograd.tensor import Tensor
 from nablanet.ops.conv import conv1d, conv2d, conv2d_transpose
+from nablanet.ops.conv_pool import conv2d_max_pool2d
 from nablanet.ops.pooling import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from nablanet.ops.reduction import max as reduce_max
 from nablanet.ops.reduction import mean as reduce_mean
@@ -25,6 +28,7 @@ __all__ = [
     "avg_pool2d",
     "conv1d",
     "conv2d",
+    "conv2d_max_pool2d",
     "conv2d_transpose",
     "convolve2d",
     "global_average_pooling1d",
