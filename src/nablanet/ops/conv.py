@@ -15,9 +15,10 @@ matrix ``(N·Ho·Wo, kh·kw·C)``. The forward pass is one float32 GEMM with the
 ``(kh·kw·C, C_out)``, the weight gradient is one GEMM with the output gradient, and the input
 gradient (only when asked for) is one GEMM to the column gradient followed by the col2im
 scatter-add (a compiled numba kernel, or a loop over the taps without numba). For ungrouped
-convolutions none of these matrices exists for the whole batch: they are built a few images at
-a time in a buffer that stays in cache (``_SUB_BYTES``), the im2col rows again in backward from
-the saved input (cheaper here than writing tens of MB out to memory and reading them back).
+convolutions none of these matrices exists for the whole batch: they are built a few images
+(or a band of one image's rows) at a time in a buffer that stays in cache (``_SUB_BYTES``,
+:class:`Run`), the im2col rows again in backward from the saved input (cheaper here than
+writing tens of MB out to memory and reading them back).
 An input with few channels (the first layer of an image model) is also kept as an NCHW
 copy, whose windows give the im2col matrix transposed from long contiguous rows
 (:func:`planar_windows`, ``_PLANAR_MAX_RUN``).
@@ -735,8 +736,8 @@ class Conv2D(Function):
         Each chunk works through its images a few images or rows at a time
         (:func:`_sub_chunks`): it takes a run's rows of the output gradient from
         ``run_grad(run, scratch)`` (``scratch`` has room for the longest run's rows), rebuilds
-        their im2col rows and adds their share of
-        the weight and bias gradients to its partial sums, and, if the input needs a gradient,
+        their im2col rows and adds their share of the weight and bias gradients to its partial
+        sums, and, if the input needs a gradient,
         computes their column gradient (one GEMM) and scatters it into the padded input
         gradient with col2im while it is in cache. The partial sums are added at the end.
         """

@@ -13,16 +13,16 @@ works through the batch a few images at a time (``Conv2D``'s runs), and each run
 output, still in cache, is pooled right away, the bias and ReLU applied in the same pass
 (:math:`\max_i \max(0, z_i + b) = \max(0, \max_i (z_i + b))`, and rounding is monotonic, so
 the values and winners are those of the unfused pair); only the pooled maxima and one winner
-code per output
-(int8: the winning tap, flagged when the maximum is not positive) are kept. Backward rebuilds
+code per output (int8: the winning tap, flagged when the maximum is not positive) are kept.
+Backward rebuilds
 each run's gradient of :math:`z` from those (the gradient goes to the winner of each window,
 and nowhere when the maximum is not positive, which is the ReLU mask too) in the same small
 buffer, just before the conv's weight and input gradients use it.
 
 On the chapter's first layer (32 images of 126×126×16) that saves writing and reading back
 four arrays of 32 MB per training step (the conv output, then its gradient), which on these
-machines is memory bandwidth shared by both cores. :class:`nablanet.models.Sequential` runs a
-``Conv2D(..., activation='relu')`` layer followed by such a ``MaxPooling2D`` layer through
+machines is memory bandwidth shared by both cores. ``Sequential`` and functional models run
+a ``Conv2D(..., activation='relu')`` layer followed by such a ``MaxPooling2D`` layer through
 this primitive (:func:`nablanet.layers.pooling.fused_conv_max_pool`).
 """
 
@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from nablanet.autograd.tensor import Tensor
-from nablanet.ops.conv import Conv2D, Run, normalize_tuple
+from nablanet.ops.conv import Conv2D, Run, conv2d, normalize_tuple
 from nablanet.ops.pooling import _MAX_TAPS, _NOT_POSITIVE, _numba_max_pool, max_pool2d
 
 
@@ -124,8 +124,6 @@ def conv2d_max_pool2d(x: Any, w: Any, bias: Any = None, strides: int | Sequence[
     """
     data = x.data if isinstance(x, Tensor) else np.asarray(x)
     if not can_fuse(data.dtype, pool_size):
-        from nablanet.ops.conv import conv2d
-
         y = conv2d(x, w, bias, strides, padding, dilation_rate, activation="relu")
         return max_pool2d(y, pool_size)
     kwargs = {"strides": strides, "padding": padding, "dilation_rate": dilation_rate,
