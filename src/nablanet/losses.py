@@ -29,28 +29,52 @@ import numpy as np
 
 from nablanet.autograd.tensor import Tensor
 from nablanet.functional import losses as F
+from nablanet.functional.losses import squeeze_or_expand_to_same_rank
 from nablanet.ops.elementwise import mul
 from nablanet.ops.reduction import sum as _sum
 
 __all__ = [
     "BinaryCrossentropy",
     "CategoricalCrossentropy",
+    "CategoricalHinge",
+    "CosineSimilarity",
+    "Hinge",
     "Huber",
+    "KLDivergence",
+    "LogCosh",
     "Loss",
+    "LossFunctionWrapper",
     "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
     "MeanSquaredError",
+    "MeanSquaredLogarithmicError",
+    "Poisson",
     "SparseCategoricalCrossentropy",
+    "SquaredHinge",
     "binary_crossentropy",
     "categorical_crossentropy",
+    "categorical_hinge",
+    "cosine_similarity",
     "deserialize",
     "get",
+    "hinge",
     "huber",
+    "kl_divergence",
+    "kld",
+    "log_cosh",
+    "logcosh",
     "mae",
+    "mape",
     "mean_absolute_error",
+    "mean_absolute_percentage_error",
     "mean_squared_error",
+    "mean_squared_logarithmic_error",
     "mse",
+    "msle",
+    "poisson",
     "serialize",
     "sparse_categorical_crossentropy",
+    "squared_hinge",
 ]
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
@@ -60,44 +84,67 @@ categorical_crossentropy = F.categorical_crossentropy
 binary_crossentropy = F.binary_crossentropy
 mean_squared_error = mse = F.mean_squared_error
 mean_absolute_error = mae = F.mean_absolute_error
+mean_absolute_percentage_error = mape = F.mean_absolute_percentage_error
+mean_squared_logarithmic_error = msle = F.mean_squared_logarithmic_error
 huber = F.huber
+log_cosh = logcosh = F.log_cosh
+hinge = F.hinge
+squared_hinge = F.squared_hinge
+categorical_hinge = F.categorical_hinge
+cosine_similarity = F.cosine_similarity
+kl_divergence = kld = F.kl_divergence
+poisson = F.poisson
 
 
-def _broadcast_weight(weight: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndarray:
-    """Sample weights of shape (batch,) or (batch, 1, ...) broadcast against ``shape``."""
-    while weight.ndim > len(shape) and weight.shape[-1] == 1:
-        weight = weight[..., 0]
-    while weight.ndim < len(shape):
-        weight = weight[..., None]
-    try:
-        return np.broadcast_to(weight, shape)
-    except ValueError:
-        raise ValueError(f"{name}: sample_weight of shape {weight.shape} cannot be broadcast "
-                         f"to the per-sample losses of shape {shape}") from None
+def _weight_array(weight: Any, dtype: Any) -> np.ndarray:
+    return np.asarray(getattr(weight, "data", weight), dtype=dtype)
 
 
 def reduce_weighted(values: Tensor, sample_weight: Any, reduction: str | None,
                     mask: np.ndarray | None = None, name: str = "loss") -> Tensor:
-    """Apply sample weights (and an optional 0/1 mask) and reduce, as Keras 3 does."""
-    weight = None
-    if sample_weight is not None:
-        sw = np.asarray(getattr(sample_weight, "data", sample_weight), dtype=values.dtype)
-        weight = _broadcast_weight(sw, values.shape, name)
+    """Apply sample weights (and an optional 0/1 mask) and reduce, as Keras 3 does.
+
+    The weights' rank is reconciled with the per-sample losses' rank
+    (:func:`~nablanet.functional.losses.squeeze_or_expand_to_same_rank`); weights with
+    fewer axes still line up with the leading (sample) axes, and they must then broadcast
+    to the losses' shape without enlarging it. A mask gives the valid entries the
+    weight ``total / valid`` under the mean reductions, so the mean runs over them only.
+    ``'mean_with_sample_weight'`` divides by the sum of the weights.
+    """
+    weight = None if sample_weight is None else _weight_array(sample_weight, values.dtype)
     if mask is not None:
-        m = mask.astype(values.dtype)
-        if reduction in ("sum_over_batch_size", "mean") and m.size:
-            m = m * (m.size / max(float(m.sum()), 1e-7))  # mean over unmasked entries
-        weight = m if weight is None else weight * m
+        float_mask = mask.astype(values.dtype)
+        if reduction in ("sum_over_batch_size", "mean") and float_mask.size:
+            valid = float(float_mask.sum())
+            float_mask = float_mask * (float_mask.size / valid if valid else 0.0)
+        if weight is not None:
+            float_mask, weight = squeeze_or_expand_to_same_rank(float_mask, weight)
+            weight = weight * float_mask
+        else:
+            weight = float_mask
     if weight is not None:
+        values, weight = squeeze_or_expand_to_same_rank(values, weight)
+        if 0 < weight.ndim < values.ndim:
+            # Per-sample (or per-step) weights line up with the leading axes.
+            weight = weight.reshape(weight.shape + (1,) * (values.ndim - weight.ndim))
+        try:
+            grown = np.broadcast_shapes(values.shape, weight.shape) != values.shape
+        except ValueError:
+            grown = True
+        if grown:
+            raise ValueError(f"{name}: sample_weight of shape {weight.shape} cannot be "
+                             f"broadcast to the per-sample losses of shape {values.shape}")
         values = mul(values, weight)
-    if reduction in ("none", None):
+    if reduction in ("none", None) or values.shape in ((), (0,)):
         return values
     total = _sum(values)
     if reduction == "sum":
         return total
     if reduction == "mean_with_sample_weight" and weight is not None:
-        return total / values.dtype.type(max(float(weight.sum()), 1e-7))
-    return total / values.dtype.type(max(values.size, 1))
+        divisor = float(weight.sum())
+    else:
+        divisor = float(values.size)
+    return total / values.dtype.type(divisor) if divisor else total * 0.0
 
 
 class Loss:
@@ -109,8 +156,9 @@ class Loss:
     def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size",
                  dtype: Any = None) -> None:
         if reduction not in REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: invalid reduction {reduction!r}; expected "
-                             f"one of {list(REDUCTIONS)}. Received: reduction={reduction!r}")
+            raise ValueError(f"Invalid value for argument `reduction` of "
+                             f"{type(self).__name__}. Expected one of {list(REDUCTIONS)}. "
+                             f"Received: reduction={reduction!r}")
         self.name = name or _snake(type(self).__name__)
         self.reduction = reduction
         self.dtype = dtype
@@ -122,9 +170,10 @@ class Loss:
         return None
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
-        if not isinstance(y_pred, Tensor):
-            y_pred = Tensor(y_pred)
+        y_pred = F._tensor(y_pred)
         values = self.call(y_true, y_pred)
+        if not isinstance(values, Tensor):
+            values = F._tensor(values)
         return reduce_weighted(values, sample_weight, self.reduction,
                                self._mask(y_true, y_pred), self.name)
 
@@ -146,9 +195,45 @@ def _snake(name: str) -> str:
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
 
 
+class LossFunctionWrapper(Loss):
+    """A Loss from a function ``fn(y_true, y_pred, **kwargs)`` of per-sample values.
+
+    ``compile(loss=fn)`` wraps a plain function in one, so that sample weights and the
+    reduction apply to it as to the built-in losses. The ranks of ``y_true`` and ``y_pred``
+    are reconciled before ``fn`` is called (Keras's rule), so ``fn`` sees ``(N, 1)`` targets
+    for ``(N, 1)`` predictions even when the data hold ``(N,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss = LossFunctionWrapper(lambda t, p: (p - t) ** 2, name="sq")
+    >>> float(loss(np.array([1.0, 2.0]), np.array([[1.0], [4.0]])))
+    2.0
+    """
+
+    def __init__(self, fn: Callable[..., Any], reduction: str | None = "sum_over_batch_size",
+                 name: str | None = None, dtype: Any = None, **kwargs: Any) -> None:
+        super().__init__(name=name or getattr(fn, "__name__", None), reduction=reduction,
+                         dtype=dtype)
+        self.fn, self._fn_kwargs = fn, kwargs
+
+    def call(self, y_true: Any, y_pred: Tensor) -> Tensor:
+        if not isinstance(y_true, Tensor):
+            y_true = np.asarray(y_true)
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), **self._fn_kwargs}
+
+    def __repr__(self) -> str:
+        return f"<LossFunctionWrapper({self.fn}, kwargs={self._fn_kwargs})>"
+
+
 class SparseCategoricalCrossentropy(Loss):
     r"""Cross-entropy of integer class labels (:func:`~nablanet.functional.losses.
-    sparse_categorical_crossentropy`); labels outside ``[0, n_classes)`` raise ValueError.
+    sparse_categorical_crossentropy`); labels outside ``[0, n_classes)`` raise ValueError,
+    and so does a one-hot target (use :class:`CategoricalCrossentropy`).
 
     Examples
     --------
@@ -159,30 +244,31 @@ class SparseCategoricalCrossentropy(Loss):
     """
 
     def __init__(self, from_logits: bool = False, ignore_class: int | None = None,
-                 reduction: str | None = "sum_over_batch_size",
+                 reduction: str | None = "sum_over_batch_size", axis: int = -1,
                  name: str = "sparse_categorical_crossentropy", dtype: Any = None) -> None:
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.from_logits, self.ignore_class = bool(from_logits), ignore_class
+        self.from_logits, self.ignore_class, self.axis = bool(from_logits), ignore_class, axis
 
     def call(self, y_true: Any, y_pred: Tensor) -> Tensor:
         return F.sparse_categorical_crossentropy(y_true, y_pred, self.from_logits,
-                                                 self.ignore_class)
+                                                 self.ignore_class, self.axis)
 
     def _mask(self, y_true: Any, y_pred: Tensor) -> np.ndarray | None:
         if self.ignore_class is None:
             return None
         labels = np.asarray(getattr(y_true, "data", y_true))
-        if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
-            labels = labels[..., 0]
+        axis = self.axis % y_pred.ndim
+        if labels.ndim == y_pred.ndim and labels.shape[axis] == 1:
+            labels = np.squeeze(labels, axis)
         return labels != self.ignore_class
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "from_logits": self.from_logits,
-                "ignore_class": self.ignore_class}
+                "ignore_class": self.ignore_class, "axis": self.axis}
 
 
 class CategoricalCrossentropy(Loss):
-    r"""Cross-entropy of one-hot / soft targets, with ``label_smoothing``."""
+    r"""Cross-entropy of one-hot / soft targets along ``axis``, with ``label_smoothing``."""
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
                  reduction: str | None = "sum_over_batch_size",
@@ -204,7 +290,7 @@ class CategoricalCrossentropy(Loss):
 
 
 class BinaryCrossentropy(Loss):
-    r"""Binary cross-entropy (averaged over the last axis), with ``label_smoothing``."""
+    r"""Binary cross-entropy (averaged over ``axis``), with ``label_smoothing``."""
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
                  reduction: str | None = "sum_over_batch_size",
@@ -225,26 +311,96 @@ class BinaryCrossentropy(Loss):
                 "label_smoothing": self.label_smoothing, "axis": self.axis}
 
 
-class MeanSquaredError(Loss):
+class _Elementwise(Loss):
+    """A loss given by one function of :mod:`nablanet.functional.losses` and no options."""
+
+    _fn: Callable[..., Tensor]
+    _default_name: str
+
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str | None = None,
+                 dtype: Any = None) -> None:
+        super().__init__(name=name or self._default_name, reduction=reduction, dtype=dtype)
+
+    def call(self, y_true: Any, y_pred: Tensor) -> Tensor:
+        return type(self)._fn(y_true, y_pred)
+
+
+class MeanSquaredError(_Elementwise):
     r""":math:`\frac1K\sum_k (y_k - \hat y_k)^2` per sample."""
 
-    def __init__(self, reduction: str | None = "sum_over_batch_size",
-                 name: str = "mean_squared_error", dtype: Any = None) -> None:
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-
-    def call(self, y_true: Any, y_pred: Tensor) -> Tensor:
-        return F.mean_squared_error(y_true, y_pred)
+    _fn, _default_name = F.mean_squared_error, "mean_squared_error"
 
 
-class MeanAbsoluteError(Loss):
+class MeanAbsoluteError(_Elementwise):
     r""":math:`\frac1K\sum_k |y_k - \hat y_k|` per sample."""
 
-    def __init__(self, reduction: str | None = "sum_over_batch_size",
-                 name: str = "mean_absolute_error", dtype: Any = None) -> None:
+    _fn, _default_name = F.mean_absolute_error, "mean_absolute_error"
+
+
+class MeanAbsolutePercentageError(_Elementwise):
+    r"""100 times the mean relative error (:func:`~nablanet.functional.losses.
+    mean_absolute_percentage_error`)."""
+
+    _fn, _default_name = F.mean_absolute_percentage_error, "mean_absolute_percentage_error"
+
+
+class MeanSquaredLogarithmicError(_Elementwise):
+    r"""Mean squared difference of :math:`\log(1 + y)` (:func:`~nablanet.functional.losses.
+    mean_squared_logarithmic_error`)."""
+
+    _fn, _default_name = F.mean_squared_logarithmic_error, "mean_squared_logarithmic_error"
+
+
+class LogCosh(_Elementwise):
+    r"""Mean of :math:`\log\cosh(\hat y - y)` per sample."""
+
+    _fn, _default_name = F.log_cosh, "log_cosh"
+
+
+class Hinge(_Elementwise):
+    r"""Hinge loss :math:`\max(1 - y\hat y, 0)` (labels in {-1, 1} or {0, 1})."""
+
+    _fn, _default_name = F.hinge, "hinge"
+
+
+class SquaredHinge(_Elementwise):
+    r"""Squared hinge loss :math:`\max(1 - y\hat y, 0)^2`."""
+
+    _fn, _default_name = F.squared_hinge, "squared_hinge"
+
+
+class CategoricalHinge(_Elementwise):
+    r"""Categorical hinge loss of one-hot targets (:func:`~nablanet.functional.losses.
+    categorical_hinge`)."""
+
+    _fn, _default_name = F.categorical_hinge, "categorical_hinge"
+
+
+class KLDivergence(_Elementwise):
+    r"""Kullback-Leibler divergence :math:`\sum_k t_k \log(t_k / p_k)`."""
+
+    _fn, _default_name = F.kl_divergence, "kl_divergence"
+
+
+class Poisson(_Elementwise):
+    r"""Poisson negative log-likelihood :math:`\hat y - y \log \hat y` (up to a constant)."""
+
+    _fn, _default_name = F.poisson, "poisson"
+
+
+class CosineSimilarity(Loss):
+    r"""Negative cosine similarity along ``axis`` (-1 is a perfect match)."""
+
+    def __init__(self, axis: int = -1, reduction: str | None = "sum_over_batch_size",
+                 name: str = "cosine_similarity", dtype: Any = None) -> None:
         super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.axis = axis
 
     def call(self, y_true: Any, y_pred: Tensor) -> Tensor:
-        return F.mean_absolute_error(y_true, y_pred)
+        return F.cosine_similarity(y_true, y_pred, self.axis)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis}
 
 
 class Huber(Loss):
@@ -266,7 +422,9 @@ class Huber(Loss):
 
 _CLASSES: dict[str, type[Loss]] = {cls.__name__: cls for cls in (
     SparseCategoricalCrossentropy, CategoricalCrossentropy, BinaryCrossentropy,
-    MeanSquaredError, MeanAbsoluteError, Huber)}
+    MeanSquaredError, MeanAbsoluteError, Huber, MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError, LogCosh, Hinge, SquaredHinge, CategoricalHinge,
+    KLDivergence, Poisson, CosineSimilarity)}
 
 _NAMES: dict[str, type[Loss]] = {
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
@@ -275,6 +433,13 @@ _NAMES: dict[str, type[Loss]] = {
     "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
     "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
     "huber": Huber, "huber_loss": Huber,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mape": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "msle": MeanSquaredLogarithmicError,
+    "log_cosh": LogCosh, "logcosh": LogCosh, "hinge": Hinge, "squared_hinge": SquaredHinge,
+    "categorical_hinge": CategoricalHinge, "kl_divergence": KLDivergence,
+    "kld": KLDivergence, "poisson": Poisson, "cosine_similarity": CosineSimilarity,
 }
 
 

@@ -1,51 +1,72 @@
 """Per-sample loss functions (Keras 3's ``keras.losses.*`` function forms), as composites.
 
-Each takes ``(y_true, y_pred)`` and returns the unreduced loss with the last axis reduced
-(one value per sample, or per time step for sequences). ``y_true`` may be an array or a
-Tensor; ``y_pred`` a Tensor. Reductions and sample weights live in :mod:`nablanet.losses`.
+Each takes ``(y_true, y_pred)`` and returns the unreduced loss with the class/feature axis
+reduced (one value per sample, or per time step for sequences). ``y_true`` may be an array
+or a Tensor; ``y_pred`` a Tensor or an array (integer predictions are cast to float32).
+Reductions and sample weights live in :mod:`nablanet.losses`.
+
+Ranks are reconciled first, as Keras's ``squeeze_or_expand_to_same_rank`` does (see
+:func:`squeeze_or_expand_to_same_rank`): targets of shape ``(N,)`` against predictions of
+shape ``(N, 1)`` become ``(N, 1)``. After that the two shapes must be equal; nothing is
+broadcast (``(N,)`` minus ``(N, 1)`` would otherwise silently give ``(N, N)``).
 
 The logits paths use the fused primitives of :mod:`nablanet.ops.losses`; the probability
-paths clip predictions to :math:`[\\epsilon, 1-\\epsilon]`, :math:`\\epsilon = 10^{-7}`, as
-Keras does.
+paths clip predictions to :math:`[\\epsilon, 1-\\epsilon]`, :math:`\\epsilon = 10^{-7}`, and
+then take the logarithm, as Keras does.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 from nablanet.autograd.tensor import Tensor
+from nablanet.functional.activations import softplus
 from nablanet.ops.elementwise import abs as _abs
-from nablanet.ops.elementwise import add, clip, log, mul, sub, where
+from nablanet.ops.elementwise import clip, log, maximum, mul, sqrt, where
 from nablanet.ops.losses import (
     check_class_labels,
     sigmoid_cross_entropy_with_logits,
     softmax_cross_entropy_with_logits,
     sparse_softmax_cross_entropy_with_logits,
 )
+from nablanet.ops.reduction import max as _max
 from nablanet.ops.reduction import mean as _mean
 from nablanet.ops.reduction import sum as _sum
-from nablanet.ops.shape import gather, squeeze
+from nablanet.ops.shape import expand_dims, gather, squeeze, transpose
 
 __all__ = [
     "EPSILON",
     "binary_crossentropy",
     "categorical_crossentropy",
+    "categorical_hinge",
+    "cosine_similarity",
+    "hinge",
     "huber",
+    "kl_divergence",
+    "log_cosh",
     "mean_absolute_error",
+    "mean_absolute_percentage_error",
     "mean_squared_error",
+    "mean_squared_logarithmic_error",
+    "poisson",
     "sparse_categorical_crossentropy",
+    "squared_hinge",
+    "squeeze_or_expand_to_same_rank",
 ]
 
 #: Keras's fuzz factor for clipping probabilities.
 EPSILON = 1e-7
 
 
-def _tensor(x: Any, dtype: Any = None) -> Tensor:
+def _tensor(x: Any) -> Tensor:
+    """``x`` as a floating Tensor (float32 unless it already is a floating Tensor)."""
     if isinstance(x, Tensor):
-        return x
-    return Tensor(np.asarray(x), dtype=dtype)
+        return x if x.dtype.kind == "f" else x.astype(np.float32)
+    array = np.asarray(x)
+    return Tensor(array if array.dtype.kind == "f" else array.astype(np.float32))
 
 
 def _target(y_true: Any, y_pred: Tensor) -> Any:
@@ -55,35 +76,116 @@ def _target(y_true: Any, y_pred: Tensor) -> Any:
     return np.asarray(y_true, dtype=y_pred.dtype)
 
 
-def _check_same_shape(name: str, y_true: Any, y_pred: Tensor) -> None:
-    if tuple(np.shape(y_true)) != y_pred.shape:
-        try:
-            np.broadcast_shapes(np.shape(y_true), y_pred.shape)
-        except ValueError:
-            raise ValueError(f"{name}: y_true of shape {tuple(np.shape(y_true))} and y_pred "
-                             f"of shape {y_pred.shape} are incompatible") from None
+def _expand_last(x: Any) -> Any:
+    return expand_dims(x, -1) if isinstance(x, Tensor) else np.expand_dims(x, -1)
+
+
+def _squeeze_last(x: Any) -> Any:
+    return squeeze(x, -1) if isinstance(x, Tensor) else np.squeeze(x, -1)
+
+
+def squeeze_or_expand_to_same_rank(x1: Any, x2: Any, expand_rank_1: bool = True
+                                   ) -> tuple[Any, Any]:
+    """Make the ranks of ``x1`` and ``x2`` equal when they differ by one (Keras's rule).
+
+    When one has one axis more and that last axis has size 1, it is squeezed away -- except
+    that a rank-1 partner is given a trailing axis instead (``expand_rank_1``): ``(N,)``
+    against ``(N, 1)`` gives ``(N, 1)`` and ``(N, 1)``. Any other pair is returned as is.
+    Works on arrays and Tensors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a, b = squeeze_or_expand_to_same_rank(np.zeros(4), np.zeros((4, 1)))
+    >>> a.shape, b.shape
+    ((4, 1), (4, 1))
+    >>> a, b = squeeze_or_expand_to_same_rank(np.zeros((2, 3)), np.zeros((2, 3, 1)))
+    >>> a.shape, b.shape
+    ((2, 3), (2, 3))
+    """
+    shape1, shape2 = tuple(np.shape(x1)), tuple(np.shape(x2))
+    rank1, rank2 = len(shape1), len(shape2)
+    if rank1 == rank2 + 1 and shape1[-1] == 1:
+        if rank2 == 1 and expand_rank_1:
+            x2 = _expand_last(x2)
+        else:
+            x1 = _squeeze_last(x1)
+    if rank2 == rank1 + 1 and shape2[-1] == 1:
+        if rank1 == 1 and expand_rank_1:
+            x1 = _expand_last(x1)
+        else:
+            x2 = _squeeze_last(x2)
+    return x1, x2
+
+
+def _pair(name: str, y_true: Any, y_pred: Any) -> tuple[Any, Tensor]:
+    """Targets and predictions with reconciled ranks and equal shapes (else ValueError)."""
+    y_pred = _tensor(y_pred)
+    target = _target(y_true, y_pred)
+    target, y_pred = squeeze_or_expand_to_same_rank(target, y_pred)
+    if tuple(np.shape(target)) != y_pred.shape:
+        raise ValueError(
+            f"{name}: arguments `y_true` and `y_pred` must have the same shape (after a "
+            f"trailing axis of size 1 is added or removed). Received: "
+            f"y_true.shape={tuple(np.shape(y_true))}, y_pred.shape={y_pred.shape}"
+        )
+    return target, y_pred
+
+
+def _axis(axis: int, ndim: int, name: str) -> int:
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name}: axis {axis} is out of range for y_pred of rank {ndim}. "
+                         f"Received: axis={axis}")
+    return axis % ndim
+
+
+def _move_to_last(x: Any, axis: int) -> Any:
+    """``x`` with ``axis`` moved to the end (a no-op for the last axis)."""
+    ndim = len(np.shape(x))
+    if axis == ndim - 1:
+        return x
+    order = [a for a in range(ndim) if a != axis] + [axis]
+    return transpose(x, order) if isinstance(x, Tensor) else np.transpose(x, order)
+
+
+def _warn_one_class(name: str, y_pred: Tensor, axis: int) -> None:
+    if y_pred.shape[axis] == 1:
+        warnings.warn(
+            f"In loss {name}, expected y_pred.shape to be (batch_size, num_classes) with "
+            f"num_classes > 1. Received: y_pred.shape={y_pred.shape}. Consider using "
+            "'binary_crossentropy' if you only have 2 classes.", SyntaxWarning, stacklevel=3)
 
 
 def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
                                     ignore_class: int | None = None, axis: int = -1) -> Tensor:
     r"""Cross-entropy of integer labels: :math:`\ell = -\log p_{y}`.
 
-    ``from_logits=True`` uses the fused, stable :class:`~nablanet.ops.losses.
-    SparseSoftmaxCrossEntropy`. Otherwise ``y_pred`` holds probabilities, clipped to
-    :math:`[10^{-7}, 1 - 10^{-7}]`. ``y_true`` of shape ``y_pred.shape[:-1]`` (or with a
-    trailing axis of 1). A label outside ``[0, n_classes)`` raises ValueError.
+    ``y_pred`` holds one score per class along ``axis``; ``y_true`` has ``y_pred``'s shape
+    without that axis (or with it of size 1). ``from_logits=True`` uses the fused, stable
+    :class:`~nablanet.ops.losses.SparseSoftmaxCrossEntropy`. Otherwise ``y_pred`` holds
+    probabilities: they are renormalised to sum to one along ``axis``, clipped to
+    :math:`[10^{-7}, 1 - 10^{-7}]` and then logged (Keras). A label outside
+    ``[0, n_classes)`` raises ValueError; so does a one-hot ``y_true`` (use
+    :func:`categorical_crossentropy`).
     """
     y_pred = _tensor(y_pred)
-    if axis not in (-1, y_pred.ndim - 1):
-        raise ValueError("sparse_categorical_crossentropy: only axis=-1 is supported. "
-                         f"Received: axis={axis}")
+    axis = _axis(axis, y_pred.ndim, "sparse_categorical_crossentropy")
     labels = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
-    if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
-        labels = labels[..., 0]
-    if labels.shape != y_pred.shape[:-1]:
-        raise ValueError(f"sparse_categorical_crossentropy: y_true of shape {labels.shape} "
-                         f"does not match y_pred of shape {y_pred.shape} (expected y_true of "
-                         f"shape {y_pred.shape[:-1]})")
+    if labels.ndim == y_pred.ndim and labels.shape[axis] == 1:
+        labels = np.squeeze(labels, axis)
+    expected = y_pred.shape[:axis] + y_pred.shape[axis + 1:]
+    if labels.shape != expected:
+        hint = ""
+        if labels.shape == y_pred.shape:
+            hint = (" y_true looks one-hot encoded (it has y_pred's shape): use "
+                    "CategoricalCrossentropy / 'categorical_crossentropy' for one-hot "
+                    "targets, or pass integer class indices.")
+        raise ValueError(
+            f"sparse_categorical_crossentropy: y_true must hold one integer class index per "
+            f"sample, of shape {expected} (or with a trailing axis of 1). Received: "
+            f"y_true.shape={labels.shape}, y_pred.shape={y_pred.shape}.{hint}"
+        )
+    y_pred = _move_to_last(y_pred, axis)
     if from_logits:
         return sparse_softmax_cross_entropy_with_logits(y_pred, labels, ignore_class)
     n = y_pred.shape[-1]
@@ -92,7 +194,8 @@ def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool 
     if ignore_class is not None:
         keep = labels != ignore_class
         labels = np.where(keep, labels, 0)
-    picked = squeeze(gather(y_pred, labels[..., None], axis=-1), -1)
+    probs = y_pred / _sum(y_pred, axis=-1, keepdims=True)
+    picked = squeeze(gather(probs, labels[..., None], axis=-1), -1)
     loss = -log(clip(picked, EPSILON, 1.0 - EPSILON))
     if keep is not None:
         loss = mul(loss, keep.astype(y_pred.dtype))
@@ -101,33 +204,37 @@ def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool 
 
 def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
                              label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
-    r"""Cross-entropy of one-hot (or soft) targets: :math:`\ell = -\sum_j t_j \log p_j`.
+    r"""Cross-entropy of one-hot (or soft) targets along ``axis``:
+    :math:`\ell = -\sum_j t_j \log p_j`.
 
     ``label_smoothing`` :math:`s` replaces :math:`t` by :math:`t(1-s) + s/C`. With
-    ``from_logits=False`` the predictions are renormalised to sum to one and clipped to
-    :math:`[10^{-7}, 1-10^{-7}]` (Keras).
+    ``from_logits=False`` the predictions are renormalised to sum to one along ``axis``,
+    clipped to :math:`[10^{-7}, 1-10^{-7}]` and then logged (Keras). A class axis of size 1
+    warns (SyntaxWarning) as in Keras.
     """
     y_pred = _tensor(y_pred)
-    if axis not in (-1, y_pred.ndim - 1):
-        raise ValueError(f"categorical_crossentropy: only axis=-1 is supported. "
-                         f"Received: axis={axis}")
     target = _target(y_true, y_pred)
     if tuple(np.shape(target)) != y_pred.shape:
-        raise ValueError(f"categorical_crossentropy: y_true of shape {tuple(np.shape(target))} "
-                         f"and y_pred of shape {y_pred.shape} must have the same shape "
-                         f"(integer labels need sparse_categorical_crossentropy)")
+        raise ValueError(
+            "categorical_crossentropy: arguments `y_true` and `y_pred` must have the same "
+            f"shape. Received: y_true.shape={tuple(np.shape(target))}, "
+            f"y_pred.shape={y_pred.shape} (integer labels need "
+            "sparse_categorical_crossentropy)")
+    axis = _axis(axis, y_pred.ndim, "categorical_crossentropy")
+    _warn_one_class("categorical_crossentropy", y_pred, axis)
     if label_smoothing:
-        n = y_pred.shape[-1]
+        n = y_pred.shape[axis]
         target = target * (1.0 - label_smoothing) + label_smoothing / n
     if from_logits:
-        return softmax_cross_entropy_with_logits(y_pred, target)
-    probs = y_pred / _sum(y_pred, axis=-1, keepdims=True)
-    return -_sum(mul(target, log(clip(probs, EPSILON, 1.0 - EPSILON))), axis=-1)
+        return softmax_cross_entropy_with_logits(_move_to_last(y_pred, axis),
+                                                 _move_to_last(target, axis))
+    probs = y_pred / _sum(y_pred, axis=axis, keepdims=True)
+    return -_sum(mul(target, log(clip(probs, EPSILON, 1.0 - EPSILON))), axis=axis)
 
 
 def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
                         label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
-    r"""Binary cross-entropy averaged over the last axis.
+    r"""Binary cross-entropy averaged over ``axis``.
 
     .. math::
 
@@ -135,39 +242,46 @@ def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
 
     ``from_logits=True``: :math:`p = \sigma(z)` through the fused stable
     :class:`~nablanet.ops.losses.SigmoidCrossEntropy`; otherwise ``y_pred`` is clipped to
-    :math:`[\epsilon, 1-\epsilon]` and :math:`\epsilon` is added inside the logs (Keras).
+    :math:`[\epsilon, 1-\epsilon]` and then logged (Keras).
     ``label_smoothing`` :math:`s`: :math:`t \to t(1-s) + s/2`.
     """
-    y_pred = _tensor(y_pred)
-    target = _target(y_true, y_pred)
-    _check_same_shape("binary_crossentropy", target, y_pred)
+    target, y_pred = _pair("binary_crossentropy", y_true, y_pred)
     if label_smoothing:
         target = target * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
         per_element = sigmoid_cross_entropy_with_logits(y_pred, target)
     else:
         p = clip(y_pred, EPSILON, 1.0 - EPSILON)
-        one = np.asarray(1.0, dtype=y_pred.dtype)
-        per_element = -add(mul(target, log(p + EPSILON)),
-                           mul(sub(one, target), log(sub(one + EPSILON, p))))
+        per_element = -(mul(target, log(p)) + mul(1.0 - target, log(1.0 - p)))
     return _mean(per_element, axis=axis)
 
 
 def mean_squared_error(y_true: Any, y_pred: Any) -> Tensor:
     r""":math:`\ell = \frac1K\sum_k (y_k - \hat y_k)^2` over the last axis."""
-    y_pred = _tensor(y_pred)
-    target = _target(y_true, y_pred)
-    _check_same_shape("mean_squared_error", target, y_pred)
-    diff = sub(y_pred, target)
+    target, y_pred = _pair("mean_squared_error", y_true, y_pred)
+    diff = y_pred - target
     return _mean(mul(diff, diff), axis=-1)
 
 
 def mean_absolute_error(y_true: Any, y_pred: Any) -> Tensor:
     r""":math:`\ell = \frac1K\sum_k |y_k - \hat y_k|` over the last axis."""
-    y_pred = _tensor(y_pred)
-    target = _target(y_true, y_pred)
-    _check_same_shape("mean_absolute_error", target, y_pred)
-    return _mean(_abs(sub(y_pred, target)), axis=-1)
+    target, y_pred = _pair("mean_absolute_error", y_true, y_pred)
+    return _mean(_abs(y_pred - target), axis=-1)
+
+
+def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> Tensor:
+    r""":math:`\ell = \frac{100}K\sum_k |y_k - \hat y_k| / \max(|y_k|, \epsilon)`."""
+    target, y_pred = _pair("mean_absolute_percentage_error", y_true, y_pred)
+    scale = np.maximum(np.abs(getattr(target, "data", target)), EPSILON).astype(y_pred.dtype)
+    return _mean(_abs(y_pred - target) / scale, axis=-1) * 100.0
+
+
+def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> Tensor:
+    r""":math:`\ell = \frac1K\sum_k (\log(1 + \max(\hat y_k, \epsilon)) -
+    \log(1 + \max(y_k, \epsilon)))^2`."""
+    target, y_pred = _pair("mean_squared_logarithmic_error", y_true, y_pred)
+    diff = log(maximum(y_pred, EPSILON) + 1.0) - log(maximum(target, EPSILON) + 1.0)
+    return _mean(mul(diff, diff), axis=-1)
 
 
 def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> Tensor:
@@ -178,12 +292,75 @@ def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> Tensor:
         \ell = \begin{cases} \tfrac12 e^2 & |e| \le \delta \\
         \delta |e| - \tfrac12 \delta^2 & |e| > \delta \end{cases}
     """
-    y_pred = _tensor(y_pred)
-    target = _target(y_true, y_pred)
-    _check_same_shape("huber", target, y_pred)
-    err = sub(y_pred, target)
+    target, y_pred = _pair("huber", y_true, y_pred)
+    err = y_pred - target
     abs_err = _abs(err)
-    dtype = y_pred.dtype
-    quadratic = mul(mul(err, err), np.asarray(0.5, dtype))
-    linear = sub(mul(abs_err, np.asarray(delta, dtype)), np.asarray(0.5 * delta * delta, dtype))
+    quadratic = mul(err, err) * 0.5
+    linear = abs_err * delta - 0.5 * delta * delta
     return _mean(where(abs_err.data <= delta, quadratic, linear), axis=-1)
+
+
+def log_cosh(y_true: Any, y_pred: Any) -> Tensor:
+    r""":math:`\ell = \frac1K\sum_k \log\cosh(\hat y_k - y_k)`, computed stably as
+    :math:`e + \operatorname{softplus}(-2e) - \log 2`."""
+    target, y_pred = _pair("log_cosh", y_true, y_pred)
+    err = y_pred - target
+    return _mean(err + softplus(err * -2.0) - float(np.log(2.0)), axis=-1)
+
+
+def _hinge_labels(target: Any) -> Any:
+    """Labels in {0, 1} become {-1, 1} (Keras); other labels are used as given."""
+    values = np.asarray(getattr(target, "data", target))
+    if np.all((values == 0) | (values == 1)):
+        return target * 2.0 - 1.0
+    return target
+
+
+def hinge(y_true: Any, y_pred: Any) -> Tensor:
+    r""":math:`\ell = \frac1K\sum_k \max(1 - y_k \hat y_k, 0)`, labels in {-1, 1}
+    (labels in {0, 1} are mapped to {-1, 1})."""
+    target, y_pred = _pair("hinge", y_true, y_pred)
+    return _mean(maximum(1.0 - mul(_hinge_labels(target), y_pred), 0.0), axis=-1)
+
+
+def squared_hinge(y_true: Any, y_pred: Any) -> Tensor:
+    r""":math:`\ell = \frac1K\sum_k \max(1 - y_k \hat y_k, 0)^2` (labels as in :func:`hinge`)."""
+    target, y_pred = _pair("squared_hinge", y_true, y_pred)
+    margin = maximum(1.0 - mul(_hinge_labels(target), y_pred), 0.0)
+    return _mean(mul(margin, margin), axis=-1)
+
+
+def categorical_hinge(y_true: Any, y_pred: Any) -> Tensor:
+    r""":math:`\ell = \max(\max_j (1 - t_j)\hat y_j - \sum_j t_j \hat y_j + 1, 0)` for
+    one-hot targets :math:`t`."""
+    target, y_pred = _pair("categorical_hinge", y_true, y_pred)
+    positive = _sum(mul(target, y_pred), axis=-1)
+    negative = _max(mul(1.0 - target, y_pred), axis=-1)
+    return maximum(negative - positive + 1.0, 0.0)
+
+
+def _l2_normalize(x: Any, axis: int) -> Any:
+    if isinstance(x, Tensor):
+        return x / sqrt(maximum(_sum(mul(x, x), axis=axis, keepdims=True), 1e-12))
+    return x / np.sqrt(np.maximum(np.sum(x * x, axis=axis, keepdims=True), 1e-12))
+
+
+def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Tensor:
+    r""":math:`\ell = -\sum_k \hat t_k \hat p_k` with both vectors L2-normalised along
+    ``axis`` (so -1 for identical directions, 0 for orthogonal ones or a zero vector)."""
+    target, y_pred = _pair("cosine_similarity", y_true, y_pred)
+    return -_sum(mul(_l2_normalize(target, axis), _l2_normalize(y_pred, axis)), axis=axis)
+
+
+def kl_divergence(y_true: Any, y_pred: Any) -> Tensor:
+    r""":math:`\ell = \sum_k t_k \log(t_k / p_k)`, both clipped to :math:`[\epsilon, 1]`."""
+    target, y_pred = _pair("kl_divergence", y_true, y_pred)
+    target = clip(target, EPSILON, 1.0) if isinstance(target, Tensor) else np.clip(
+        target, EPSILON, 1.0)
+    return _sum(mul(target, log(target / clip(y_pred, EPSILON, 1.0))), axis=-1)
+
+
+def poisson(y_true: Any, y_pred: Any) -> Tensor:
+    r""":math:`\ell = \frac1K\sum_k \hat y_k - y_k \log(\hat y_k + \epsilon)`."""
+    target, y_pred = _pair("poisson", y_true, y_pred)
+    return _mean(y_pred - mul(target, log(y_pred + EPSILON)), axis=-1)

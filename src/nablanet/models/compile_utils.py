@@ -122,7 +122,7 @@ class CompileLoss:
                 raise ValueError(f"compile: `loss` is a list of {len(self.loss)} entries but "
                                  "the model has 1 output.")
             raw = [self.loss[0]]
-        self.fns = [losses.get(r) if r is not None else None for r in raw]
+        self.fns = [_as_loss(losses.get(r)) if r is not None else None for r in raw]
         if self.loss_weights is None:
             self.weights = [1.0] * n_outputs
         else:
@@ -167,6 +167,16 @@ class CompileLoss:
 
     def get_config(self) -> dict[str, Any]:
         return {"loss": _serialize(self.loss), "loss_weights": _serialize(self.loss_weights)}
+
+
+def _as_loss(fn: Any) -> Any:
+    """A Loss object; a plain function ``fn(y_true, y_pred)`` is wrapped in a
+    :class:`~nablanet.losses.LossFunctionWrapper` (ranks reconciled, weights, reduction)."""
+    from nablanet import losses
+
+    if fn is None or isinstance(fn, losses.Loss):
+        return fn
+    return losses.LossFunctionWrapper(fn, name=getattr(fn, "__name__", None))
 
 
 def _flatten_identifiers(structure: Any) -> list[Any]:
