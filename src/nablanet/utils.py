@@ -13,7 +13,8 @@ import numpy as np
 from nablanet.callbacks.progbar import Progbar
 from nablanet.random import set_random_seed
 
-__all__ = ["Progbar", "keep_freed_memory", "limit_threads", "set_random_seed", "to_categorical"]
+__all__ = ["Progbar", "PyDataset", "keep_freed_memory", "limit_threads", "set_random_seed",
+           "to_categorical"]
 
 
 def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:
@@ -119,3 +120,50 @@ def keep_freed_memory(threshold: int = 1 << 30) -> bool:
     applied = libc.mallopt(_M_MMAP_THRESHOLD, int(threshold))
     applied &= libc.mallopt(_M_TRIM_THRESHOLD, int(threshold))
     return bool(applied)
+
+
+class PyDataset:
+    """Batches by index, for ``fit``/``evaluate``/``predict`` (``keras.utils.PyDataset``).
+
+    Subclasses implement ``__getitem__(index)`` returning one batch (``x``, ``(x, y)`` or
+    ``(x, y, sample_weight)``) and ``__len__`` (the number of batches), or override
+    :attr:`num_batches` (None for an infinite dataset, used with ``steps_per_epoch``).
+    :meth:`on_epoch_end` is called after every pass, e.g. to reshuffle.
+
+    ``workers``, ``use_multiprocessing`` and ``max_queue_size`` are accepted for Keras
+    compatibility; batches are produced in the calling thread, one at a time.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class Ones(PyDataset):
+    ...     def __len__(self):
+    ...         return 3
+    ...     def __getitem__(self, index):
+    ...         return np.ones((4, 2), np.float32), np.zeros((4, 1), np.float32)
+    >>> Ones().num_batches
+    3
+    """
+
+    def __init__(self, workers: int = 1, use_multiprocessing: bool = False,
+                 max_queue_size: int = 10) -> None:
+        self.workers = workers
+        self.use_multiprocessing = use_multiprocessing
+        self.max_queue_size = max_queue_size
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement __getitem__(index).")
+
+    @property
+    def num_batches(self) -> int | None:
+        """The number of batches in one pass: ``len(self)`` unless overridden."""
+        if hasattr(self, "__len__"):
+            return len(self)
+        raise NotImplementedError(f"{type(self).__name__} must implement `__len__` or "
+                                  "override the `num_batches` property.")
+
+    def on_epoch_begin(self) -> None:
+        """Called before every pass."""
+
+    def on_epoch_end(self) -> None:
+        """Called after every pass."""

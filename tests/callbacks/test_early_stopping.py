@@ -16,6 +16,8 @@ from nablanet.callbacks import EarlyStopping
 def drive(callback, values, monitor="val_loss"):
     """Run the callback over scripted values; the model's weight encodes the epoch."""
     model = models.Sequential([layers.Input(shape=(1,)), layers.Dense(1)])
+    # mode='auto' learns an accuracy's direction from the compiled metric, as in Keras.
+    model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
     callback.set_model(model)
     callback.on_train_begin()
     epochs_run = 0

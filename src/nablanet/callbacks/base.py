@@ -179,12 +179,15 @@ class CallbackList(Callback):
 
 
 def _make_forwarder(hook: str) -> Any:
+    # As Keras's CallbackList, hooks always receive a dict of logs (``{}``, never None).
     if "batch" in hook or "epoch" in hook:
         def forward(self: CallbackList, index: int, logs: dict[str, Any] | None = None) -> None:
+            logs = {} if logs is None else logs
             for cb in self.callbacks:
                 getattr(cb, hook)(index, logs)
     else:
         def forward(self: CallbackList, logs: dict[str, Any] | None = None) -> None:  # type: ignore[misc]
+            logs = {} if logs is None else logs
             for cb in self.callbacks:
                 getattr(cb, hook)(logs)
 
@@ -198,9 +201,23 @@ for _hook in _HOOKS:
 
 
 def _direction_of(model: Any, metric_name: str) -> str | None:
-    """``'up'``/``'down'`` when a compiled metric of ``model`` declares its direction."""
-    for metric in getattr(model, "metrics", None) or []:
-        if getattr(metric, "name", None) == metric_name:
+    """``'up'``/``'down'`` when a metric of ``model`` with that name (or logged under that
+    name, such as ``y1_accuracy`` for a multi-output model) declares its direction."""
+    candidates = [(getattr(m, "name", None), m) for m in getattr(model, "metrics", None) or []]
+    compiled = getattr(model, "_compile_metrics", None)
+    if compiled is not None:
+        candidates += [(display, metric) for _, metric, display, _ in compiled.entries]
+        if not compiled.entries:  # not built yet (no batch seen): resolve the arguments
+            from nablanet import metrics as metrics_module
+            from nablanet.models.compile_utils import _flatten_identifiers
+
+            for identifier in _flatten_identifiers(compiled.metrics_arg) + \
+                    _flatten_identifiers(compiled.weighted_arg):
+                metric = identifier if hasattr(identifier, "update_state") else \
+                    metrics_module.get(identifier)
+                candidates.append((metric.name, metric))
+    for name, metric in candidates:
+        if name == metric_name:
             direction = getattr(metric, "_direction", None)
             if direction in ("up", "down"):
                 return direction
@@ -216,11 +233,11 @@ class MonitorCallback(Callback):
         The key of the epoch logs to watch (``'val_loss'``, ``'accuracy'``, ...).
     mode : {'auto', 'min', 'max'}
         Whether a lower (``'min'``) or a higher (``'max'``) value is an improvement.
-        ``'auto'`` decides from the quantity: a compiled metric that declares its direction
-        (``_direction``) decides; otherwise names ending in ``loss`` or containing ``error``
-        are minimised and names containing ``acc``/``accuracy``/``auc``/``precision``/
-        ``recall`` are maximised (Keras 3 raises for other names; nablanet minimises them,
-        with a warning).
+        ``'auto'`` decides as Keras 3 does: ``loss`` (and ``val_loss``) is minimised, a
+        metric of the model that declares its direction (``_direction``: the accuracies
+        ``'up'``, the errors, hinge and cross-entropy metrics and the loss trackers
+        ``'down'``) decides; any other name raises ValueError when the direction is first
+        needed.
     baseline : float, optional
         The initial "best" value (``-inf``/``+inf`` when None).
     min_delta : float
@@ -249,7 +266,7 @@ class MonitorCallback(Callback):
 
     def _set_monitor_op(self) -> None:
         """Choose ``np.less`` or ``np.greater`` (delayed until the model's metrics exist)."""
-        op: np.ufunc
+        op: np.ufunc | None = None
         if self.mode == "min":
             op = np.less
         elif self.mode == "max":
@@ -257,21 +274,17 @@ class MonitorCallback(Callback):
         else:
             name = self.monitor.removeprefix("val_")
             direction = _direction_of(self.model, name)
-            lowered = name.lower()
-            if direction == "up":
-                op = np.greater
-            elif direction == "down" or lowered == "loss" or lowered.endswith("loss"):
+            if name == "loss" or direction == "down":
                 op = np.less
-            elif any(k in lowered for k in ("acc", "auc", "precision", "recall")):
+            elif direction == "up":
                 op = np.greater
-            elif "error" in lowered or "crossentropy" in lowered or "divergence" in lowered:
-                op = np.less
             else:
-                warnings.warn(
+                raise ValueError(
                     f"{type(self).__name__} callback received monitor={self.monitor}, but "
-                    "cannot determine whether that metric should be maximized or minimized; "
-                    "minimizing it. Pass mode='max' or mode='min' to choose.", stacklevel=3)
-                op = np.less
+                    "nablanet isn't able to automatically determine whether that metric "
+                    "should be maximized or minimized. Pass `mode='max'` in order to monitor "
+                    "based on the highest metric value, or pass `mode='min'` in order to use "
+                    "the lowest value.")
         self.monitor_op = op
         self._delta = -self.min_delta if op is np.less else self.min_delta
         if self.best is None:

@@ -6,10 +6,17 @@ Two kinds of input are accepted:
   for models with several inputs (outputs). They are validated once (same number of samples,
   not empty, finite), float64 is converted to float32 once, and batches are slices (views)
   or, when shuffling, gathers by a permutation drawn from nablanet's seeded generator.
-* **iterables of batches** -- a :class:`nablanet.data.Dataset` (or any re-iterable object,
-  such as a list of batches) that yields ``x``, ``(x,)``, ``(x, y)`` or
-  ``(x, y, sample_weight)`` per batch. ``Dataset.cardinality()`` gives the number of steps
-  when known.
+* **iterables of batches** -- a :class:`nablanet.data.Dataset`, a
+  :class:`nablanet.utils.PyDataset`, a re-iterable object such as a list of batches, or a
+  one-shot iterator such as a generator, yielding ``x``, ``(x,)``, ``(x, y)`` or
+  ``(x, y, sample_weight)`` per batch. ``Dataset.cardinality()``, ``PyDataset.num_batches``
+  or ``len()`` give the number of batches when known.
+
+Epochs follow Keras 3. Without ``steps_per_epoch`` an epoch is one pass over the data. With
+it, the batches continue across epochs, and an epoch ends after ``steps_per_epoch`` batches
+or when the current pass runs out (with Keras's "ran out of data" warning); the next epoch
+starts a fresh pass. A one-shot iterator has only one pass: once it is exhausted the handler
+warns and sets :attr:`DataHandler.exhausted`, and ``fit`` stops training.
 
 A batch is handed to ``train_step`` packed as Keras packs it: ``x`` alone when there is no
 ``y`` (and ``x`` is a single array), else a tuple ``(x, y)`` or ``(x, y, sample_weight)``.
@@ -17,7 +24,9 @@ A batch is handed to ``train_step`` packed as Keras packs it: ``x`` alone when t
 
 from __future__ import annotations
 
+import itertools
 import math
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -100,6 +109,13 @@ def _to_array(value: Any) -> np.ndarray:
     return array
 
 
+def _is_py_dataset(value: Any) -> bool:
+    """A Keras-style ``PyDataset``: batches by index, ``num_batches`` batches per epoch."""
+    from nablanet.utils import PyDataset
+
+    return isinstance(value, PyDataset)
+
+
 def is_array_like(value: Any) -> bool:
     """Whether ``value`` is array data (or a structure of arrays), not an iterable of batches."""
     if isinstance(value, (np.ndarray, Tensor, int, float, np.number)):
@@ -161,7 +177,11 @@ class DataHandler:
         self.batch_size = int(batch_size or 32)
         self._steps_arg = int(steps) if steps is not None else None
         self._iterator: Iterator[Any] | None = None
-        self._pending_position = 0
+        self._seen = 0
+        #: True once a one-shot iterator has no batches left (``fit`` then stops).
+        self.exhausted = False
+        #: Batches in one pass, when known (learned after the first pass otherwise).
+        self.num_batches: int | None = None
         if is_array_like(x):
             self.kind = "arrays"
             self._setup_arrays(x, y, sample_weight, class_weight)
@@ -172,14 +192,21 @@ class DataHandler:
             if sample_weight is not None:
                 raise ValueError(f"{where}: `sample_weight` argument is not supported when "
                                  "using a dataset as input (yield (x, y, sample_weight)).")
-            if not hasattr(x, "__iter__"):
+            if not hasattr(x, "__iter__") and not _is_py_dataset(x):
                 raise ValueError(f"{where}: unrecognized data type: x={type(x).__name__}. "
                                  "Expected NumPy arrays, Tensors or a Dataset.")
             self.kind = "iterable"
             self.dataset = x
             self.class_weight = class_weight
+            self._one_shot = not _is_py_dataset(x) and iter(x) is x
             cardinality = None
-            if hasattr(x, "cardinality"):
+            if _is_py_dataset(x):
+                value = x.num_batches
+                cardinality = None if value is None else int(value)
+                if cardinality is None and steps is None:
+                    raise ValueError(f"{where}: the PyDataset is infinite (num_batches is "
+                                     "None); pass steps_per_epoch (or steps).")
+            elif hasattr(x, "cardinality"):
                 value = int(x.cardinality())
                 cardinality = value if value >= 0 else None
                 if value == -1 and steps is None:
@@ -189,6 +216,7 @@ class DataHandler:
                 cardinality = len(x)
             if cardinality == 0:
                 raise ValueError(f"{where}: the dataset is empty (it yields no batches).")
+            self.num_batches = cardinality
             self.steps = self._steps_arg if self._steps_arg is not None else cardinality
 
     # -- arrays --------------------------------------------------------------------------------
@@ -228,7 +256,9 @@ class DataHandler:
         for leaf in flatten(sw):
             check_finite(leaf, "sample_weight", where)
         self.sample_weight = sw
-        self.steps = self._steps_arg or math.ceil(self.num_samples / self.batch_size)
+        self._one_shot = False
+        self.num_batches = math.ceil(self.num_samples / self.batch_size)
+        self.steps = self._steps_arg or self.num_batches
 
     def _fold_class_weight(self, class_weight: dict[Any, float], sw: Any) -> np.ndarray:
         ys = flatten(self.y)
@@ -255,22 +285,20 @@ class DataHandler:
         sw = _map(take, self.sample_weight)
         return pack_x_y_sample_weight(x, y, sw)
 
-    def _array_batches(self) -> Iterator[Any]:
-        """An endless stream of batches, one pass (epoch) of the data after another."""
+    def _array_pass(self) -> Iterator[Any]:
+        """The batches of one pass (epoch) over the arrays, shuffled as asked."""
         n, bs = self.num_samples, self.batch_size
-        while True:
-            if self.shuffle == "batch":
-                starts = np.arange(0, n, bs)
-                order = generator().permutation(len(starts))
-                for i in order:
-                    yield self._slice(slice(int(starts[i]), min(int(starts[i]) + bs, n)))
-            elif self.shuffle:
-                perm = generator().permutation(n)
-                for start in range(0, n, bs):
-                    yield self._slice(perm[start:start + bs])
-            else:
-                for start in range(0, n, bs):
-                    yield self._slice(slice(start, min(start + bs, n)))
+        if self.shuffle == "batch":
+            starts = np.arange(0, n, bs)
+            for i in generator().permutation(len(starts)):
+                yield self._slice(slice(int(starts[i]), min(int(starts[i]) + bs, n)))
+        elif self.shuffle:
+            perm = generator().permutation(n)
+            for start in range(0, n, bs):
+                yield self._slice(perm[start:start + bs])
+        else:
+            for start in range(0, n, bs):
+                yield self._slice(slice(start, min(start + bs, n)))
 
     # -- iterables -----------------------------------------------------------------------------
     def _convert(self, element: Any) -> Any:
@@ -292,41 +320,70 @@ class DataHandler:
             return element
         return pack_x_y_sample_weight(x, y, sw)
 
-    def _iterable_batches(self) -> Iterator[Any]:
-        while True:
-            produced = False
-            for element in self.dataset:
-                produced = True
-                yield self._convert(element)
-            if not produced:
-                raise ValueError(f"{self.where}: the dataset is empty (it yields no batches).")
-            if self._steps_arg is None:
-                return
+    def _iterable_pass(self) -> Iterator[Any]:
+        """The batches of one pass over a dataset (the rest of a one-shot iterator)."""
+        if _is_py_dataset(self.dataset):
+            indices = range(self.num_batches) if self.num_batches is not None \
+                else itertools.count()
+            for index in indices:
+                yield self._convert(self.dataset[index])
+            return
+        for element in self.dataset:
+            yield self._convert(element)
+
+    def _fresh_pass(self) -> Iterator[Any]:
+        return self._array_pass() if self.kind == "arrays" else self._iterable_pass()
+
+    def _ran_out(self) -> None:
+        warnings.warn(
+            "Your input ran out of data; interrupting training. Make sure that your dataset "
+            "or generator can generate at least `steps_per_epoch * epochs` batches. You may "
+            "need to use the `.repeat()` function when building your dataset.", stacklevel=4)
+
+    def _end_of_pass(self) -> None:
+        self._iterator, self._seen = None, 0
+        if _is_py_dataset(self.dataset if self.kind == "iterable" else None):
+            self.dataset.on_epoch_end()
 
     # -- epochs --------------------------------------------------------------------------------
     def epoch(self) -> Iterator[tuple[int, Any]]:
-        """``(step, batch)`` pairs of one epoch."""
-        if self._steps_arg is not None:
-            # steps_per_epoch given: the stream continues where the last epoch stopped.
-            if self._iterator is None:
-                self._iterator = (self._array_batches() if self.kind == "arrays"
-                                  else self._iterable_batches())
+        """``(step, batch)`` pairs of one epoch (see the module docstring)."""
+        if self.exhausted:
+            return
+        produced = 0
+        if self._steps_arg is None:
+            for produced, batch in enumerate(self._fresh_pass(), start=1):
+                yield produced - 1, batch
+            self._end_of_pass()
+            if self.num_batches is None and produced:
+                self.num_batches = self.steps = produced
+        else:
             for step in range(self._steps_arg):
-                yield step, next(self._iterator)
-            return
-        if self.kind == "arrays":
-            assert self.steps is not None  # set from the number of samples
-            stream = self._array_batches()
-            for step in range(self.steps):
-                yield step, next(stream)
-            return
-        step = -1
-        for step, batch in enumerate(self._iterable_batches()):
-            yield step, batch
-        if step < 0:
-            raise ValueError(f"{self.where}: the dataset is empty (it yields no batches).")
-        if self.steps is None:
-            self.steps = step + 1
+                if self.num_batches is not None and self._seen >= self.num_batches:
+                    self._ran_out()
+                    self._end_of_pass()
+                    break
+                if self._iterator is None:
+                    self._iterator = self._fresh_pass()
+                try:
+                    batch = next(self._iterator)
+                except StopIteration:
+                    if self.num_batches is None and self._seen:
+                        self.num_batches = self._seen
+                    self._end_of_pass()
+                    if produced:
+                        self._ran_out()
+                    break
+                self._seen += 1
+                produced += 1
+                yield step, batch
+            if self.num_batches is not None and self._seen >= self.num_batches:
+                self._end_of_pass()
+        if produced == 0:
+            if not self._one_shot or self.num_batches is None:
+                raise ValueError(f"{self.where}: the dataset is empty (it yields no batches).")
+            self._ran_out()
+            self.exhausted = True
 
     def first_x(self) -> Any:
         """The ``x`` arrays (arrays input) for up-front checks, else None."""

@@ -22,8 +22,8 @@ Deliberate differences from Keras 3 (documented where they apply):
   (``56/56 [====] - 6s 46ms/step - loss: ...``), not Keras 3's unicode bar.
 * ``fit``/``evaluate``/``predict`` refuse NaN or infinite inputs and check the feature shape
   (and, for sparse categorical losses, the label range) before any weight changes.
-* With ``steps_per_epoch`` and a finite dataset, the data are restarted when exhausted
-  (Keras warns and stops).
+* A one-shot iterator (a generator) that runs out of batches warns as Keras does and
+  stops training (Keras 3 goes on with empty epochs).
 """
 
 from __future__ import annotations
@@ -145,6 +145,8 @@ class Model(Layer):
         self.optimizer: Any = None
         self.compiled = False
         self.stop_training = False
+        self.stop_evaluating = False
+        self.stop_predicting = False
         self.history: Any = None
         self._compile_loss: CompileLoss | None = None
         self._compile_metrics: CompileMetrics | None = None
@@ -263,7 +265,7 @@ class Model(Layer):
         """The metric objects: the loss tracker, per-output loss trackers, compiled metrics,
         then metrics assigned as attributes (reset at the start of every epoch)."""
         out: list[Any] = []
-        if self._loss_tracker is not None and self._compile_loss is not None:
+        if self._reports_loss():
             out.append(self._loss_tracker)
         if self._compile_loss is not None:
             out += [t for t in self._compile_loss.trackers if t is not None]
@@ -331,7 +333,8 @@ class Model(Layer):
     def get_metrics_result(self) -> dict[str, float]:
         """The current value of every metric, by name (``loss`` first)."""
         logs: dict[str, float] = {}
-        if self._loss_tracker is not None and self._compile_loss is not None:
+        if self._reports_loss():
+            assert self._loss_tracker is not None
             logs["loss"] = self._loss_tracker.result()
         if self._compile_loss is not None:
             for tracker in self._compile_loss.trackers:
@@ -342,6 +345,25 @@ class Model(Layer):
         for metric in self._tracked_metrics:
             logs[metric.name] = to_float(metric.result())
         return logs
+
+    def _reports_loss(self) -> bool:
+        """Whether ``loss`` is a metric: a compiled loss, or losses added with ``add_loss``
+        (a model whose only loss comes from ``add_loss`` reports it too, as in Keras)."""
+        tracker = self._loss_tracker
+        return tracker is not None and (self._compile_loss is not None or tracker.count > 0)
+
+    def _compute_loss(self, x: Any, y: Any, y_pred: Any, sample_weight: Any,
+                      training: bool) -> Tensor:
+        """Call :meth:`compute_loss`, also when an override has no ``training`` argument
+        (Keras's backward compatibility)."""
+        import inspect
+
+        parameters = inspect.signature(self.compute_loss).parameters
+        if "training" in parameters or any(p.kind is p.VAR_KEYWORD
+                                           for p in parameters.values()):
+            return self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
+                                     training=training)
+        return self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
 
     def _trainable_for_step(self) -> list[Tensor]:
         weights = self.trainable_weights
@@ -357,7 +379,7 @@ class Model(Layer):
         """
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         y_pred = self(x, training=True)
-        loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
+        loss = self._compute_loss(x, y, y_pred, sample_weight, training=True)
         if self._loss_tracker is not None:
             self._loss_tracker.update_state(loss.data, sample_weight=_batch_size(x))
         weights = self._trainable_for_step()
@@ -379,7 +401,7 @@ class Model(Layer):
             y_pred = self(x, training=False)
             loss = None
             if self._compile_loss is not None or self.losses:
-                loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+                loss = self._compute_loss(x, y, y_pred, sample_weight, training=False)
         if loss is not None and self._loss_tracker is not None:
             self._loss_tracker.update_state(loss.data, sample_weight=_batch_size(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
@@ -421,7 +443,7 @@ class Model(Layer):
 
     def _prepare(self, handler: DataHandler) -> None:
         """Build the model and check inputs/labels before anything is trained."""
-        if handler.kind != "arrays":
+        if handler.kind != "arrays" or not self._has_call():
             return
         self._check_inputs(handler.x)
         if not self.built or self._needs_data_build():
@@ -430,6 +452,10 @@ class Model(Layer):
                 self(first, training=False)
         self._check_inputs(handler.x)
         self._check_label_range(handler)
+
+    def _has_call(self) -> bool:
+        """False for a subclassed model that only overrides ``train_step`` (no ``call``)."""
+        return type(self).call is not Model.call
 
     def _needs_data_build(self) -> bool:
         return False
@@ -553,10 +579,13 @@ class Model(Layer):
                 logs: dict[str, Any] = {}
                 for step, batch in handler.epoch():
                     callbacks.on_train_batch_begin(step)
+                    self._losses = []
                     logs = _float_logs(self.train_step(batch))
                     callbacks.on_train_batch_end(step, logs)
                     if self.stop_training:
                         break
+                if handler.exhausted:
+                    break  # a one-shot iterator ran out before this epoch (warned)
                 epoch_logs = dict(logs)
                 if val_handler is not None and (epoch + 1) % validation_freq == 0:
                     val_logs = self.evaluate(_handler=val_handler, callbacks=callbacks,
@@ -597,12 +626,16 @@ class Model(Layer):
             callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                      verbose=verbose, epochs=1, steps=handler.steps)
         self.reset_metrics()
+        self.stop_evaluating = False
         callbacks.on_test_begin()
         logs: dict[str, Any] = {}
         for step, batch in handler.epoch():
             callbacks.on_test_batch_begin(step)
+            self._losses = []
             logs = _float_logs(self.test_step(batch))
             callbacks.on_test_batch_end(step, logs)
+            if self.stop_evaluating:
+                break
         logs = dict(logs)
         callbacks.on_test_end(logs)
         if return_dict:
@@ -626,6 +659,7 @@ class Model(Layer):
         if not isinstance(callbacks, CallbackList):
             callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                      verbose=verbose, epochs=1, steps=handler.steps)
+        self.stop_predicting = False
         callbacks.on_predict_begin()
         outputs: list[Any] = []
         structure: Any = None
@@ -635,6 +669,8 @@ class Model(Layer):
             structure = out
             outputs.append([t.data for t in _as_list(out)])
             callbacks.on_predict_batch_end(step, {"outputs": out})
+            if self.stop_predicting:
+                break
         callbacks.on_predict_end()
         if not outputs:
             raise ValueError("predict: the data yielded no batches.")
@@ -668,22 +704,35 @@ class Model(Layer):
 
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                        class_weight: dict[Any, float] | None = None,
-                       return_dict: bool = False) -> Any:
-        """One training step on one batch; returns the loss and metrics (running values:
-        metrics accumulate across calls until :meth:`reset_metrics`, as in Keras 3)."""
+                       return_dict: bool = False, reset_metrics: bool = True) -> Any:
+        """One training step on one batch; returns the loss and metrics of this batch.
+
+        The metrics are reset first (Keras 3; ``reset_metrics=False`` keeps accumulating, as
+        tf.keras 2 allowed).
+        """
         self._assert_compiled()
+        if class_weight is not None and sample_weight is not None:
+            raise ValueError("Arguments `sample_weight` and `class_weight` cannot be specified "
+                             f"at the same time. Received: sample_weight={sample_weight}, "
+                             f"class_weight={class_weight}")
         data = self._batch_data(x, y, sample_weight, class_weight, "train_on_batch")
+        if reset_metrics:
+            self.reset_metrics()
+        self._losses = []
         logs = _float_logs(self.train_step(data))
         for weight in self.trainable_weights:
             weight.grad = None
         return self._return(logs, return_dict)
 
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
-                      return_dict: bool = False) -> Any:
-        """Loss and metrics on one batch (metrics reset first)."""
+                      return_dict: bool = False, reset_metrics: bool = True) -> Any:
+        """Loss and metrics on one batch (metrics reset first unless ``reset_metrics`` is
+        False)."""
         self._assert_compiled()
         data = self._batch_data(x, y, sample_weight, None, "test_on_batch")
-        self.reset_metrics()
+        if reset_metrics:
+            self.reset_metrics()
+        self._losses = []
         return self._return(_float_logs(self.test_step(data)), return_dict)
 
     def predict_on_batch(self, x: Any) -> Any:
