@@ -79,7 +79,9 @@ def test_shared_layer_and_encoder_decoder():
     x = layers.Input(shape=(4,))
     y = shared(shared(x))
     model = models.Model(x, y)
-    assert len(model.layers) == 1 and model.count_params() == 20
+    # As in Keras, a functional model's layers start with its InputLayer.
+    assert len(model.layers) == 2 and isinstance(model.layers[0], layers.InputLayer)
+    assert model.layers[1] is shared and model.count_params() == 20
     value = np.ones((2, 4), np.float32)
     k, b = shared.kernel.data, shared.bias.data
     np.testing.assert_allclose(model(value).data, (value @ k + b) @ k + b, rtol=1e-5)

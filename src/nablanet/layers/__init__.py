@@ -24,7 +24,7 @@ from nablanet.layers.conv import *  # noqa: F403
 from nablanet.layers.conv_transpose import *  # noqa: F403
 from nablanet.layers.core import *  # noqa: F403
 from nablanet.layers.embedding import *  # noqa: F403
-from nablanet.layers.input_layer import Input, KerasTensor, SymbolicTensor
+from nablanet.layers.input_layer import Input, InputLayer, KerasTensor, SymbolicTensor
 from nablanet.layers.normalization import *  # noqa: F403
 from nablanet.layers.pooling import *  # noqa: F403
 from nablanet.layers.recurrent import *  # noqa: F403
@@ -35,6 +35,7 @@ from nablanet.layers.wrappers import *  # noqa: F403
 
 __all__ = [
     "LAYER_REGISTRY", "Input", "KerasTensor", "Layer", "SymbolicTensor", "clear_session",
+    "InputLayer",
     *(name for module in (activation, conv, conv_transpose, core, embedding, normalization,
                           pooling, recurrent, recurrent_weights, regularization, sampling,
                           wrappers)

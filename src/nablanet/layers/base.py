@@ -215,6 +215,26 @@ class Layer:
         """Layers assigned as attributes of this one (in assignment order)."""
         return list(self._layers)
 
+    def _first_node(self, what: str) -> Any:
+        nodes = self.__dict__.get("_inbound_nodes")
+        if not nodes:
+            raise AttributeError(f"Layer {self.name} has never been called on symbolic "
+                                 f"inputs (layers.Input) and thus has no defined {what}.")
+        return nodes[0]
+
+    @property
+    def input(self) -> Any:
+        """The symbolic input of this layer's first call on symbolic tensors (Keras's
+        ``layer.input``; a list when that call had several)."""
+        parents = self._first_node("input").parents
+        return parents[0] if len(parents) == 1 else list(parents)
+
+    @property
+    def output(self) -> Any:
+        """The symbolic output of this layer's first call on symbolic tensors."""
+        outputs = self._first_node("output").outputs
+        return outputs[0] if len(outputs) == 1 else list(outputs)
+
     def _flatten_layers(self) -> Iterator[Layer]:
         """This layer and every nested layer, depth first, each once."""
         seen: set[int] = set()
@@ -365,8 +385,16 @@ class Layer:
             self.build(_shape_of(inputs))
             self.built = True
 
-    def __call__(self, inputs: Any, *args: Any, training: bool | None = None,
-                 mask: Any = None, **kwargs: Any) -> Any:
+    def __call__(self, *args: Any, training: bool | None = None, mask: Any = None,
+                 **kwargs: Any) -> Any:
+        if args:
+            inputs, args = args[0], args[1:]
+        else:  # the first argument of call() given by keyword, e.g. layer(logits=..., ...)
+            first = self._first_call_argument()
+            if first not in kwargs:
+                raise TypeError(f"{self.name}: missing the first argument of call(), "
+                                f"{first!r}.")
+            inputs = kwargs.pop(first)
         if any(_is_symbolic(x) for x in _flatten(inputs)):
             from nablanet.layers.input_layer import symbolic_call
 
@@ -397,6 +425,11 @@ class Layer:
             _CallContext.training = previous
             _CallContext.depth -= 1
         return outputs
+
+    def _first_call_argument(self) -> str:
+        import inspect
+
+        return next(iter(inspect.signature(self.call).parameters))
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         """Output shape for ``input_shape`` (``None`` for unknown sizes).

@@ -57,7 +57,7 @@ class SymbolicTensor:
         Which output of that call this is.
     """
 
-    __slots__ = ("shape", "dtype", "node", "index", "name")
+    __slots__ = ("shape", "dtype", "node", "index", "name", "input_layer")
 
     def __init__(self, shape: Sequence[int | None], dtype: str = "float32",
                  node: Node | None = None, index: int = 0, name: str | None = None) -> None:
@@ -66,6 +66,8 @@ class SymbolicTensor:
         self.node = node
         self.index = index
         self.name = name
+        #: The :class:`InputLayer` an ``Input`` tensor comes from (None for layer outputs).
+        self.input_layer: InputLayer | None = None
 
     @property
     def ndim(self) -> int:
@@ -131,8 +133,71 @@ def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = No
                     f"Received: shape={tuple(shape)}"
                 )
         batch_shape = (batch_size, *tuple(shape))
-    name = name or unique_name("input_layer")
-    return SymbolicTensor(tuple(batch_shape), dtype or "float32", name=name)
+    return InputLayer(batch_shape=tuple(batch_shape), dtype=dtype, name=name).output
+
+
+class InputLayer(Layer):
+    """The layer behind :func:`Input` (``keras.layers.InputLayer``): it holds the model's
+    symbolic input, ``layer.output``, and passes real inputs through unchanged.
+
+    A functional model's ``layers`` start with its InputLayers, as in Keras; a Sequential
+    model accepts one as its first element, like ``Input``.
+
+    Examples
+    --------
+    >>> layer = InputLayer(shape=(3,), name="features")
+    >>> layer.output.shape, layer.batch_shape
+    ((None, 3), (None, 3))
+    """
+
+    def __init__(self, shape: Sequence[int | None] | None = None, batch_size: int | None = None,
+                 dtype: str | None = None, sparse: bool | None = None,
+                 batch_shape: Sequence[int | None] | None = None, input_tensor: Any = None,
+                 optional: bool = False, name: str | None = None, **kwargs: Any) -> None:
+        if "input_shape" in kwargs and shape is None:
+            shape = kwargs.pop("input_shape")
+        if sparse:
+            raise ValueError("InputLayer: sparse inputs are not supported by nablanet. "
+                             f"Received: sparse={sparse}")
+        name = name or (input_tensor.name if isinstance(input_tensor, SymbolicTensor) else None) \
+            or unique_name("input_layer")
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        if isinstance(input_tensor, SymbolicTensor):
+            tensor = input_tensor
+        else:
+            if batch_shape is None:
+                if shape is None:
+                    raise ValueError("InputLayer: you must pass a `shape` argument.")
+                if isinstance(shape, int):
+                    shape = (shape,)
+                for n in shape:
+                    if n is not None and (not isinstance(n, (int, np.integer)) or n <= 0):
+                        raise ValueError(
+                            f"Input: shape entries must be positive integers or None. "
+                            f"Received: shape={tuple(shape)}"
+                        )
+                batch_shape = (batch_size, *tuple(shape))
+            tensor = SymbolicTensor(tuple(batch_shape), dtype or "float32", name=name)
+        tensor.input_layer = self
+        self._tensor = tensor
+        self.batch_shape = tuple(tensor.shape)
+        self.optional = optional
+        self.built = True
+
+    @property
+    def output(self) -> SymbolicTensor:  # type: ignore[override]
+        return self._tensor
+
+    @property
+    def input(self) -> SymbolicTensor:  # type: ignore[override]
+        return self._tensor
+
+    def call(self, inputs: Any) -> Any:
+        return inputs
+
+    def get_config(self) -> dict[str, Any]:
+        return {"batch_shape": list(self.batch_shape), "dtype": self._tensor.dtype,
+                "name": self.name}
 
 
 def replace_symbolic(structure: Any, values: dict[int, Any]) -> Any:
@@ -160,6 +225,7 @@ def symbolic_call(layer: Layer, inputs: Any, args: tuple[Any, ...],
     """
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     node = Node(layer, (inputs, *args), kwargs)
+    layer.__dict__.setdefault("_inbound_nodes", []).append(node)
 
     def run(fill: int) -> Any:
         values = {id(t): _dummy(t.shape, fill, t.dtype) for t in node.parents}

@@ -217,6 +217,12 @@ class Functional(Model):
 
     # -- structure ----------------------------------------------------------------------------
     @property
+    def layers(self) -> list[Layer]:
+        """The InputLayers of the inputs, then the layers in call order (as in Keras)."""
+        inputs = [t.input_layer for t in self._input_list if t.input_layer is not None]
+        return [*inputs, *self._layers]
+
+    @property
     def inputs(self) -> list[SymbolicTensor]:
         return list(self._input_list)
 

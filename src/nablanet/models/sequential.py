@@ -7,7 +7,7 @@ from typing import Any
 
 from nablanet.autograd.function import no_grad
 from nablanet.layers.base import Layer, _shape_of, _to_tensors
-from nablanet.layers.input_layer import Input, SymbolicTensor
+from nablanet.layers.input_layer import Input, InputLayer, SymbolicTensor
 from nablanet.layers.pooling import fused_conv_max_pool
 from nablanet.models.model import Model
 
@@ -49,9 +49,16 @@ class Sequential(Model):
 
     # -- structure ----------------------------------------------------------------------------
     def add(self, layer: Any, rebuild: bool = True) -> None:
-        """Append a layer (or an ``Input``, which must come first)."""
+        """Append a layer (or an ``Input`` / ``InputLayer``, which must come first)."""
+        if isinstance(layer, InputLayer):
+            layer = layer.output
         if isinstance(layer, SymbolicTensor):
-            if self._layers or self._input is not None:
+            if self._input is not None:
+                raise ValueError(
+                    f"Sequential model '{self.name}' has already been configured to use input "
+                    f"shape {self._input.shape}. You cannot add a different Input layer to it."
+                )
+            if self._layers:
                 raise ValueError(
                     f"Sequential {self.name}: an Input can only be the first element of a "
                     f"Sequential model. Received: {layer!r}"
@@ -64,9 +71,9 @@ class Sequential(Model):
             self._input = layer
             return
         if not isinstance(layer, Layer):
-            raise TypeError(
-                f"Sequential {self.name}: only layers can be added. Received: {layer!r} of "
-                f"type {type(layer).__name__}"
+            raise ValueError(
+                "Only instances of `nablanet.layers.Layer` can be added to a Sequential "
+                f"model. Received: {layer!r} (of type {type(layer).__name__})"
             )
         if any(existing is layer for existing in self._layers):
             raise ValueError(f"Sequential {self.name}: layer {layer.name} was already added.")
@@ -88,26 +95,42 @@ class Sequential(Model):
         if not self._layers:
             raise TypeError("There are no layers in the model.")
         layer = self._layers.pop()
+        shape = self._build_input_shape
         self.built = False
+        self._output_symbols = []
         self._maybe_build_from_spec()
+        if not self.built and shape is not None and self._layers:
+            # Built from data (or from a built first layer): still built for that shape.
+            self._build_symbolic(tuple(shape), from_data=self._from_data)
         return layer
 
     @property
     def layers(self) -> list[Layer]:
         return list(self._layers)
 
+    @layers.setter
+    def layers(self, _: Any) -> None:
+        raise AttributeError("`Sequential.layers` is read-only. Use `add()` and `pop()` to "
+                             "change the layers of a Sequential model.")
+
     def _maybe_build_from_spec(self) -> None:
         """Build at once when the input shape is known (Input or first layer's input_shape)."""
         shape = None
+        first = self._layers[0] if self._layers else None
         if self._input is not None:
             shape = self._input.shape
-        elif self._layers and getattr(self._layers[0], "_batch_input_shape", None) is not None:
-            shape = self._layers[0]._batch_input_shape
+        elif first is not None and getattr(first, "_batch_input_shape", None) is not None:
+            shape = first._batch_input_shape
+        elif isinstance(first, Model) and first.built and _single_input_shape(first) is not None:
+            # A built model as the first layer fixes the input shape (Keras).
+            shape = _single_input_shape(first)
         if shape is not None and self._layers:
             self._build_symbolic(tuple(shape), from_data=False)
 
     def _build_symbolic(self, shape: tuple[Any, ...], from_data: bool) -> None:
         """Run the layers on a symbolic input: builds every layer and records output shapes."""
+        for layer in self._layers:
+            _check_single_positional(layer)
         x: Any = Input(batch_shape=(None, *shape[1:]), name=f"{self.name}_input")
         if self._input is None or from_data:
             self._symbolic_input = x
@@ -131,14 +154,14 @@ class Sequential(Model):
         self.built = True
 
     def _maybe_build(self, inputs: Any) -> None:
+        if not self._layers:
+            raise ValueError(f"Sequential model '{self.name}' has no layers: add some with "
+                             "`model.add(layer)` before calling it.")
         if not self.built:
             shape = _shape_of(inputs)
-            if not isinstance(shape, tuple):
-                raise ValueError(f"Sequential {self.name} takes one input tensor. Received "
-                                 f"inputs of shapes {shape}")
-            if self._layers:
+            if isinstance(shape, tuple):
                 self._build_symbolic(shape, from_data=True)
-            else:
+            else:  # a list or dict of inputs: the layers build on their first call
                 self.built = True
 
     def build(self, input_shape: Any = None) -> None:
@@ -147,6 +170,12 @@ class Sequential(Model):
             if self.built:
                 return
             raise ValueError(f"Sequential {self.name}: build() needs an input_shape.")
+        if self._input is not None and tuple(input_shape)[1:] != tuple(self._input.shape)[1:]:
+            raise ValueError(
+                f"Sequential model '{self.name}' has already been configured to use input "
+                f"shape {self._input.shape}. You cannot build it with input_shape "
+                f"{tuple(input_shape)}"
+            )
         if not self.built:
             self._build_symbolic(tuple(input_shape), from_data=True)
 
@@ -207,13 +236,19 @@ class Sequential(Model):
         return shapes[0]
 
     @property
-    def inputs(self) -> list[SymbolicTensor] | None:
+    def inputs(self) -> list[SymbolicTensor]:
         symbol = getattr(self, "_symbolic_input", None)
-        return [symbol] if symbol is not None else None
+        if symbol is None:
+            raise AttributeError(f"Sequential {self.name} has no defined inputs yet (call it "
+                                 "on data or give it an Input).")
+        return [symbol]
 
     @property
-    def outputs(self) -> list[Any] | None:
-        return [self._output_symbols[-1]] if self._output_symbols else None
+    def outputs(self) -> list[Any]:
+        if not self._output_symbols:
+            raise AttributeError(f"Sequential {self.name} has no defined outputs yet (call it "
+                                 "on data or give it an Input).")
+        return [self._output_symbols[-1]]
 
     def layer_output_shapes(self) -> list[Any]:
         """The output shape of every layer (for ``summary``), or ``'?'`` when not built."""
@@ -255,6 +290,29 @@ class Sequential(Model):
             with no_grad():
                 model.build(tuple(shape))
         return model
+
+
+def _check_single_positional(layer: Layer) -> None:
+    """Keras's rule: a layer in a Sequential model takes one positional argument."""
+    import inspect
+
+    required = [name for name, p in inspect.signature(layer.call).parameters.items()
+                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY,
+                                                       p.POSITIONAL_OR_KEYWORD)]
+    if len(required) > 1:
+        raise ValueError(
+            "Layers added to a Sequential model can only have a single positional argument, "
+            f"the input tensor. Layer {type(layer).__name__} has multiple positional "
+            f"arguments: {required}"
+        )
+
+
+def _single_input_shape(model: Model) -> tuple[Any, ...] | None:
+    try:
+        shape = model.input_shape
+    except (AttributeError, ValueError):
+        return None
+    return tuple(shape) if isinstance(shape, tuple) else None
 
 
 def _shape_str(shape: Any) -> str:
