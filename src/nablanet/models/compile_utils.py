@@ -50,6 +50,11 @@ class MeanTracker:
         self.total = 0.0
         self.count = 0.0
 
+    @property
+    def variables(self) -> list[np.ndarray]:
+        """``[total, count]`` (Keras's metric variables)."""
+        return [np.asarray(self.total, np.float32), np.asarray(self.count, np.float32)]
+
     def __repr__(self) -> str:
         return f"<MeanTracker name={self.name!r}>"
 
@@ -127,8 +132,8 @@ class CompileLoss:
             self.weights = [1.0] * n_outputs
         else:
             lw = self.loss_weights
-            if isinstance(lw, (int, float)):
-                lw = [lw] * n_outputs
+            if isinstance(lw, (int, float, np.number)):  # one weight for every output
+                lw = lw if n_outputs == 1 else [lw] * n_outputs
             elif isinstance(lw, (list, tuple)) and n_outputs == 1:
                 if len(lw) != 1:
                     raise ValueError("compile: `loss_weights` has "

@@ -250,6 +250,19 @@ class Model(Layer):
 
                 probe = [losses_module.get(loss)]
             self._compile_metrics.check_names(probe)
+            # Build for the outputs known now (one for a subclassed model), so that
+            # ``model.metrics`` lists the compiled metrics before any data (Keras); a model
+            # with another number of outputs rebuilds them at its first batch.
+            n_outputs = len(names) if names else 1
+            per_output = isinstance(loss, dict) or isinstance(loss_weights, dict) or (
+                isinstance(loss, (list, tuple)) and len(loss) > 1) or any(
+                isinstance(a, dict) for a in (metrics, weighted_metrics))
+            if names is not None or not per_output:
+                fns: list[Any] = []
+                if self._compile_loss is not None:
+                    self._compile_loss.build(n_outputs, names)
+                    fns = self._compile_loss.fns
+                self._compile_metrics.build(n_outputs, names, fns)
         self._loss_tracker = MeanTracker("loss")
         self._compile_args = {"loss": loss, "loss_weights": loss_weights, "metrics": metrics,
                               "weighted_metrics": weighted_metrics}
@@ -280,6 +293,11 @@ class Model(Layer):
         return out
 
     @property
+    def metrics_variables(self) -> list[Any]:
+        """The state variables of all metrics (Keras's ``model.metrics_variables``)."""
+        return [v for metric in self.metrics for v in getattr(metric, "variables", [])]
+
+    @property
     def metrics_names(self) -> list[str]:
         return [m.name for m in self.metrics]
 
@@ -298,8 +316,12 @@ class Model(Layer):
         total: Tensor | None = None
         if self._compile_loss is not None:
             preds = _as_list(y_pred)
-            targets = _targets_list(y, len(preds), self.output_names)
-            weights = _targets_list(sample_weight, len(preds), self.output_names)
+            names = self._names_of(y_pred)
+            if names != self._compile_loss.output_names:
+                self._compile_loss.output_names = names
+                self._compile_loss._built_for = None
+            targets = _targets_list(y, len(preds), names)
+            weights = _targets_list(sample_weight, len(preds), names)
             if len(weights) < len(preds) and sample_weight is not None and len(preds) > 1:
                 weights = [sample_weight] * len(preds)
             total = self._compile_loss(targets, preds, weights)
@@ -315,20 +337,27 @@ class Model(Layer):
         """Update the compiled metrics with a batch and return all current results."""
         if self._compile_metrics is not None and y is not None:
             preds = _as_list(y_pred)
-            if self._compile_metrics._built_for != len(preds):
+            names = self._names_of(y_pred)
+            if self._compile_metrics._built_for != len(preds) or \
+                    self._compile_metrics.output_names != names:
+                self._compile_metrics.output_names = names
                 fns = self._compile_loss.fns if self._compile_loss is not None else []
                 if self._compile_loss is not None and self._compile_loss._built_for is None:
-                    self._compile_loss.build(len(preds), self.output_names)
+                    self._compile_loss.build(len(preds), names)
                     fns = self._compile_loss.fns
-                self._compile_metrics.build(len(preds), self.output_names, fns)
+                self._compile_metrics.build(len(preds), names, fns)
             targets = [None if t is None else np.asarray(getattr(t, "data", t))
-                       for t in _targets_list(y, len(preds), self.output_names)]
+                       for t in _targets_list(y, len(preds), names)]
             weights = [None if w is None else np.asarray(getattr(w, "data", w))
-                       for w in _targets_list(sample_weight, len(preds), self.output_names)]
+                       for w in _targets_list(sample_weight, len(preds), names)]
             if len(weights) < len(preds) and sample_weight is not None:
                 weights = [np.asarray(getattr(sample_weight, "data", sample_weight))] * len(preds)
             self._compile_metrics.update_state(targets, [p.data for p in preds], weights)
         return self.get_metrics_result()
+
+    def _names_of(self, y_pred: Any) -> list[str] | None:
+        """Output names: the keys of a dict of outputs, else the model's output names."""
+        return list(y_pred.keys()) if isinstance(y_pred, dict) else self.output_names
 
     def get_metrics_result(self) -> dict[str, float]:
         """The current value of every metric, by name (``loss`` first)."""
