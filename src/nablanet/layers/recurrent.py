@@ -245,16 +245,15 @@ class RNN(Layer):
                                  f"{(batch, self.units)}. Received: shape={tuple(s.shape)}")
 
     # -- calling ------------------------------------------------------------------------------
-    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        symbolic = any(_is_symbolic(x) for x in _flatten([inputs, list(args),
-                                                            list(kwargs.values())]))
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        symbolic = any(_is_symbolic(x) for x in _flatten([list(args), list(kwargs.values())]))
         if self.stateful and symbolic:  # shape inference on dummy batches: leave states alone
             self._tracing = True
             try:
-                return super().__call__(inputs, *args, **kwargs)
+                return super().__call__(*args, **kwargs)
             finally:
                 self._tracing = False
-        return super().__call__(inputs, *args, **kwargs)
+        return super().__call__(*args, **kwargs)
 
     def _dropout_mask(self, shape: tuple[int, ...], rate: float, dtype: Any) -> np.ndarray:
         rng = self._dropout_rng if self._dropout_rng is not None else nb_random.generator()

@@ -309,7 +309,7 @@ def _check_single_positional(layer: Layer) -> None:
 
 def _single_input_shape(model: Model) -> tuple[Any, ...] | None:
     try:
-        shape = model.input_shape
+        shape = getattr(model, "input_shape")  # noqa: B009 - a property that may raise
     except (AttributeError, ValueError):
         return None
     return tuple(shape) if isinstance(shape, tuple) else None
