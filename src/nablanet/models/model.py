@@ -28,6 +28,7 @@ Deliberate differences from Keras 3 (documented where they apply):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -603,18 +604,20 @@ class Model(Layer):
         training_logs: dict[str, Any] | None = None
         try:
             for epoch in range(start, epochs):
+                batches = handler.epoch()
+                first = next(batches, None)
+                if first is None and handler.exhausted:
+                    break  # a one-shot iterator ran out before this epoch (warned)
                 self.reset_metrics()
                 callbacks.on_epoch_begin(epoch)
                 logs: dict[str, Any] = {}
-                for step, batch in handler.epoch():
+                for step, batch in itertools.chain([first] if first else [], batches):
                     callbacks.on_train_batch_begin(step)
                     self._losses = []
                     logs = _float_logs(self.train_step(batch))
                     callbacks.on_train_batch_end(step, logs)
                     if self.stop_training:
                         break
-                if handler.exhausted:
-                    break  # a one-shot iterator ran out before this epoch (warned)
                 epoch_logs = dict(logs)
                 if val_handler is not None and (epoch + 1) % validation_freq == 0:
                     val_logs = self.evaluate(_handler=val_handler, callbacks=callbacks,
