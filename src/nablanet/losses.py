@@ -35,9 +35,12 @@ from nablanet.ops.reduction import sum as _sum
 
 __all__ = [
     "BinaryCrossentropy",
+    "BinaryFocalCrossentropy",
     "CategoricalCrossentropy",
+    "CategoricalFocalCrossentropy",
     "CategoricalHinge",
     "CosineSimilarity",
+    "Dice",
     "Hinge",
     "Huber",
     "KLDivergence",
@@ -51,11 +54,15 @@ __all__ = [
     "Poisson",
     "SparseCategoricalCrossentropy",
     "SquaredHinge",
+    "Tversky",
     "binary_crossentropy",
+    "binary_focal_crossentropy",
     "categorical_crossentropy",
+    "categorical_focal_crossentropy",
     "categorical_hinge",
     "cosine_similarity",
     "deserialize",
+    "dice",
     "get",
     "hinge",
     "huber",
@@ -75,6 +82,7 @@ __all__ = [
     "serialize",
     "sparse_categorical_crossentropy",
     "squared_hinge",
+    "tversky",
 ]
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
@@ -94,6 +102,10 @@ categorical_hinge = F.categorical_hinge
 cosine_similarity = F.cosine_similarity
 kl_divergence = kld = F.kl_divergence
 poisson = F.poisson
+binary_focal_crossentropy = F.binary_focal_crossentropy
+categorical_focal_crossentropy = F.categorical_focal_crossentropy
+dice = F.dice
+tversky = F.tversky
 
 
 def _weight_array(weight: Any, dtype: Any) -> np.ndarray:
@@ -403,6 +415,86 @@ class CosineSimilarity(Loss):
         return {**super().get_config(), "axis": self.axis}
 
 
+class BinaryFocalCrossentropy(Loss):
+    r"""Focal binary cross-entropy (:func:`~nablanet.functional.losses.
+    binary_focal_crossentropy`): easy examples weigh :math:`(1 - p_t)^\gamma` less."""
+
+    def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25,
+                 gamma: float = 2.0, from_logits: bool = False, label_smoothing: float = 0.0,
+                 axis: int = -1, reduction: str | None = "sum_over_batch_size",
+                 name: str = "binary_focal_crossentropy", dtype: Any = None) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.apply_class_balancing, self.alpha, self.gamma = apply_class_balancing, alpha, gamma
+        self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
+
+    def call(self, y_true: Any, y_pred: Tensor) -> Tensor:
+        return F.binary_focal_crossentropy(y_true, y_pred, self.apply_class_balancing,
+                                           self.alpha, self.gamma, self.from_logits,
+                                           self.label_smoothing, self.axis)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing, "axis": self.axis,
+                "apply_class_balancing": self.apply_class_balancing, "alpha": self.alpha,
+                "gamma": self.gamma}
+
+
+class CategoricalFocalCrossentropy(Loss):
+    r"""Focal categorical cross-entropy (:func:`~nablanet.functional.losses.
+    categorical_focal_crossentropy`)."""
+
+    def __init__(self, alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
+                 label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: str | None = "sum_over_batch_size",
+                 name: str = "categorical_focal_crossentropy", dtype: Any = None) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.alpha, self.gamma, self.from_logits = alpha, gamma, from_logits
+        self.label_smoothing, self.axis = label_smoothing, axis
+
+    def call(self, y_true: Any, y_pred: Tensor) -> Tensor:
+        return F.categorical_focal_crossentropy(y_true, y_pred, self.alpha, self.gamma,
+                                                self.from_logits, self.label_smoothing,
+                                                self.axis)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing, "axis": self.axis,
+                "alpha": self.alpha, "gamma": self.gamma}
+
+
+class Dice(Loss):
+    r"""Dice loss over ``axis`` (:func:`~nablanet.functional.losses.dice`)."""
+
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "dice",
+                 axis: Any = None, dtype: Any = None) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.axis = axis
+
+    def call(self, y_true: Any, y_pred: Tensor) -> Tensor:
+        return F.dice(y_true, y_pred, self.axis)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis}
+
+
+class Tversky(Loss):
+    r"""Tversky loss with weights ``alpha`` (false positives) and ``beta`` (false
+    negatives) (:func:`~nablanet.functional.losses.tversky`)."""
+
+    def __init__(self, alpha: float = 0.5, beta: float = 0.5,
+                 reduction: str | None = "sum_over_batch_size", name: str = "tversky",
+                 axis: Any = None, dtype: Any = None) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.alpha, self.beta, self.axis = alpha, beta, axis
+
+    def call(self, y_true: Any, y_pred: Tensor) -> Tensor:
+        return F.tversky(y_true, y_pred, self.alpha, self.beta, self.axis)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "alpha": self.alpha, "beta": self.beta,
+                "axis": self.axis}
+
+
 class Huber(Loss):
     r"""Huber loss with threshold ``delta`` (quadratic inside, linear outside)."""
 
@@ -424,7 +516,8 @@ _CLASSES: dict[str, type[Loss]] = {cls.__name__: cls for cls in (
     SparseCategoricalCrossentropy, CategoricalCrossentropy, BinaryCrossentropy,
     MeanSquaredError, MeanAbsoluteError, Huber, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, LogCosh, Hinge, SquaredHinge, CategoricalHinge,
-    KLDivergence, Poisson, CosineSimilarity)}
+    KLDivergence, Poisson, CosineSimilarity, BinaryFocalCrossentropy,
+    CategoricalFocalCrossentropy, Dice, Tversky)}
 
 _NAMES: dict[str, type[Loss]] = {
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
@@ -440,6 +533,9 @@ _NAMES: dict[str, type[Loss]] = {
     "log_cosh": LogCosh, "logcosh": LogCosh, "hinge": Hinge, "squared_hinge": SquaredHinge,
     "categorical_hinge": CategoricalHinge, "kl_divergence": KLDivergence,
     "kld": KLDivergence, "poisson": Poisson, "cosine_similarity": CosineSimilarity,
+    "binary_focal_crossentropy": BinaryFocalCrossentropy,
+    "categorical_focal_crossentropy": CategoricalFocalCrossentropy, "dice": Dice,
+    "tversky": Tversky,
 }
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from nablanet.autograd.tensor import Tensor
 from nablanet.functional.activations import softplus
 from nablanet.ops.elementwise import abs as _abs
-from nablanet.ops.elementwise import clip, log, maximum, mul, sqrt, where
+from nablanet.ops.elementwise import clip, log, maximum, mul, sigmoid, sqrt, where
 from nablanet.ops.losses import (
     check_class_labels,
     sigmoid_cross_entropy_with_logits,
@@ -36,13 +36,17 @@ from nablanet.ops.reduction import max as _max
 from nablanet.ops.reduction import mean as _mean
 from nablanet.ops.reduction import sum as _sum
 from nablanet.ops.shape import expand_dims, gather, squeeze, transpose
+from nablanet.ops.softmax import softmax
 
 __all__ = [
     "EPSILON",
     "binary_crossentropy",
+    "binary_focal_crossentropy",
     "categorical_crossentropy",
+    "categorical_focal_crossentropy",
     "categorical_hinge",
     "cosine_similarity",
+    "dice",
     "hinge",
     "huber",
     "kl_divergence",
@@ -55,6 +59,7 @@ __all__ = [
     "sparse_categorical_crossentropy",
     "squared_hinge",
     "squeeze_or_expand_to_same_rank",
+    "tversky",
 ]
 
 #: Keras's fuzz factor for clipping probabilities.
@@ -364,3 +369,80 @@ def poisson(y_true: Any, y_pred: Any) -> Tensor:
     r""":math:`\ell = \frac1K\sum_k \hat y_k - y_k \log(\hat y_k + \epsilon)`."""
     target, y_pred = _pair("poisson", y_true, y_pred)
     return _mean(y_pred - mul(target, log(y_pred + EPSILON)), axis=-1)
+
+
+def binary_focal_crossentropy(y_true: Any, y_pred: Any, apply_class_balancing: bool = False,
+                              alpha: float = 0.25, gamma: float = 2.0,
+                              from_logits: bool = False, label_smoothing: float = 0.0,
+                              axis: int = -1) -> Tensor:
+    r"""Binary cross-entropy down-weighting easy examples (Lin et al., 2017), mean over
+    ``axis``:
+
+    .. math::
+
+        \ell = \frac1K \sum_k w_k (1 - p_{t,k})^\gamma \,\mathrm{bce}(t_k, p_k), \qquad
+        p_t = t p + (1 - t)(1 - p)
+
+    with :math:`w = \alpha t + (1 - \alpha)(1 - t)` when ``apply_class_balancing`` (else 1).
+    Logits go through a sigmoid first; probabilities are clipped to
+    :math:`[\epsilon, 1 - \epsilon]` inside the cross-entropy (Keras).
+    """
+    target, y_pred = _pair("binary_focal_crossentropy", y_true, y_pred)
+    if label_smoothing:
+        target = target * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    p = sigmoid(y_pred) if from_logits else y_pred
+    clipped = clip(p, EPSILON, 1.0 - EPSILON)
+    bce = -(mul(target, log(clipped)) + mul(1.0 - target, log(1.0 - clipped)))
+    p_t = mul(target, p) + mul(1.0 - target, 1.0 - p)
+    focal = mul((1.0 - p_t) ** gamma, bce)
+    if apply_class_balancing:
+        focal = mul(target * alpha + (1.0 - target) * (1.0 - alpha), focal)
+    return _mean(focal, axis=axis)
+
+
+def categorical_focal_crossentropy(y_true: Any, y_pred: Any, alpha: float = 0.25,
+                                   gamma: float = 2.0, from_logits: bool = False,
+                                   label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
+    r"""Categorical cross-entropy with each class term scaled by
+    :math:`\alpha (1 - p_j)^\gamma` (Lin et al., 2017):
+    :math:`\ell = -\sum_j \alpha (1 - p_j)^\gamma t_j \log p_j`, the probabilities
+    renormalised along ``axis`` and clipped as in :func:`categorical_crossentropy`.
+    """
+    y_pred = _tensor(y_pred)
+    target = _target(y_true, y_pred)
+    if tuple(np.shape(target)) != y_pred.shape:
+        raise ValueError(
+            "categorical_focal_crossentropy: arguments `y_true` and `y_pred` must have the "
+            f"same shape. Received: y_true.shape={tuple(np.shape(target))}, "
+            f"y_pred.shape={y_pred.shape}")
+    axis = _axis(axis, y_pred.ndim, "categorical_focal_crossentropy")
+    _warn_one_class("categorical_focal_crossentropy", y_pred, axis)
+    if label_smoothing:
+        target = target * (1.0 - label_smoothing) + label_smoothing / y_pred.shape[axis]
+    probs = softmax(y_pred, axis=axis) if from_logits else y_pred
+    probs = clip(probs / _sum(probs, axis=axis, keepdims=True), EPSILON, 1.0 - EPSILON)
+    weight = ((1.0 - probs) ** gamma) * alpha
+    return -_sum(mul(weight, mul(target, log(probs))), axis=axis)
+
+
+def dice(y_true: Any, y_pred: Any, axis: Any = None) -> Tensor:
+    r"""Dice loss :math:`1 - 2\sum t p / (\sum t + \sum p + \epsilon)`, the sums over
+    ``axis`` (all axes when None: one value for the batch)."""
+    y_pred = _tensor(y_pred)
+    target = _target(y_true, y_pred)
+    intersection = _sum(mul(target, y_pred), axis=axis)
+    denominator = _sum(target, axis=axis) + _sum(y_pred, axis=axis) + EPSILON
+    return 1.0 - (intersection * 2.0) / denominator
+
+
+def tversky(y_true: Any, y_pred: Any, alpha: float = 0.5, beta: float = 0.5,
+            axis: Any = None) -> Tensor:
+    r"""Tversky loss :math:`1 - TP / (TP + \alpha FP + \beta FN + \epsilon)` with soft
+    counts :math:`TP = \sum t p`, :math:`FP = \sum (1 - t) p`, :math:`FN = \sum t (1 - p)`
+    over ``axis`` (Salehi et al., 2017); ``alpha = beta = 0.5`` is the Dice loss."""
+    y_pred = _tensor(y_pred)
+    target = _target(y_true, y_pred)
+    true_pos = _sum(mul(target, y_pred), axis=axis)
+    false_pos = _sum(mul(1.0 - target, y_pred), axis=axis)
+    false_neg = _sum(mul(target, 1.0 - y_pred), axis=axis)
+    return 1.0 - true_pos / (true_pos + false_pos * alpha + false_neg * beta + EPSILON)
