@@ -43,10 +43,9 @@ class EarlyStopping(MonitorCallback):
 
     Notes
     -----
-    Deliberate difference from Keras 3: ``on_train_begin`` also resets the best value, so
-    one instance reused for several ``fit`` calls (as the chapter's §7.4 does with
-    ``early_stop``) starts afresh each time, as tf.keras 2 did; Keras 3 carries the previous
-    run's best value over.
+    ``on_train_begin`` resets the best value and the counters, so one instance reused for
+    several ``fit`` calls (as the chapter's §7.4 does with ``early_stop``) starts afresh each
+    time, as Keras 3 does.
 
     Attributes
     ----------
