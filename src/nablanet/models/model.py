@@ -533,7 +533,8 @@ class Model(Layer):
 
         Parameters
         ----------
-        x, y : arrays, or a Dataset yielding ``(x, y)`` batches (then ``y`` is None)
+        x, y : arrays, or a Dataset, PyDataset or generator yielding ``(x, y)`` batches
+            (then ``y`` is None)
         batch_size : int
             Samples per step for arrays (32).
         epochs : int
@@ -553,6 +554,10 @@ class Model(Layer):
         initial_epoch : int
             Epoch to start from (to resume a run).
         steps_per_epoch, validation_steps : int, optional
+            Batches per epoch (per validation). As in Keras 3 the batches continue from
+            one epoch to the next, and an epoch ends early, with a warning, when the data
+            run out; a generator that is exhausted stops training (see
+            :mod:`nablanet.models.data_adapter`).
         validation_batch_size : int, optional
         validation_freq : int
             Validate every ``validation_freq`` epochs.
