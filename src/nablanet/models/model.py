@@ -511,6 +511,9 @@ class Model(Layer):
         from nablanet.callbacks.base import CallbackList
 
         self._assert_compiled()
+        from nablanet.models.validation import check_fit
+
+        x = check_fit(self, x, y, validation_data, validation_freq, class_weight, callbacks)
         verbose = _resolve_verbose(verbose)
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"fit: epochs must be a non-negative integer. Received: "
@@ -590,6 +593,9 @@ class Model(Layer):
         self._assert_compiled()
         verbose = _resolve_verbose(verbose)
         if handler is None:
+            from nablanet.models.validation import check_evaluate
+
+            x = check_evaluate(self, x, y, callbacks)
             handler = DataHandler(x, y, sample_weight, batch_size=batch_size, steps=steps,
                                   shuffle=False, where="evaluate")
             self._prepare(handler)
@@ -620,6 +626,9 @@ class Model(Layer):
         from nablanet.callbacks.base import CallbackList
 
         verbose = _resolve_verbose(verbose)
+        from nablanet.models.validation import check_predict
+
+        x = check_predict(self, x, callbacks)
         handler = DataHandler(x, None, None, batch_size=batch_size, steps=steps,
                               shuffle=False, where="predict")
         self._prepare(handler)
