@@ -546,6 +546,9 @@ class Model(Layer):
         self.stop_training = False
         self._initial_epoch = None
         callbacks.on_train_begin()
+        backup = self.__dict__.pop("_backup_and_restore", None)  # set by BackupAndRestore
+        if backup is not None:
+            backup.resume(callbacks)  # callbacks' state, generators, where to start
         start = self._initial_epoch if self._initial_epoch is not None else initial_epoch
         self._initial_epoch = None
         training_logs: dict[str, Any] | None = None
@@ -555,9 +558,14 @@ class Model(Layer):
                 callbacks.on_epoch_begin(epoch)
                 logs: dict[str, Any] = {}
                 for step, batch in handler.epoch():
+                    if backup is not None and backup.skip(epoch, step, batch):
+                        logs = backup.last_logs  # applied before the interruption
+                        continue
                     callbacks.on_train_batch_begin(step)
                     logs = _float_logs(self.train_step(batch))
                     callbacks.on_train_batch_end(step, logs)
+                    if backup is not None:
+                        backup.after_batch(epoch, step, logs, callbacks)
                     if self.stop_training:
                         break
                 epoch_logs = dict(logs)
@@ -566,6 +574,8 @@ class Model(Layer):
                                              return_dict=True, verbose=0)
                     epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 callbacks.on_epoch_end(epoch, epoch_logs)
+                if backup is not None:
+                    backup.after_epoch(epoch, callbacks)
                 training_logs = epoch_logs
                 if self.stop_training:
                     break
