@@ -177,7 +177,8 @@ def set_callback_states(callbacks: Any, entries: list[dict[str, Any]],
     for cb in _stateful(callbacks):  # the k-th callback of a class gets the k-th entry of it
         indices = by_class.get(type(cb).__name__)
         if not indices:
-            mismatched.append(type(cb).__name__)
+            if any(_attributes(cb, "", ("_model", "params"))):  # it has state to lose
+                mismatched.append(type(cb).__name__)
             continue
         index = indices.pop(0)
         entry = entries[index]
