@@ -167,22 +167,31 @@ def warn_skipped(what: str, failed: list[str], total: int) -> None:
     )
 
 
-def _list_files(directory: str, follow_links: bool) -> list[str]:
+def _identity(path: str) -> tuple[int, int]:
+    info = os.stat(path)
+    return info.st_dev, info.st_ino
+
+
+def _list_files(directory: str, follow_links: bool,
+                seen: set[tuple[int, int]] | None = None) -> list[str]:
     """Image files under ``directory`` (recursively), as sorted relative paths.
 
     With ``follow_links`` every real directory and file is visited once: a symbolic link
     back to a parent (a loop) or a second link to the same folder or file adds nothing.
+    ``seen`` (shared by the walks of one call) holds the directories and files already
+    visited, or not to be entered (the other class folders); ``directory`` itself is always
+    walked.
     """
     found = []
-    seen: set[tuple[int, int]] = set()
+    seen = set() if seen is None else seen
     for root, dirs, files in os.walk(directory, followlinks=follow_links):
         dirs.sort()
         if follow_links:
-            here = os.stat(root)
-            if (here.st_dev, here.st_ino) in seen:
+            here = _identity(root)
+            if here in seen and root != directory:
                 dirs[:] = []
                 continue
-            seen.add((here.st_dev, here.st_ino))
+            seen.add(here)
         for fname in sorted(files):
             if not fname.lower().endswith(ALLOWED_IMAGE_FORMATS):
                 continue
@@ -354,8 +363,11 @@ def image_dataset_from_directory(
             names = subdirs
         paths: list[str] = []
         label_list: list[int] = []
+        # (a link from one class folder to the root or another class adds nothing)
+        not_again = {_identity(d) for d in [directory, *(os.path.join(directory, c)
+                                                          for c in names)]}
         for index, cls in enumerate(names):
-            files = _list_files(os.path.join(directory, cls), follow_links)
+            files = _list_files(os.path.join(directory, cls), follow_links, not_again)
             paths.extend(os.path.join(directory, cls, f) for f in files)
             label_list.extend([index] * len(files))
     else:
