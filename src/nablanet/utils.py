@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import platform
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -50,9 +49,60 @@ def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:
     return out
 
 
-@contextmanager
-def limit_threads(threads: int) -> Iterator[None]:
-    """Run the block with BLAS and numba limited to ``threads`` threads (0: leave them alone).
+def numpy_blas() -> Any:
+    """threadpoolctl's controller of the BLAS library NumPy itself calls (found once), or None.
+
+    Several BLAS libraries may be loaded in one process -- SciPy's wheels bring their own
+    OpenBLAS next to NumPy's, and the order in which threadpoolctl lists them varies from one
+    process to the next (it follows ``PYTHONHASHSEED``). The one NumPy uses is the one inside
+    NumPy's own package (``numpy.libs`` or ``numpy/.dylibs`` for wheels); otherwise the one
+    whose version NumPy's build configuration names; otherwise, with a single BLAS loaded,
+    that one.
+    """
+    if not _NUMPY_BLAS:
+        _NUMPY_BLAS.append(_find_numpy_blas())
+    return _NUMPY_BLAS[0]
+
+
+_NUMPY_BLAS: list[Any] = []
+
+
+def _find_numpy_blas() -> Any:
+    try:
+        from threadpoolctl import ThreadpoolController
+
+        libraries = [lib for lib in ThreadpoolController().lib_controllers
+                     if lib.user_api == "blas"]
+    except Exception:  # pragma: no cover - threadpoolctl is a dependency
+        return None
+    package = os.path.realpath(os.path.dirname(np.__file__))
+    homes = (package + os.sep, package + ".libs" + os.sep)  # numpy/ (.dylibs), numpy.libs/
+    for lib in libraries:
+        if os.path.realpath(lib.filepath).startswith(homes):
+            return lib
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]  # type: ignore[index]
+        version = str(blas.get("version", ""))
+    except Exception:  # pragma: no cover - older NumPy
+        version = ""
+    matching = [lib for lib in libraries if version and lib.version == version]
+    if len(matching) == 1:
+        return matching[0]
+    return libraries[0] if len(libraries) == 1 else None
+
+
+class limit_threads:  # noqa: N801 - used like a function, as threadpoolctl's threadpool_limits
+    """Limit every loaded BLAS library to ``threads`` threads (0: leave them alone).
+
+    The limit is set when the object is made, so ``limit_threads(2)`` on its own limits the
+    rest of the process; as a context manager, ``with limit_threads(1): ...`` restores the
+    previous limits when the block ends (or on :meth:`restore`), never when the object is
+    garbage collected. Every BLAS loaded at that moment gets the same limit (NumPy's own
+    and, say, SciPy's), and nablanet's batch-split threads (:func:`numpy_blas`'s limit) follow
+    it, so training with the same seed and the same ``threads`` is bit-identical from one
+    process to the next whatever else is imported. numba's threading layer is never started
+    (nablanet's compiled kernels run on its own Python threads), so frameworks imported later
+    keep their own OpenMP runtime.
 
     On a machine whose cores are shared with other jobs, OpenBLAS's idle threads spin and can
     make small matrix products many times slower; one thread is then the faster choice.
@@ -62,23 +112,33 @@ def limit_threads(threads: int) -> Iterator[None]:
     >>> with limit_threads(1):
     ...     pass
     """
-    if threads < 0:
-        raise ValueError(f"limit_threads: threads must be 0 (no limit) or positive. "
-                         f"Received: threads={threads}")
-    if threads == 0:
-        yield
-        return
-    import numba
-    from threadpoolctl import threadpool_limits
 
-    previous = numba.get_num_threads()
-    available = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # set at import
-    numba.set_num_threads(max(1, min(threads, available)))
-    try:
-        with threadpool_limits(limits=threads, user_api="blas"):
-            yield
-    finally:
-        numba.set_num_threads(previous)
+    def __init__(self, threads: int) -> None:
+        if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) \
+                or threads < 0:
+            raise ValueError(f"limit_threads: threads must be 0 (no limit) or positive. "
+                             f"Received: threads={threads!r}")
+        self.threads = int(threads)
+        self._previous: list[tuple[Any, int]] = []
+        if self.threads:
+            from threadpoolctl import ThreadpoolController
+
+            for lib in ThreadpoolController().lib_controllers:
+                if lib.user_api == "blas":
+                    self._previous.append((lib, int(lib.num_threads)))
+                    lib.set_num_threads(self.threads)
+
+    def restore(self) -> None:
+        """Put back the limits that were in place before this object was made."""
+        for lib, threads in reversed(self._previous):
+            lib.set_num_threads(threads)
+        self._previous = []
+
+    def __enter__(self) -> limit_threads:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.restore()
 
 
 # glibc's mallopt parameters (malloc.h)

@@ -122,13 +122,21 @@ class ModelCheckpoint(MonitorCallback):
 
 
 class BackupAndRestore(Callback):
-    """Resume an interrupted ``fit`` from the end of its last completed epoch.
+    """Resume an interrupted ``fit`` exactly where its last backup was taken.
 
-    At the end of every epoch (or every ``save_freq`` batches, then resuming at the start
-    of that epoch) the weights, the optimizer state and the epoch number are written
-    atomically to ``backup_dir/latest.weights.safetensors``. When ``fit`` starts and a
-    backup exists, it is loaded and training continues with the next epoch. The backup is
-    deleted when training completes (``delete_checkpoint=True``).
+    At the end of every epoch (``save_freq='epoch'``) or after every ``save_freq`` training
+    batches, everything the rest of the run depends on is written atomically to
+    ``backup_dir/latest.weights.safetensors``: the weights, the optimizer state, the epoch and
+    the number of batches of it already applied, the random generators (shuffling, dropout),
+    the running metrics of the epoch, the learning rate and the state of the other callbacks
+    (see :mod:`nablanet.callbacks.training_state`). When ``fit`` starts and a backup exists,
+    it is checked whole (a corrupt file or epoch is refused with a ``ValueError``), loaded, and
+    training continues at that point: inside an epoch, the batches already applied are skipped
+    (as Keras 3 does), not replayed. A run killed at any moment (even while the backup is being
+    written) and then resumed ends with the same weights, History and callback results, bit
+    for bit, as the run that was never interrupted -- for ``fit`` on arrays or on a finite
+    dataset without ``steps_per_epoch``, with the same thread count. The backup is deleted when
+    training completes (``delete_checkpoint=True``).
 
     Parameters
     ----------
@@ -150,38 +158,138 @@ class BackupAndRestore(Callback):
         self.save_freq = save_freq
         self.delete_checkpoint = bool(delete_checkpoint)
         self._path = os.path.join(self.backup_dir, "latest.weights.safetensors")
-        self._current_epoch = 0
         self._batches = 0
+        self._epoch_rng: dict[str, Any] | None = None
+        self._pending: dict[str, Any] | None = None
+        self._pending_arrays: dict[str, np.ndarray] = {}
+        self._last_logs: dict[str, Any] = {}
 
+    # -- hooks called by ``fit`` (after the other callbacks' hooks of the same point) ---------
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         if not self.model.built:
             raise ValueError("BackupAndRestore: the model must be built before training "
                              "(give it an Input or call it on data).")
+        self._batches = 0
+        self._pending = None
+        self.model._backup_and_restore = self
         if os.path.exists(self._path):
-            from nablanet.models.saving import load_weights
+            from nablanet.models.saving import load_backup
 
-            meta = load_weights(self.model, self._path)
-            self.model._initial_epoch = int(meta.get("epoch", 0))
+            epochs = self.params.get("epochs") if self.params else None
+            meta, arrays = load_backup(self.model, self._path, epochs=epochs)
+            self._pending, self._pending_arrays = meta, arrays
 
-    def _backup(self, next_epoch: int) -> None:
-        from nablanet.models.saving import save_weights
+    def resume(self, callbacks: Any) -> None:
+        """After every ``on_train_begin``: put back the callbacks' state, the learning rate
+        and the generators, and tell ``fit`` where to start."""
+        from nablanet.callbacks import training_state as ts
 
-        save_weights(self.model, self._path, user_metadata={"epoch": next_epoch})
+        state = self._pending
+        if state is None:
+            return
+        mismatched = ts.set_callback_states(callbacks, state.get("callbacks", []),
+                                            self._pending_arrays)
+        if mismatched:
+            warnings.warn(f"BackupAndRestore: the callbacks {mismatched} differ from those of "
+                          "the interrupted run; their state was not restored.", stacklevel=2)
+        lr = state.get("learning_rate")
+        if lr is not None:
+            self.model.optimizer.learning_rate = lr
+        ts.set_rng_states(self.model, state["rng_epoch"])
+        epochs = self.params.get("epochs") if self.params else None
+        stop = bool(state.get("stop_training")) and int(state.get("step", 0)) == 0
+        self.model._initial_epoch = int(epochs) if stop and epochs is not None \
+            else int(state["epoch"])
 
-    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self._current_epoch = epoch
+    def skip(self, epoch: int, step: int, batch: Any) -> bool:
+        """Whether ``fit`` skips this batch (applied before the interruption). At the last
+        skipped batch the generators and running metrics of the backup are put back."""
+        state = self._pending
+        if state is None:
+            return False
+        done = int(state.get("step", 0))
+        if epoch != int(state["epoch"]) or step >= done:
+            self._pending = None
+            return False
+        if step == done - 1:
+            self._restore_inside_epoch(state, batch)
+        return True
 
-    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        if isinstance(self.save_freq, int) and self.save_freq is not False:
-            self._batches += 1
-            if self._batches >= self.save_freq:
-                self._batches = 0
-                self._backup(self._current_epoch)
+    @property
+    def last_logs(self) -> dict[str, Any]:
+        """The logs of the last batch applied before the backup (while skipping)."""
+        return dict(self._last_logs)
 
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+    def _restore_inside_epoch(self, state: dict[str, Any], batch: Any) -> None:
+        from nablanet.callbacks import training_state as ts
+
+        self._last_logs = dict(state.get("logs") or {})
+        ts.set_rng_states(self.model, state["rng"])
+        entries = state.get("metrics", [])
+        if not ts.set_metric_states(self.model, entries, self._pending_arrays):
+            self._build_metrics(batch)  # compiled metrics are made at their first batch
+            if not ts.set_metric_states(self.model, entries, self._pending_arrays):
+                raise ValueError(f"BackupAndRestore: the metrics of '{self._path}' do not "
+                                 "match the model's compiled metrics.")
+        if state.get("stop_training"):
+            self.model.stop_training = True
+        self._pending = None
+
+    def _build_metrics(self, batch: Any) -> None:
+        from nablanet.autograd.function import no_grad
+        from nablanet.models.data_adapter import unpack_x_y_sample_weight
+
+        x, y, sample_weight = unpack_x_y_sample_weight(batch)
+        with no_grad():  # inference: no generator is drawn from, no weight changes
+            y_pred = self.model(x, training=False)
+        self.model.compute_metrics(x, y, y_pred, sample_weight)
+
+    def after_batch(self, epoch: int, step: int, logs: dict[str, Any], callbacks: Any) -> None:
+        """After every ``on_train_batch_end``: a backup every ``save_freq`` batches."""
+        if not isinstance(self.save_freq, int) or self.save_freq is False:
+            return
+        self._batches += 1
+        if self._batches >= self.save_freq:
+            self._batches = 0
+            self._backup(callbacks, epoch, step + 1, logs)
+
+    def after_epoch(self, epoch: int, callbacks: Any) -> None:
+        """After every ``on_epoch_end``: the backup of ``save_freq='epoch'``."""
         if self.save_freq == "epoch":
-            self._backup(epoch + 1)
+            self._backup(callbacks, epoch + 1, 0, None)
+
+    def before_epoch(self) -> None:
+        """Before ``fit`` draws an epoch's first batch: the generators' state, from which a
+        backup taken inside this epoch replays its shuffle."""
+        from nablanet.callbacks.training_state import rng_states
+
+        self._epoch_rng = rng_states(self.model)
+
+    # -- callback hooks ---------------------------------------------------------------------------
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self.delete_checkpoint and os.path.exists(self._path):
             os.remove(self._path)
+
+    # -- writing ---------------------------------------------------------------------------------
+    def _backup(self, callbacks: Any, epoch: int, step: int,
+                logs: dict[str, Any] | None) -> None:
+        from nablanet.callbacks import training_state as ts
+        from nablanet.models.saving import save_weights
+
+        now = ts.rng_states(self.model)
+        entries, arrays = ts.callback_states(callbacks)
+        state: dict[str, Any] = {
+            "epoch": epoch, "step": step, "rng": now,
+            "rng_epoch": now if step == 0 or self._epoch_rng is None else self._epoch_rng,
+            "callbacks": entries, "stop_training": bool(self.model.stop_training),
+            "logs": {k: v for k, v in (logs or {}).items()
+                     if isinstance(v, (int, float, np.floating, np.integer))},
+        }
+        if step:
+            state["metrics"], metric_arrays = ts.metric_states(self.model)
+            arrays.update(metric_arrays)
+        lr = getattr(self.model.optimizer, "_learning_rate", None)
+        if isinstance(lr, (int, float, np.floating)):
+            state["learning_rate"] = float(lr)
+        save_weights(self.model, self._path, user_metadata=state, extra_tensors=arrays)

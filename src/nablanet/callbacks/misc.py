@@ -88,6 +88,27 @@ class CSVLogger(Callback):
             self._file = None
         self._writer = None
 
+    def _backup_state(self) -> dict[str, Any]:
+        """The file's rows so far, for :class:`~nablanet.callbacks.BackupAndRestore`."""
+        if self._file is None:
+            return {}
+        self._file.flush()
+        with open(self.filename, encoding="utf-8", newline="") as handle:
+            return {"text": handle.read()}
+
+    def _restore_backup_state(self, extra: dict[str, Any]) -> None:
+        """On resume: the file holds exactly the backed-up rows, and rows continue after
+        them (no second header, no row twice)."""
+        if "text" not in extra:
+            return
+        if self._file is not None:
+            self._file.close()
+        with open(self.filename, "w", newline="", encoding="utf-8") as handle:
+            handle.write(extra["text"])
+        self._file = open(self.filename, "a", newline="", encoding="utf-8")  # noqa: SIM115
+        self._writer = None
+        self._append_header = not extra["text"]
+
 
 class LambdaCallback(Callback):
     """A callback made of plain functions, e.g.

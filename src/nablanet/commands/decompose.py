@@ -16,6 +16,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -111,16 +112,100 @@ def _save(path: str, result: Any, method: str) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run the command; returns the process exit status (0 success, 2 bad input)."""
+    """Run the command; returns the process exit status (0 success, 2 bad input).
+
+    Every user error -- a missing, foreign or truncated file, an ``.npz`` archive, a tensor
+    or a rank too large for the available memory, a bad rank -- ends with one line on
+    standard error and status 2.
+    """
     try:
         return _run(args)
     except (ValueError, OSError) as error:
         print(f"nablanet decompose: error: {error}", file=sys.stderr)
         return 2
+    except MemoryError as error:
+        print(f"nablanet decompose: error: out of memory ({error})", file=sys.stderr)
+        return 2
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux ``MemAvailable``), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _gb(nbytes: int) -> str:
+    return f"{nbytes / 1e9:.3g} GB"
+
+
+def _check_fits(what: str, nbytes: int) -> None:
+    free = available_memory()
+    if free is not None and nbytes > free:
+        raise ValueError(f"{what} needs about {_gb(nbytes)} of memory; {_gb(free)} is "
+                         "available.")
+
+
+def _load_tensor(path: str) -> np.ndarray:
+    """The ``.npy`` tensor at ``path``, its header checked before any data is read (dtype,
+    shape, size against the file and against the available memory), memory-mapped."""
+    with open(path, "rb") as handle:
+        magic = handle.read(6)
+        handle.seek(0)
+        if magic[:4] == b"PK\x03\x04":
+            raise ValueError(f"{path} is a .npz archive (or another zip file); decompose takes "
+                             "one tensor in a .npy file: np.save('tensor.npy', archive['name'])")
+        if magic != b"\x93NUMPY":
+            raise ValueError(f"{path} is not a .npy file (it does not start with NumPy's "
+                             "magic bytes).")
+        try:
+            version = np.lib.format.read_magic(handle)
+            shape, fortran, dtype = (np.lib.format.read_array_header_1_0(handle)
+                                     if version == (1, 0) else
+                                     np.lib.format.read_array_header_2_0(handle))
+        except (ValueError, SyntaxError, TypeError) as error:
+            raise ValueError(f"{path} has a corrupt .npy header ({error}).") from None
+        offset = handle.tell()
+        size = os.fstat(handle.fileno()).st_size
+    if dtype.hasobject or dtype.kind not in "biuf":
+        raise ValueError(f"{path} holds {dtype} values; decompose takes a real tensor "
+                         "(integer or floating point).")
+    if len(shape) < 2:
+        raise ValueError(f"{path} holds a tensor of order {len(shape)} (shape {shape}); "
+                         "decompose needs order 2 or more.")
+    count = math.prod(shape)
+    nbytes = count * dtype.itemsize
+    if offset + nbytes > size:
+        raise ValueError(f"{path} declares shape {shape} ({dtype}, {nbytes} bytes) but holds "
+                         f"only {size - offset} bytes of data: it is truncated or corrupt.")
+    if count == 0:
+        raise ValueError(f"{path} holds an empty tensor (shape {shape}).")
+    _check_fits(f"a tensor of shape {shape}", 4 * count * 8)  # float64 working copies
+    return np.load(path, mmap_mode="r", allow_pickle=False)
+
+
+def _check_rank(shape: tuple[int, ...], method: str, rank: Any) -> None:
+    """Refuse ranks whose factors would not fit in memory (before any is allocated)."""
+    ranks = rank if isinstance(rank, tuple) else (rank,) if rank is not None else ()
+    for r in ranks:
+        if r <= 0:
+            raise ValueError(f"--rank values must be positive integers. Received: rank={rank}")
+    if method == "cp" and isinstance(rank, int):
+        # factors, plus the Khatri-Rao product of all modes but the smallest, in float64
+        entries = rank * (sum(shape) + math.prod(shape) // min(shape))
+        _check_fits(f"cp rank {rank} on shape {shape}", 3 * entries * 8)
 
 
 def _run(args: argparse.Namespace) -> int:
-    tensor = np.load(args.file, allow_pickle=False)
+    tensor = _load_tensor(args.file)
     if args.method != "tt" and args.eps is not None:
         raise ValueError(f"--eps applies to --method tt only. Received: --method {args.method}")
     if args.rank is None and not (args.method == "tt" and args.eps is not None):
@@ -132,6 +217,7 @@ def _run(args: argparse.Namespace) -> int:
     print(header)
     result: Any = None
     for rank in ranks:
+        _check_rank(tensor.shape, args.method, rank)
         label = f"{args.method} rank {rank}" if rank is not None else f"tt eps {args.eps}"
         progress = _Progress(label, args.n_iter_max, not args.quiet)
         start = time.perf_counter()

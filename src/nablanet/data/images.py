@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -71,8 +72,11 @@ def decode_image(source: Any, color_mode: str = "rgb", name: str | None = None) 
     label = name if name is not None else (
         os.fspath(source) if isinstance(source, (str, os.PathLike)) else "<image bytes>"
     )
+    opened_here = None
     try:
         stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
+        if isinstance(source, (str, os.PathLike)):
+            stream = opened_here = _open_regular(source)
         with Image.open(stream) as opened:
             opened.load()
             img: Image.Image = opened
@@ -87,9 +91,25 @@ def decode_image(source: Any, color_mode: str = "rgb", name: str | None = None) 
             array = np.asarray(img, dtype=np.uint8)
     except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, zlib.error...
         raise ImageDecodeError(f"Could not decode image file {label!r}: {exc}") from exc
+    finally:
+        if opened_here is not None:
+            opened_here.close()
     if channels == 1:
         array = array[:, :, None]
     return array
+
+
+def _open_regular(path: str | os.PathLike[str]) -> Any:
+    """Open ``path`` for reading if it is a regular file (checked on the open descriptor, so
+    a FIFO or device named ``*.png`` is refused instead of blocking the loader for ever)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"not a regular file (a FIFO, socket or device): {os.fspath(path)!r}")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def decode_images(
@@ -147,14 +167,45 @@ def warn_skipped(what: str, failed: list[str], total: int) -> None:
     )
 
 
-def _list_files(directory: str, follow_links: bool) -> list[str]:
-    """Image files under ``directory`` (recursively), as sorted relative paths."""
+def _identity(path: str) -> tuple[int, int]:
+    info = os.stat(path)
+    return info.st_dev, info.st_ino
+
+
+def _list_files(directory: str, follow_links: bool,
+                seen: set[tuple[int, int]] | None = None) -> list[str]:
+    """Image files under ``directory`` (recursively), as sorted relative paths.
+
+    With ``follow_links`` every real directory and file is visited once: a symbolic link
+    back to a parent (a loop) or a second link to the same folder or file adds nothing.
+    ``seen`` (shared by the walks of one call) holds the directories and files already
+    visited, or not to be entered (the other class folders); ``directory`` itself is always
+    walked.
+    """
     found = []
-    for root, dirs, files in sorted(os.walk(directory, followlinks=follow_links)):
+    seen = set() if seen is None else seen
+    for root, dirs, files in os.walk(directory, followlinks=follow_links):
         dirs.sort()
+        if follow_links:
+            here = _identity(root)
+            if here in seen and root != directory:
+                dirs[:] = []
+                continue
+            seen.add(here)
         for fname in sorted(files):
-            if fname.lower().endswith(ALLOWED_IMAGE_FORMATS):
-                found.append(os.path.relpath(os.path.join(root, fname), directory))
+            if not fname.lower().endswith(ALLOWED_IMAGE_FORMATS):
+                continue
+            path = os.path.join(root, fname)
+            if follow_links:
+                try:
+                    info = os.stat(path)
+                except OSError:  # a dangling link: reported when it is decoded
+                    info = None
+                if info is not None:
+                    if (info.st_dev, info.st_ino) in seen:
+                        continue
+                    seen.add((info.st_dev, info.st_ino))
+            found.append(os.path.relpath(path, directory))
     return sorted(found)
 
 
@@ -312,8 +363,11 @@ def image_dataset_from_directory(
             names = subdirs
         paths: list[str] = []
         label_list: list[int] = []
+        # (a link from one class folder to the root or another class adds nothing)
+        not_again = {_identity(d) for d in [directory, *(os.path.join(directory, c)
+                                                          for c in names)]}
         for index, cls in enumerate(names):
-            files = _list_files(os.path.join(directory, cls), follow_links)
+            files = _list_files(os.path.join(directory, cls), follow_links, not_again)
             paths.extend(os.path.join(directory, cls, f) for f in files)
             label_list.extend([index] * len(files))
     else:

@@ -20,10 +20,16 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from nablanet.data.images import ALLOWED_IMAGE_FORMATS, decode_images, warn_skipped
+from nablanet.data.images import (
+    ALLOWED_IMAGE_FORMATS,
+    ImageDecodeError,
+    decode_images,
+    warn_skipped,
+)
 
 __all__ = ["CLASS_NAMES", "SPLIT_SOURCES", "default_search_dirs", "read_split"]
 
@@ -97,6 +103,40 @@ def missing_data_message(split: str, dirs: list[Path]) -> str:
     )
 
 
+MAX_MEMBER_BYTES = 32 << 20  # an image of the data set is ~100 KB; a larger member is refused
+
+
+def _read_member(zf: zipfile.ZipFile, key: str, label: str, on_error: str) -> Any:
+    """The bytes of one archive member, read in this thread (decoding runs on threads).
+
+    A member whose declared size is above :data:`MAX_MEMBER_BYTES` is refused without being
+    inflated, and at most that many bytes are ever read (a member that lies about its size
+    stops there): a zip bomb cannot fill the memory. A refused member is an
+    :class:`ImageDecodeError` -- raised, or skipped with the others when ``on_error='skip'``.
+    """
+    info = zf.getinfo(key)
+    problem = None
+    if info.file_size > MAX_MEMBER_BYTES:
+        problem = f"declares {info.file_size} bytes uncompressed"
+    else:
+        with zf.open(info) as member:
+            data = member.read(MAX_MEMBER_BYTES + 1)
+        if len(data) > MAX_MEMBER_BYTES:
+            problem = "inflates past its declared size"
+    if problem is None:
+        return data
+    error = ImageDecodeError(f"Could not decode image file {label!r}: the archive member "
+                             f"{problem} (more than {MAX_MEMBER_BYTES} bytes); refused as a "
+                             "possible zip bomb.")
+    if on_error == "raise":
+        raise error
+
+    def refuse() -> Any:
+        raise error
+
+    return refuse
+
+
 def read_split(
     split: str,
     data_dir: str | os.PathLike[str] | None = None,
@@ -129,7 +169,7 @@ def read_split(
                 zf = archives.get(m.archive)
                 if zf is None:
                     zf = archives[m.archive] = zipfile.ZipFile(m.archive)
-                sources.append(zf.read(m.key))  # read sequentially, decode on threads
+                sources.append(_read_member(zf, m.key, f"{m.archive}:{m.key}", on_error))
             else:
                 sources.append(m.path)
     finally:

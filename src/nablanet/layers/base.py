@@ -266,6 +266,9 @@ class Layer:
         if init is None:  # the TypeError calling None would raise, with a clearer message
             raise TypeError(f"{self.name}: weight {name!r} needs an initializer. "
                             "Received: initializer=None")
+        from nablanet.models.saving import check_allocation  # a file being loaded caps it
+
+        check_allocation(self.name, name, shape, dtype or self.dtype)
         values = np.asarray(init(shape, dtype=dtype or self.dtype), dtype=dtype or self.dtype)
         weight = Tensor(values, dtype=values.dtype,
                         requires_grad=bool(trainable) and self._trainable)

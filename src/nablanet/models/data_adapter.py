@@ -162,8 +162,10 @@ class DataHandler:
     def __init__(self, x: Any, y: Any = None, sample_weight: Any = None,
                  batch_size: int | None = None, steps: int | None = None,
                  shuffle: bool | str = False, class_weight: dict[Any, float] | None = None,
-                 where: str = "fit") -> None:
+                 where: str = "fit", check_batch: Any = None) -> None:
         self.where = where
+        #: ``check(x, y, sample_weight)`` run on every batch of a dataset as it arrives.
+        self.check_batch = check_batch
         self.shuffle = shuffle
         if batch_size is not None and (not isinstance(batch_size, (int, np.integer))
                                        or batch_size <= 0):
@@ -303,6 +305,8 @@ class DataHandler:
     # -- iterables -----------------------------------------------------------------------------
     def _convert(self, element: Any) -> Any:
         x, y, sw = unpack_x_y_sample_weight(element)
+        if self.check_batch is not None:
+            self.check_batch(x, y, sw)
         for leaf in flatten(x):
             check_finite(np.asarray(getattr(leaf, "data", leaf)), "input (x)", self.where)
         if self.class_weight is not None and y is not None:

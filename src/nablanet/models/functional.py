@@ -304,20 +304,36 @@ class Functional(Model):
                     ) -> Functional:
         from nablanet.models.saving import deserialize_layer
 
+        def field(owner: Any, key: str, kind: Any, where: str = "the configuration") -> Any:
+            value = owner.get(key) if isinstance(owner, dict) else None
+            if not isinstance(value, kind):
+                raise ValueError(f"Functional.from_config: {where} needs a {key!r} field "
+                                 f"of the right kind. Received: {key}={value!r:.80}")
+            return value
+
         layers = {}
         for layer_config in config.get("layers", []):
             layer = deserialize_layer(layer_config, custom_objects)
             layers[layer.name] = layer
-        inputs = [Input(batch_shape=tuple(spec["batch_shape"]), dtype=spec.get("dtype"),
-                        name=spec.get("name")) for spec in config["inputs"]]
+        inputs = [Input(batch_shape=tuple(field(spec, "batch_shape", list, "each input")),
+                        dtype=spec.get("dtype"), name=spec.get("name"))
+                  for spec in field(config, "inputs", list)]
         produced: list[list[Any]] = []
+
+        def reference(table: list[Any], value: Any, key: str) -> Any:
+            index = value.get(key)
+            if isinstance(index, bool) or not isinstance(index, int) \
+                    or not 0 <= index < len(table):
+                raise ValueError(f"Functional.from_config: the reference {key}={index!r} "
+                                 f"points outside the {len(table)} tensors defined before it.")
+            return table[index]
 
         def decode(value: Any) -> Any:
             if isinstance(value, dict):
                 if "__input__" in value:
-                    return inputs[int(value["__input__"])]
+                    return reference(inputs, value, "__input__")
                 if "__node__" in value:
-                    return produced[int(value["__node__"])][int(value["index"])]
+                    return reference(reference(produced, value, "__node__"), value, "index")
                 if "__tuple__" in value:
                     return tuple(decode(v) for v in value["__tuple__"])
                 if "__dict__" in value:
@@ -328,12 +344,16 @@ class Functional(Model):
             return value
 
         for node_config in config.get("nodes", []):
-            name = node_config["layer"]
-            if name not in layers:
+            name = node_config.get("layer") if isinstance(node_config, dict) else None
+            if not isinstance(name, str) or name not in layers:
                 raise ValueError(f"Functional.from_config: node refers to unknown layer {name!r}")
-            args = decode(node_config["args"])
-            kwargs = decode(node_config["kwargs"])
+            args = decode(field(node_config, "args", (list, dict), f"node {name!r}"))
+            kwargs = decode(field(node_config, "kwargs", dict, f"node {name!r}"))
             result = layers[name](*args, **kwargs)
             produced.append(_flatten(result))
+        for key in ("input_structure", "output_structure"):
+            if key not in config:
+                raise ValueError(f"Functional.from_config: the configuration needs an {key!r} "
+                                 "field.")
         return cls(decode(config["input_structure"]), decode(config["output_structure"]),
                    name=config.get("name"), trainable=config.get("trainable", True))

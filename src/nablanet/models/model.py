@@ -572,6 +572,9 @@ class Model(Layer):
         from nablanet.callbacks.base import CallbackList
 
         self._assert_compiled()
+        from nablanet.models.validation import batch_checker, check_fit
+
+        x = check_fit(self, x, y, validation_data, validation_freq, class_weight, callbacks)
         verbose = _resolve_verbose(verbose)
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"fit: epochs must be a non-negative integer. Received: "
@@ -589,7 +592,8 @@ class Model(Layer):
                                                             validation_split)
         handler = DataHandler(x, y, sample_weight, batch_size=batch_size,
                               steps=steps_per_epoch, shuffle=shuffle,
-                              class_weight=class_weight, where="fit")
+                              class_weight=class_weight, where="fit",
+                              check_batch=batch_checker("fit", self))
         self._prepare(handler)
         val_handler = None
         if validation_data is not None:
@@ -604,11 +608,16 @@ class Model(Layer):
         self.stop_training = False
         self._initial_epoch = None
         callbacks.on_train_begin()
+        backup = self.__dict__.pop("_backup_and_restore", None)  # set by BackupAndRestore
+        if backup is not None:
+            backup.resume(callbacks)  # callbacks' state, generators, where to start
         start = self._initial_epoch if self._initial_epoch is not None else initial_epoch
         self._initial_epoch = None
         training_logs: dict[str, Any] | None = None
         try:
             for epoch in range(start, epochs):
+                if backup is not None:
+                    backup.before_epoch()  # generators' state before the shuffle is drawn
                 batches = handler.epoch()
                 first = next(batches, None)
                 if first is None and handler.exhausted:
@@ -617,10 +626,15 @@ class Model(Layer):
                 callbacks.on_epoch_begin(epoch)
                 logs: dict[str, Any] = {}
                 for step, batch in itertools.chain([first] if first else [], batches):
+                    if backup is not None and backup.skip(epoch, step, batch):
+                        logs = backup.last_logs  # applied before the interruption
+                        continue
                     callbacks.on_train_batch_begin(step)
                     self._losses = []
                     logs = _float_logs(self.train_step(batch))
                     callbacks.on_train_batch_end(step, logs)
+                    if backup is not None:
+                        backup.after_batch(epoch, step, logs, callbacks)
                     if self.stop_training:
                         break
                 epoch_logs = dict(logs)
@@ -629,6 +643,8 @@ class Model(Layer):
                                              return_dict=True, verbose=0)
                     epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 callbacks.on_epoch_end(epoch, epoch_logs)
+                if backup is not None:
+                    backup.after_epoch(epoch, callbacks)
                 training_logs = epoch_logs
                 if self.stop_training:
                     break
@@ -656,8 +672,12 @@ class Model(Layer):
         self._assert_compiled()
         verbose = _resolve_verbose(verbose)
         if handler is None:
+            from nablanet.models.validation import batch_checker, check_evaluate
+
+            x = check_evaluate(self, x, y, callbacks)
             handler = DataHandler(x, y, sample_weight, batch_size=batch_size, steps=steps,
-                                  shuffle=False, where="evaluate")
+                                  shuffle=False, where="evaluate",
+                                  check_batch=batch_checker("evaluate", self))
             self._prepare(handler)
         if not isinstance(callbacks, CallbackList):
             callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
@@ -690,8 +710,12 @@ class Model(Layer):
         from nablanet.callbacks.base import CallbackList
 
         verbose = _resolve_verbose(verbose)
+        from nablanet.models.validation import batch_checker, check_predict
+
+        x = check_predict(self, x, callbacks)
         handler = DataHandler(x, None, None, batch_size=batch_size, steps=steps,
-                              shuffle=False, where="predict")
+                              shuffle=False, where="predict",
+                              check_batch=batch_checker("predict", self))
         self._prepare(handler)
         if not isinstance(callbacks, CallbackList):
             callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self,

@@ -41,7 +41,9 @@ Safety
 
 from __future__ import annotations
 
+import contextvars
 import json
+import math
 import os
 import tempfile
 import warnings
@@ -129,15 +131,59 @@ def _write_chunks(handle: Any, data: bytes) -> None:
         handle.write(view[start:start + step])
 
 
+def _temporary_prefix(path: str) -> str:
+    return f".{os.path.basename(path)}."
+
+
+def _remove_stale_temporaries(path: str) -> None:
+    """Delete temporary files of ``path`` left by writers that were killed: their names
+    hold the writing process's id, and that process no longer exists."""
+    directory = os.path.dirname(os.path.abspath(path))
+    prefix = _temporary_prefix(path)
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid_text = name[len(prefix):].split(".", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:  # the writer is gone: the file is garbage
+            try:
+                os.unlink(os.path.join(directory, name))
+            except OSError:
+                pass
+        except OSError:  # exists but is another user's process: leave it
+            pass
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file in the same directory, fsync,
-    ``os.replace``). On any failure the previous file is left as it was."""
+    ``os.replace``). On any failure the previous file is left as it was.
+
+    The temporary file is ``.<name>.<pid>.<random>.tmp``; one left by a writer that was
+    killed is removed by the next save or load of the same path. The file gets the
+    permissions any new file gets (``0o666`` less the umask), not ``mkstemp``'s ``0o600``.
+    """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
+    _remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{_temporary_prefix(path)}{os.getpid()}.",
                                suffix=".tmp")
     try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             _write_chunks(handle, data)
             handle.flush()
@@ -162,27 +208,113 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
 
 
 def _encode(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes:
-    from safetensors.numpy import save
+    """The safetensors bytes of ``tensors`` (little-endian, C order) and ``metadata``.
 
-    # (np.ascontiguousarray would turn 0-d arrays such as ``iterations`` into 1-d ones.)
-    arrays = {k: v if v.flags.c_contiguous else v.copy(order="C") for k, v in tensors.items()}
-    return save(arrays, metadata=metadata)
-
-
-def read_file(path: str | os.PathLike[str]) -> tuple[dict[str, str], dict[str, np.ndarray]]:
-    """``(metadata, tensors)`` of a nablanet file, after checking it is one.
-
-    Raises
-    ------
-    FileNotFoundError
-        If there is no such file.
-    ValueError
-        If the file is a pickle/zip payload (refused, never unpickled), truncated, corrupt,
-        or not a nablanet safetensors file.
+    Written here rather than by the safetensors library so that the bytes depend only on the
+    contents: the header's keys are sorted (the library's order changes from one process to
+    the next), so the same training run writes byte-identical files.
     """
-    path = os.fspath(path)
+    codes = {np.dtype(v): k for k, v in _DTYPES.items()}
+    header: dict[str, Any] = {"__metadata__": dict(sorted(metadata.items()))}
+    chunks = []
+    offset = 0
+    for name in sorted(tensors):
+        array = np.asarray(tensors[name])
+        little = array.dtype.newbyteorder("<") if array.dtype.byteorder == ">" else array.dtype
+        code = codes.get(little)
+        if code is None:
+            raise ValueError(f"Cannot save tensor {name!r} of dtype {array.dtype}: supported "
+                             f"dtypes are {sorted(_DTYPES)}.")
+        raw = array.astype(little, copy=False).tobytes(order="C")
+        header[name] = {"dtype": code, "shape": list(array.shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        chunks.append(raw)
+        offset += len(raw)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)  # the data section starts 8-byte aligned
+    return b"".join([len(text).to_bytes(8, "little"), text, *chunks])
+
+
+_DTYPES = {"F16": np.float16, "F32": np.float32, "F64": np.float64, "I8": np.int8,
+           "I16": np.int16, "I32": np.int32, "I64": np.int64, "U8": np.uint8, "U16": np.uint16,
+           "U32": np.uint32, "U64": np.uint64, "BOOL": np.bool_}
+_MAX_DEPTH = 64  # JSON nesting allowed in a header or configuration (real ones use < 20)
+_MAX_RANK = 32
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a parsed JSON value (iterative: deep values cannot overflow)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            if level > _MAX_DEPTH:
+                return level
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _loads(text: str | bytes, what: str, path: str) -> Any:
+    """``json.loads`` whose failures (including too deep nesting) are ``ValueError``s."""
+    try:
+        value = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"'{path}' is corrupt: {what} is not valid JSON ({error}).") from None
+    except RecursionError:
+        value = None
+        deep = True
+    else:
+        deep = _depth(value) > _MAX_DEPTH
+    if deep:
+        raise ValueError(f"'{path}' is corrupt or hostile: {what} is nested more than "
+                         f"{_MAX_DEPTH} levels deep.")
+    return value
+
+
+def _tensor_table(header: dict[str, Any], data_size: int, path: str
+                  ) -> dict[str, tuple[Any, tuple[int, ...], int]]:
+    """``{name: (dtype, shape, start)}`` after checking every declared tensor: a known dtype,
+    a shape of non-negative integers, and byte offsets that match the shape and lie inside
+    the file. Nothing is allocated here."""
+    table = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        if not isinstance(entry, dict):
+            raise ValueError(f"'{path}' is corrupt: the header entry of tensor {name!r} is "
+                             "not an object.")
+        dtype = _DTYPES.get(entry.get("dtype"))  # type: ignore[arg-type]
+        shape = entry.get("shape")
+        offsets = entry.get("data_offsets")
+        if dtype is None:
+            raise ValueError(f"'{path}': tensor {name!r} has the unsupported dtype "
+                             f"{entry.get('dtype')!r} (supported: {sorted(_DTYPES)}).")
+        if not (isinstance(shape, list) and len(shape) <= _MAX_RANK and all(
+                isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)):
+            raise ValueError(f"'{path}' is corrupt: tensor {name!r} declares the shape "
+                             f"{shape!r}.")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(
+                isinstance(n, int) and not isinstance(n, bool) for n in offsets)):
+            raise ValueError(f"'{path}' is corrupt: tensor {name!r} declares the byte "
+                             f"offsets {offsets!r}.")
+        begin, stop = offsets
+        nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+        if not 0 <= begin <= stop <= data_size or stop - begin != nbytes:
+            raise ValueError(f"'{path}' is corrupt or truncated: tensor {name!r} of shape "
+                             f"{tuple(shape)} ({entry['dtype']}, {nbytes} bytes) declares "
+                             f"bytes {begin}..{stop} of a {data_size}-byte data section.")
+        table[name] = (np.dtype(dtype), tuple(shape), begin)
+    return table
+
+
+def _read_checked(path: str) -> tuple[dict[str, str], dict[str, tuple[Any, tuple[int, ...],
+                                                                      int]], bytes, int]:
+    """``(metadata, tensor table, file bytes, offset of the data section)``."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No such file: '{path}'")
+    _remove_stale_temporaries(path)
     with open(path, "rb") as handle:
         data = handle.read()
     head = data[:4]
@@ -206,38 +338,54 @@ def read_file(path: str | os.PathLike[str]) -> tuple[dict[str, str], dict[str, n
             f"({header_len} bytes) does not fit the file ({len(data)} bytes); the file is "
             "truncated, corrupt, or in another format."
         )
-    try:
-        header = json.loads(data[8:8 + header_len].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"'{path}' is corrupt or not a safetensors file: its header is not "
-                         f"valid JSON ({error}).") from None
+    header = _loads(data[8:8 + header_len], "its header", path)
     if not isinstance(header, dict):
         raise ValueError(f"'{path}' is corrupt: its header is not a JSON object.")
     metadata = header.get("__metadata__") or {}
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise ValueError(f"'{path}' is a safetensors file but not one written by nablanet "
                          "(no 'format': 'nablanet' in its metadata).")
+    if not all(isinstance(v, str) for v in metadata.values()):
+        raise ValueError(f"'{path}' is corrupt: its metadata values must be strings.")
     if metadata.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"'{path}' has format version {metadata.get('format_version')!r}; "
                          f"this nablanet reads version {FORMAT_VERSION}.")
-    from safetensors.numpy import load
+    table = _tensor_table(header, len(data) - 8 - header_len, path)
+    return metadata, table, data, 8 + header_len
 
-    try:
-        tensors = load(data)
-    except Exception as error:  # the library's SafetensorError and friends
-        raise ValueError(f"'{path}' is corrupt or truncated: {error}") from None
-    return metadata, tensors
+
+def _views(table: dict[str, tuple[Any, tuple[int, ...], int]], data: bytes,
+           base: int) -> dict[str, np.ndarray]:
+    """Read-only arrays over the file's bytes (no copies)."""
+    return {name: np.frombuffer(data, dtype=dtype, count=math.prod(shape),
+                                offset=base + start).reshape(shape)
+            for name, (dtype, shape, start) in table.items()}
+
+
+def read_file(path: str | os.PathLike[str]) -> tuple[dict[str, str], dict[str, np.ndarray]]:
+    """``(metadata, tensors)`` of a nablanet file, after checking it is one.
+
+    Every tensor the header declares is checked (dtype, shape, byte range) before any is
+    read; the tensors are read-only views of the file's bytes.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        If the file is a pickle/zip payload (refused, never unpickled), truncated, corrupt,
+        nested too deeply, or not a nablanet safetensors file.
+    """
+    path = os.fspath(path)
+    metadata, table, data, base = _read_checked(path)
+    return metadata, _views(table, data, base)
 
 
 def _json_meta(metadata: dict[str, str], key: str, path: str) -> Any:
     text = metadata.get(key)
     if text is None:
         return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"'{path}' is corrupt: metadata entry {key!r} is not valid JSON "
-                         f"({error}).") from None
+    return _loads(text, f"metadata entry {key!r}", path)
 
 
 # -- weights -------------------------------------------------------------------------------------
@@ -265,8 +413,12 @@ def _check_overwrite(path: str, overwrite: bool) -> None:
 
 
 def save_weights(model: Any, filepath: str | os.PathLike[str], overwrite: bool = True,
-                 user_metadata: dict[str, Any] | None = None) -> None:
+                 user_metadata: dict[str, Any] | None = None,
+                 extra_tensors: dict[str, np.ndarray] | None = None) -> None:
     """Write the model's weights (and the optimizer state when there is one) as safetensors.
+
+    ``user_metadata`` (JSON) and ``extra_tensors`` (stored as ``extra/<key>``) carry what a
+    callback needs besides (``BackupAndRestore``'s training state).
 
     Examples
     --------
@@ -285,16 +437,21 @@ def save_weights(model: Any, filepath: str | os.PathLike[str], overwrite: bool =
     metadata["kind"] = "weights"
     if user_metadata:
         metadata["user_metadata"] = json.dumps(_jsonable(user_metadata))
+    for key, value in (extra_tensors or {}).items():
+        tensors[f"extra/{key}"] = np.asarray(value)
     atomic_write(path, _encode(tensors, metadata))
 
 
-def _assign_weights(model: Any, metadata: dict[str, str], tensors: dict[str, np.ndarray],
-                    path: str, skip_mismatch: bool = False) -> None:
+def _plan_weights(model: Any, metadata: dict[str, str], tensors: dict[str, np.ndarray],
+                  path: str, skip_mismatch: bool = False) -> list[tuple[Any, np.ndarray]]:
+    """``(weight, stored value)`` pairs after checking every stored weight against the model
+    (count, name, shape, and exactly the same dtype); nothing is changed here."""
     names = _json_meta(metadata, "weight_names", path) or []
     stored = sorted(k for k in tensors if k.startswith("weights/"))
-    if len(stored) != len(names):
+    if not isinstance(names, list) or len(stored) != len(names):
         raise ValueError(f"'{path}' is corrupt: {len(stored)} weight tensors for "
-                         f"{len(names)} weight names.")
+                         f"{len(names) if isinstance(names, list) else 'no list of'} weight "
+                         "names.")
     named = model._named_weights()
     if len(named) != len(stored) and not skip_mismatch:
         raise ValueError(
@@ -315,28 +472,83 @@ def _assign_weights(model: Any, metadata: dict[str, str], tensors: dict[str, np.
                 f"of shape {value.shape} does not match the model's weight {model_name!r} of "
                 f"shape {weight.shape}."
             )
+        if value.dtype != weight.data.dtype:
+            raise ValueError(
+                f"Cannot load '{path}' into model {model.name}: stored weight {file_name!r} "
+                f"has dtype {value.dtype}, the model's weight {model_name!r} is "
+                f"{weight.data.dtype}. Tensors of another dtype are refused, never converted "
+                "or reinterpreted.")
         updates.append((weight, value))
-    for weight, value in updates:
-        weight.data[...] = value
+    return updates
 
 
-def _restore_optimizer(model: Any, metadata: dict[str, str], tensors: dict[str, np.ndarray],
-                       path: str) -> None:
+def _plan_optimizer(model: Any, metadata: dict[str, str], tensors: dict[str, np.ndarray],
+                    path: str) -> dict[str, np.ndarray] | None:
+    """The optimizer state to restore (None: nothing to restore), after checking that its
+    entries are exactly the optimizer's, with the same shapes and dtypes."""
     optimizer = getattr(model, "optimizer", None)
     state = {k[len("optimizer/"):]: v for k, v in tensors.items() if k.startswith("optimizer/")}
     if optimizer is None or not state:
-        return
+        return None
     info = _json_meta(metadata, "optimizer", path) or {}
-    if info.get("class_name") != type(optimizer).__name__:
+    if not isinstance(info, dict) or info.get("class_name") != type(optimizer).__name__:
+        name = info.get("class_name") if isinstance(info, dict) else None
         warnings.warn(
-            f"'{path}' holds the state of a {info.get('class_name')} optimizer but the model "
+            f"'{path}' holds the state of a {name} optimizer but the model "
             f"uses {type(optimizer).__name__}; the optimizer state was not restored.",
-            stacklevel=3)
-        return
+            stacklevel=4)
+        return None
     weights = model.trainable_weights
     optimizer.build(weights)
     model._optimizer_built_for = len(weights)
-    optimizer.set_state(state)
+    expected = optimizer.get_state()
+    for key, value in state.items():
+        want = expected.get(key)
+        if want is None:
+            raise ValueError(f"Cannot load '{path}': optimizer state entry {key!r} does not "
+                             f"exist in the model's {type(optimizer).__name__} (entries: "
+                             f"{sorted(expected)[:10]}...).")
+        if value.shape != want.shape or value.dtype != want.dtype:
+            raise ValueError(f"Cannot load '{path}': optimizer state entry {key!r} is "
+                             f"{value.dtype}{list(value.shape)}, the optimizer's is "
+                             f"{want.dtype}{list(want.shape)}. Tensors of another shape or "
+                             "dtype are refused, never converted or reinterpreted.")
+    if "iterations" not in state:
+        raise ValueError(f"Cannot load '{path}': the optimizer state has no 'iterations'.")
+    return state
+
+
+def _warn_non_finite(tensors: dict[str, np.ndarray], metadata: dict[str, str],
+                     path: str) -> None:
+    names = _json_meta(metadata, "weight_names", path) or []
+    bad = []
+    for key in sorted(tensors):
+        value = tensors[key]
+        if value.dtype.kind == "f" and value.size and not np.isfinite(value).all():
+            index = int(key[len("weights/"):]) if key.startswith("weights/") and \
+                key[len("weights/"):].isdigit() else -1
+            bad.append(str(names[index]) if 0 <= index < len(names) else key)
+    if bad:
+        warnings.warn(f"'{path}' holds NaN or infinite values in {bad}; they were loaded as "
+                      "they are.", RuntimeWarning, stacklevel=4)
+
+
+def _assign_weights(model: Any, metadata: dict[str, str], tensors: dict[str, np.ndarray],
+                    path: str, skip_mismatch: bool = False) -> None:
+    for weight, value in _plan_weights(model, metadata, tensors, path, skip_mismatch):
+        weight.data[...] = value
+
+
+def _load_all(model: Any, metadata: dict[str, str], tensors: dict[str, np.ndarray],
+              path: str, skip_mismatch: bool = False, optimizer: bool = True) -> None:
+    """Check the weights and the optimizer state, then assign both (all or nothing)."""
+    updates = _plan_weights(model, metadata, tensors, path, skip_mismatch)
+    state = _plan_optimizer(model, metadata, tensors, path) if optimizer else None
+    _warn_non_finite(tensors, metadata, path)
+    for weight, value in updates:
+        weight.data[...] = value
+    if state is not None:
+        model.optimizer.set_state({k: np.array(v) for k, v in state.items()})
 
 
 def load_weights(model: Any, filepath: str | os.PathLike[str], skip_mismatch: bool = False
@@ -344,16 +556,92 @@ def load_weights(model: Any, filepath: str | os.PathLike[str], skip_mismatch: bo
     """Load weights written by :func:`save_weights` or :func:`save_model` into ``model``.
 
     The optimizer state is restored too when the model is compiled with the same kind of
-    optimizer. Returns the file's ``user_metadata`` (a dict, empty when none).
+    optimizer. Everything (weights, optimizer slots, iterations) is checked -- count, names,
+    shapes, exact dtypes -- before anything is assigned: a file that does not fit leaves the
+    model and its optimizer as they were. NaN or infinite values load with a
+    ``RuntimeWarning`` naming the tensors. Returns the file's ``user_metadata`` (a dict,
+    empty when none).
     """
     path = os.fspath(filepath)
     metadata, tensors = read_file(path)
     if not model.built:
         raise ValueError(f"Model {model.name}: build the model (call it on data) before "
                          f"loading weights from '{path}'.")
-    _assign_weights(model, metadata, tensors, path, skip_mismatch)
-    _restore_optimizer(model, metadata, tensors, path)
-    return _json_meta(metadata, "user_metadata", path) or {}
+    user = _json_meta(metadata, "user_metadata", path) or {}
+    _load_all(model, metadata, tensors, path, skip_mismatch)
+    return user if isinstance(user, dict) else {}
+
+
+def _check_generator_states(states: Any, path: str, field: str) -> None:
+    import random as python_random
+
+    try:
+        np.random.default_rng().bit_generator.state = states["nablanet"]
+        legacy = dict(states["numpy"])
+        legacy["state"] = {"key": np.asarray(legacy["state"]["key"], dtype=np.uint32),
+                           "pos": int(legacy["state"]["pos"])}
+        np.random.RandomState().set_state(legacy)
+        version, internal, gauss = states["python"]
+        python_random.Random().setstate((version, tuple(internal), gauss))
+        for value in dict(states.get("layers", {})).values():
+            np.random.default_rng().bit_generator.state = value
+    except Exception as error:  # noqa: BLE001 - any malformed piece
+        raise ValueError(f"'{path}' is corrupt: the backup's generator states ({field}) "
+                         f"are malformed ({type(error).__name__}: {error}).") from None
+
+
+def load_backup(model: Any, filepath: str | os.PathLike[str], epochs: int | None = None
+                ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Load a ``BackupAndRestore`` file: ``(training state, extra arrays)``.
+
+    The training state is checked first (the epoch an integer in ``[0, epochs]``, the step a
+    non-negative integer, the generator states well formed), then the weights and optimizer
+    state as :func:`load_weights` does; a file that fails any check changes nothing.
+    """
+    path = os.fspath(filepath)
+    metadata, tensors = read_file(path)
+    state = _json_meta(metadata, "user_metadata", path)
+    if not isinstance(state, dict):
+        raise ValueError(f"'{path}' is not a BackupAndRestore backup: it has no training "
+                         "state.")
+    epoch, step = state.get("epoch"), state.get("step", 0)
+    limit = 10**7 if epochs is None else int(epochs)
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= limit:
+        raise ValueError(f"'{path}' is corrupt: its epoch must be an integer in [0, {limit}]"
+                         f" (the fit's epochs). Received: epoch={epoch!r}")
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= 10**9:
+        raise ValueError(f"'{path}' is corrupt: its step must be a non-negative integer. "
+                         f"Received: step={step!r}")
+    for field in ("rng", "rng_epoch"):
+        _check_generator_states(state.get(field), path, field)
+    if not model.built:
+        raise ValueError(f"Model {model.name}: build the model before restoring '{path}'.")
+    _load_all(model, metadata, tensors, path)
+    extra = {k[len("extra/"):]: np.array(v) for k, v in tensors.items()
+             if k.startswith("extra/")}
+    return state, extra
+
+
+# -- the allocation guard of load_model --------------------------------------------------------
+_BUDGET: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar("nablanet_budget",
+                                                                           default=None)
+
+
+def check_allocation(layer: str, name: Any, shape: tuple[int, ...], dtype: Any) -> None:
+    """Called by ``Layer.add_weight`` before it allocates: while :func:`load_model` builds an
+    architecture read from a file, the weights may not add up to more bytes than the file
+    holds (a 3 KB file asking for a 20000 x 20000 Dense is refused before any allocation)."""
+    budget = _BUDGET.get()
+    if budget is None:
+        return
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    if nbytes > budget[0]:
+        raise ValueError(
+            f"'{budget[1]}': the architecture in the file asks layer {layer!r} for a weight "
+            f"{name!r} of shape {shape} ({nbytes} bytes), more than the file's remaining "
+            f"{budget[0]} bytes of weights. The file is corrupt or hostile; nothing was "
+            "allocated.")
+    budget[0] -= nbytes
 
 
 # -- whole models --------------------------------------------------------------------------------
@@ -462,13 +750,22 @@ def load_model(filepath: str | os.PathLike[str], custom_objects: dict[str, Any] 
     config = _json_meta(metadata, "model_config", path)
     if not isinstance(config, dict):
         raise ValueError(f"'{path}' is corrupt: it has no model configuration.")
-    model = deserialize_layer(config, custom_objects)
-    build_shape = config.get("build_input_shape")
-    if not model.built and build_shape is not None:
-        model.build(_tuple_shapes(build_shape))
-    _assign_weights(model, metadata, tensors, path)
+    budget = sum(v.nbytes for k, v in tensors.items() if k.startswith("weights/"))
+    token = _BUDGET.set([budget, path])
+    try:
+        model = deserialize_layer(config, custom_objects)
+        build_shape = config.get("build_input_shape")
+        if not model.built and build_shape is not None:
+            model.build(_tuple_shapes(build_shape))
+    except RecursionError:
+        raise ValueError(f"'{path}' is corrupt or hostile: its model configuration nests "
+                         "layers too deeply to rebuild.") from None
+    finally:
+        _BUDGET.reset(token)
     compile_config = _json_meta(metadata, "compile_config", path)
-    if compile and compile_config:
+    if not (compile and compile_config):
+        _load_all(model, metadata, tensors, path, optimizer=False)
+    else:
         optimizer_config = compile_config.get("optimizer")
         optimizer = optimizers.deserialize(optimizer_config) if optimizer_config else "rmsprop"
         model.compile(
@@ -479,7 +776,7 @@ def load_model(filepath: str | os.PathLike[str], custom_objects: dict[str, Any] 
             weighted_metrics=_deserialize_metric(compile_config.get("weighted_metrics"),
                                                  custom_objects),
         )
-        _restore_optimizer(model, metadata, tensors, path)
+        _load_all(model, metadata, tensors, path)
     return model
 
 

@@ -142,11 +142,14 @@ class Sequential(Model):
             try:
                 x = layer(x)
             except Exception as error:
-                raise type(error)(
-                    f"Sequential {self.name}: layer {layer.name!r} ({type(layer).__name__}) "
-                    f"failed on an input of shape {_shape_str(getattr(x, 'shape', x))}: "
-                    f"{error}"
-                ) from error
+                message = (f"Sequential {self.name}: layer {layer.name!r} "
+                           f"({type(layer).__name__}) failed on an input of shape "
+                           f"{_shape_str(getattr(x, 'shape', x))}: {error}")
+                try:  # the same kind of error with the layer named, when it can be made
+                    again = type(error)(message)
+                except Exception:  # noqa: BLE001 - e.g. NumPy's memory error needs (shape, dtype)
+                    raise error from None
+                raise again from error
             outputs.append(x)
         self._output_symbols = outputs
         self._from_data = from_data

@@ -168,17 +168,9 @@ _SPLITTING: list[bool] = []  # non-empty while a split runs
 def _blas_controller() -> Any:
     """threadpoolctl's controller of NumPy's OpenBLAS (found once), or None."""
     if not _BLAS_THREADS:
-        controller = None
-        try:
-            from threadpoolctl import ThreadpoolController
+        from nablanet.utils import numpy_blas  # NumPy's own BLAS, not the first one listed
 
-            for lib in ThreadpoolController().lib_controllers:
-                if lib.internal_api == "openblas":
-                    controller = lib
-                    break
-        except Exception:  # pragma: no cover - threadpoolctl is a dependency
-            controller = None
-        _BLAS_THREADS.append(controller)
+        _BLAS_THREADS.append(numpy_blas())
     return _BLAS_THREADS[0]
 
 

@@ -47,12 +47,14 @@ same maths (numba; used when numba is importable and ``USE_NUMBA`` is true): the
 loop and the whole backward loop are one call each, the per-step GEMMs are register-blocked
 loops that LLVM vectorises, the weight gradients are accumulated step by step while the step's
 gate gradients are in cache, tanh is a vectorisable rational approximation (error < 4e-7), and
-the batch is split into one slice per numba thread (``numba.set_num_threads``; samples are
-independent, so the threads never synchronise inside the time loop; each slice has its own
-weight-gradient accumulators, summed at the end, so results depend on the thread count only
-through that summation order). On the 2-core machines used here that is 2-5x faster than the
-NumPy loop, whose per-step cost is dominated by the small-GEMM and per-call overheads. The
-NumPy code stays the reference; the tests compare the two paths.
+the batch is split into one slice per allowed thread (the BLAS limit that
+:func:`nablanet.utils.limit_threads` sets, on plain Python threads: numba's threading layer is
+never started). Samples are independent, so the threads never synchronise inside the time
+loop; each slice has its own weight-gradient accumulators, summed at the end, so results
+depend on the thread count only through that summation order. On the 2-core machines used
+here that is 2-5x faster than the NumPy loop, whose per-step cost is dominated by the
+small-GEMM and per-call overheads. The NumPy code stays the reference; the tests compare the
+two paths.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ import numpy as np
 
 from nablanet.autograd.function import Function
 from nablanet.autograd.tensor import Tensor
+from nablanet.ops.conv import worker_count
 
 ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "linear")
 
@@ -494,7 +497,7 @@ def _kernels() -> dict[str, Any]:
         _nb_gemm_acc = jit(_k_gemm_acc)
         _nb_gemm_tn_acc = jit(_k_gemm_tn_acc)
         _NB = {"lstm_forward": jit(_k_lstm_forward), "lstm_backward": jit(_k_lstm_backward),
-               "threads": numba.get_num_threads}
+               "threads": worker_count}  # (numba's own threading layer is never started)
     return _NB
 
 

@@ -17,7 +17,9 @@ The contract with the rest of nablanet:
   ``dict[str, ndarray]`` (``"iterations"``, ``"m/0"``, ``"v/0"``, ... keyed by build-order
   index) that can be written to a safetensors file.
 
-Per step (:meth:`Optimizer.apply`), in Keras 3's order: drop ``None`` gradients, clip
+Per step (:meth:`Optimizer.apply`), in Keras 3's order: drop ``None`` gradients, skip the
+whole update with a ``RuntimeWarning`` if any gradient holds NaN or inf (nothing changes, not
+even ``iterations``: a bad batch never writes NaN into the weights), clip
 (``clipnorm`` per variable, ``global_clipnorm`` over all, or ``clipvalue``), decoupled weight
 decay :math:`\\theta \\leftarrow \\theta - \\eta \\lambda \\theta`, the update rule, and
 ``iterations += 1``.
@@ -380,6 +382,8 @@ class Optimizer:
                 "If using `model.compile()`, did you forget to provide a `loss` argument?",
                 stacklevel=2,
             )
+        if self._non_finite(kept_grads, kept_vars):  # skipped: no weight becomes NaN
+            return self._iterations
         kept_grads = self._clip_gradients(kept_grads)
         indices = [self._index_of(v) for v in kept_vars]
         lr = self._current_learning_rate()
@@ -395,14 +399,25 @@ class Optimizer:
         self._iterations += 1
         return self._iterations
 
+    def _non_finite(self, grads: list[np.ndarray], variables: list[Any]) -> bool:
+        """Whether a gradient holds NaN or inf; if so the whole update is skipped (weights,
+        slots and ``iterations`` unchanged) with a ``RuntimeWarning`` naming the variables."""
+        bad = [_variable_label(v, i) for i, (g, v) in enumerate(zip(grads, variables))
+               if g.dtype.kind in "fc" and g.size
+               and not (np.isfinite(g.max()) and np.isfinite(g.min()))]
+        if bad:
+            warnings.warn(f"{type(self).__name__}: non-finite (NaN or inf) gradients for "
+                          f"{bad}; this update was skipped, the weights are unchanged.",
+                          RuntimeWarning, stacklevel=3)
+        return bool(bad)
+
     def _clip_gradients(self, grads: list[np.ndarray]) -> list[np.ndarray]:
         if self.clipnorm is not None:
             return [_clip_by_norm(g, self.clipnorm) for g in grads]
         if self.global_clipnorm is not None:
-            norm = math.sqrt(sum(_squared_norm(g) for g in grads))
+            norm = math.hypot(*(_norm(g) for g in grads))
             if norm > self.global_clipnorm:
-                scale = self.global_clipnorm / norm
-                return [g * g.dtype.type(scale) for g in grads]
+                return [_scaled(g, self.global_clipnorm / norm) for g in grads]
             return grads
         if self.clipvalue is not None:
             return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
@@ -503,13 +518,27 @@ def _takes_an_argument(fn: Callable[..., Any]) -> bool:
     return False
 
 
-def _squared_norm(g: np.ndarray) -> float:
+def _norm(g: np.ndarray) -> float:
+    """The L2 norm of ``g`` without overflow: when the float32 sum of squares overflows
+    (entries above ~1e19), it is taken of ``g / max|g|`` and scaled back (in float64)."""
     flat = g.reshape(-1)
-    return float(np.dot(flat, flat))
+    squared = float(np.dot(flat, flat))
+    if math.isfinite(squared):
+        return math.sqrt(squared)
+    top = float(np.max(np.abs(flat)))
+    unit = flat / flat.dtype.type(top)
+    return top * math.sqrt(float(np.dot(unit, unit)))
+
+
+def _scaled(g: np.ndarray, scale: float) -> np.ndarray:
+    """``g * scale`` in ``g``'s dtype; a scale too small for it is applied in float64."""
+    if g.dtype.kind != "f" or scale >= float(np.finfo(g.dtype).tiny):
+        return g * g.dtype.type(scale)
+    return (g.astype(np.float64) * scale).astype(g.dtype)
 
 
 def _clip_by_norm(g: np.ndarray, clipnorm: float) -> np.ndarray:
-    norm = math.sqrt(_squared_norm(g))
+    norm = _norm(g)
     if norm > clipnorm:
-        return g * g.dtype.type(clipnorm / norm)
+        return _scaled(g, clipnorm / norm)
     return g
