@@ -397,6 +397,12 @@ def matmul(x1: Any, x2: Any) -> Tensor:
 # -- constructors (no gradient) ----------------------------------------------------------------
 
 
+def array(x: Any, dtype: Any = None) -> Tensor:
+    """A new Tensor holding ``x`` (float32 for floating-point data unless ``dtype`` is given)."""
+    return Tensor(np.array(x.data if isinstance(x, Tensor) else x, dtype=dtype, copy=True),
+                  dtype=dtype)
+
+
 def ones(shape: Any, dtype: Any = None) -> Tensor:
     """A tensor of ones (float32 unless ``dtype`` is given)."""
     return Tensor(np.ones(_shape_arg(shape), dtype=_default_float(dtype)))
@@ -456,7 +462,7 @@ def linspace(start: Any, stop: Any, num: Any = 50, endpoint: bool = True,
 
 
 __all__ = [
-    "abs", "absolute", "add", "amax", "amin", "arange", "argmax", "argmin", "broadcast_to",
+    "abs", "absolute", "add", "amax", "amin", "arange", "array", "argmax", "argmin", "broadcast_to",
     "clip", "concatenate", "divide", "equal", "exp", "expand_dims", "expm1", "eye", "flip",
     "full", "full_like", "greater", "greater_equal", "less", "less_equal", "linspace", "log",
     "log1p", "logical_and", "logical_not", "logical_or", "matmul", "max", "maximum", "mean",
