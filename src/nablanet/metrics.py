@@ -337,3 +337,9 @@ def get(identifier: Any, loss: Any = None) -> Metric:
     if callable(identifier):
         return MeanMetricWrapper(identifier, name=getattr(identifier, "__name__", None))
     raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
+
+
+
+# The confusion-matrix metrics (Precision, Recall, AUC, F1Score, ...) live in their own module,
+# which adds them to this namespace and to ``get``'s names when it loads.
+import nablanet.confusion_metrics  # noqa: E402, F401
