@@ -119,3 +119,22 @@ def keep_freed_memory(threshold: int = 1 << 30) -> bool:
     applied = libc.mallopt(_M_MMAP_THRESHOLD, int(threshold))
     applied &= libc.mallopt(_M_TRIM_THRESHOLD, int(threshold))
     return bool(applied)
+
+
+# Keras's data utilities live in nablanet.data; they are keras.utils names too.
+from nablanet.data import (  # noqa: E402
+    array_to_img,
+    image_dataset_from_directory,
+    img_to_array,
+    load_img,
+    pad_sequences,
+    save_img,
+    split_dataset,
+    text_dataset_from_directory,
+    timeseries_dataset_from_array,
+)
+
+__all__ += [
+    "array_to_img", "image_dataset_from_directory", "img_to_array", "load_img", "pad_sequences",
+    "save_img", "split_dataset", "text_dataset_from_directory", "timeseries_dataset_from_array",
+]

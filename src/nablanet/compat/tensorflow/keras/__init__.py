@@ -2,8 +2,8 @@
 
 Submodules ``layers``, ``models``, ``callbacks``, ``regularizers``, ``losses``, ``metrics``,
 ``optimizers``, ``initializers``, ``activations``, ``utils``, ``backend``, ``ops``
-(:mod:`nablanet.keras_ops`), ``random``, and the names ``Input``, ``Sequential``, ``Model``,
-``Variable`` as ``keras`` has them at the top level.
+(:mod:`nablanet.keras_ops`), ``random``, ``preprocessing``, and the names ``Input``,
+``Sequential``, ``Model``, ``Variable`` as ``keras`` has them at the top level.
 """
 
 from nablanet.compat.tensorflow.keras import (
@@ -17,6 +17,7 @@ from nablanet.compat.tensorflow.keras import (
     models,
     ops,
     optimizers,
+    preprocessing,
     random,
     regularizers,
     utils,
@@ -28,5 +29,5 @@ from nablanet.models import Model, Sequential
 __all__ = [
     "Input", "Model", "Sequential", "activations", "backend", "callbacks", "initializers",
     "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils",
-    "Variable", "ops", "random",
+    "Variable", "ops", "preprocessing", "random",
 ]
