@@ -11,7 +11,6 @@ size when the input was a batched Dataset).
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,7 @@ from nablanet.data.dataset import Dataset, _flatten, _pack_like
 __all__ = ["get_training_or_validation_split", "split_dataset"]
 
 
-def get_training_or_validation_split(samples: Sequence[Any], labels: Sequence[Any] | None,
+def get_training_or_validation_split(samples: Any, labels: Any,
                                     validation_split: float | None, subset: str | None,
                                     verbose: bool = True) -> tuple[Any, Any]:
     """``samples`` and ``labels`` restricted to a subset: the validation subset is the last
