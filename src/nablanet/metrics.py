@@ -67,7 +67,7 @@ class Metric:
         self.dtype = dtype or "float32"
 
     @property
-    def variables(self) -> list[np.ndarray]:
+    def variables(self) -> list[Any]:
         """The state, one array per state variable (Keras's ``metric.variables``)."""
         return [np.asarray(getattr(self, n), dtype=self.dtype) for n in self._state_names]
 
@@ -528,3 +528,9 @@ def get(identifier: Any, loss: Any = None) -> Metric:
     if callable(identifier):
         return MeanMetricWrapper(identifier, name=getattr(identifier, "__name__", None))
     raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
+
+
+
+# The confusion-matrix metrics (Precision, Recall, AUC, F1Score, ...) live in their own module,
+# which adds them to this namespace and to ``get``'s names when it loads.
+import nablanet.confusion_metrics  # noqa: E402, F401

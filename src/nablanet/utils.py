@@ -227,3 +227,22 @@ class PyDataset:
 
     def on_epoch_end(self) -> None:
         """Called after every pass."""
+
+
+# Keras's data utilities live in nablanet.data; they are keras.utils names too.
+from nablanet.data import (  # noqa: E402
+    array_to_img,
+    image_dataset_from_directory,
+    img_to_array,
+    load_img,
+    pad_sequences,
+    save_img,
+    split_dataset,
+    text_dataset_from_directory,
+    timeseries_dataset_from_array,
+)
+
+__all__ += [
+    "array_to_img", "image_dataset_from_directory", "img_to_array", "load_img", "pad_sequences",
+    "save_img", "split_dataset", "text_dataset_from_directory", "timeseries_dataset_from_array",
+]

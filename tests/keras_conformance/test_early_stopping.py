@@ -5,10 +5,7 @@ Same inputs and expectations; ``keras.src.{callbacks,layers,models}`` are nablan
 ``ops.greater``/``ops.less`` (the monitor ops) are ``np.greater``/``np.less`` and
 ``keras.src.testing.TestCase`` is the small ``TestCase`` below.
 
-Left out:
-- in ``test_early_stopping``, the metric ``metrics.F1Score(name="f1_score")`` and its case
-  ``("auto", "f1_score", "max")``: F1Score is added by issue 27 (branch i27); the
-  coordinator adds both back after merging.
+Left out: nothing.
 """
 
 import json
@@ -16,7 +13,7 @@ import unittest
 
 import numpy as np
 
-from nablanet import callbacks, layers, models
+from nablanet import callbacks, layers, metrics, models
 from nablanet.autograd.tensor import Tensor
 
 
@@ -70,6 +67,7 @@ class EarlyStoppingTest(TestCase):
                 "acc",
                 "accuracy",
                 "hinge",
+                metrics.F1Score(name="f1_score"),
             ],
         )
 
@@ -81,6 +79,7 @@ class EarlyStoppingTest(TestCase):
             ("auto", "acc", "max"),
             ("auto", "val_accuracy", "max"),
             ("auto", "hinge", "min"),
+            ("auto", "f1_score", "max"),
         ]
         for mode, monitor, expected_mode in cases:
             patience = 0

@@ -257,26 +257,69 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
     the graph is freed on the way, so a second call through the same nodes raises a
     RuntimeError.
     """
+    _propagate(root, _root_grad(root, grad, "backward"), retain_graph, None, 0)
+
+
+def grad(output: Tensor, inputs: Any, grad_output: Any = None, retain_graph: bool = False,
+         recorded_from: int = 0) -> list[np.ndarray | None]:
+    """The gradients d(output)/d(input) for each of ``inputs``, leaving every ``.grad`` alone.
+
+    ``inputs`` are Tensors, leaves or not (``torch.autograd.grad``); an input that ``output``
+    does not depend on gets None. Only nodes recorded at sequence number ``recorded_from`` or
+    later are differentiated through: an older non-leaf tensor counts as a constant (this is
+    how :class:`~nablanet.autograd.GradientTape` sees only what it recorded).
+
+    Examples
+    --------
+    >>> import nablanet as nb
+    >>> x = nb.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> grad(y, [x]), x.grad is None
+    ([array([2., 4.], dtype=float32)], True)
+    """
+    inputs = list(inputs)
+    targets: dict[int, list[Any]] = {id(t): [t, None] for t in inputs}
+    if output.requires_grad:
+        g = _root_grad(output, grad_output, "grad")
+        if output._ctx is None or output._ctx._seq < recorded_from:
+            if id(output) in targets:
+                targets[id(output)][1] = g
+        else:
+            _propagate(output, g, retain_graph, targets, recorded_from)
+    return [targets[id(t)][1] for t in inputs]
+
+
+def _root_grad(root: Tensor, grad: Any, where: str) -> np.ndarray:
     if not root.requires_grad:
         raise RuntimeError(
-            "backward: the tensor does not require grad and has no grad_fn "
+            f"{where}: the tensor does not require grad and has no grad_fn "
             "(was it computed under no_grad, or from tensors with requires_grad=False?)"
         )
     if grad is None:
         if root.data.size != 1:
             raise RuntimeError(
-                f"backward: grad can be implicitly created only for scalar outputs; got a "
+                f"{where}: grad can be implicitly created only for scalar outputs; got a "
                 f"tensor of shape {root.shape}. Pass the gradient, e.g. "
                 f"y.backward(nb.ones_like(y))"
             )
-        grad = np.ones_like(root.data)
-    else:
-        grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.data.dtype)
-        if grad.shape != root.shape:
-            raise ValueError(
-                f"backward: gradient of shape {grad.shape} does not match the tensor's "
-                f"shape {root.shape}"
-            )
+        return np.ones_like(root.data)
+    grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.data.dtype)
+    if grad.shape != root.shape:
+        raise ValueError(
+            f"{where}: gradient of shape {grad.shape} does not match the tensor's "
+            f"shape {root.shape}"
+        )
+    return grad
+
+
+def _propagate(root: Tensor, grad: np.ndarray, retain_graph: bool,
+               targets: dict[int, list[Any]] | None, recorded_from: int) -> None:
+    """Send ``grad`` back from ``root`` through the recorded graph.
+
+    With ``targets`` None, gradients accumulate into the ``.grad`` of leaves (``backward``).
+    Otherwise they are summed into ``targets[id(tensor)][1]`` for the requested tensors only,
+    and nodes recorded before ``recorded_from`` are treated as constants (``grad``).
+    """
     if root._ctx is None:  # a leaf
         _accumulate(root, grad)
         return
@@ -294,8 +337,11 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         neg_seq, tensor = heappop(heap)
         fn = tensor._ctx
         g = pop_grad(-neg_seq)
-        if tensor._retains_grad:
-            _accumulate(tensor, g)
+        if targets is None:
+            if tensor._retains_grad:
+                _accumulate(tensor, g)
+        elif id(tensor) in targets:
+            _add_to(targets[id(tensor)], g)
         for parent, need, pg in zip(fn.inputs, fn.needs_input_grad, fn.backward(g)):
             if need and pg is not None:
                 pdata = parent.data
@@ -304,7 +350,11 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
                 if pg.dtype is not pdata.dtype and pg.dtype != pdata.dtype:
                     pg = pg.astype(pdata.dtype)
                 pfn = parent._ctx
-                if pfn is None:  # a leaf: accumulate into .grad (a fresh array at first)
+                if targets is not None and (pfn is None or (
+                        pfn is not _FREED_NODE and pfn._seq < recorded_from)):
+                    if id(parent) in targets:  # a requested leaf, or a constant to this call
+                        _add_to(targets[id(parent)], pg)
+                elif pfn is None:  # a leaf: accumulate into .grad (a fresh array at first)
                     if parent.grad is None:
                         parent.grad = np.array(pg, dtype=pdata.dtype, copy=True)
                     else:
@@ -323,6 +373,11 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
             # Dropping the only reference to the node frees it and everything it saved;
             # the marker makes a second backward through here raise.
             tensor._ctx = _FREED_NODE
+
+
+def _add_to(slot: list[Any], grad: np.ndarray) -> None:
+    """Sum ``grad`` into ``slot[1]`` (a fresh array the first time: never aliased)."""
+    slot[1] = np.array(grad, copy=True) if slot[1] is None else slot[1] + grad
 
 
 def _accumulate(tensor: Tensor, grad: Any) -> None:

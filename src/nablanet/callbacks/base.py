@@ -303,4 +303,9 @@ class MonitorCallback(Callback):
                 f"{what} conditioned on metric `{self.monitor}` which is not available. "
                 f"Available metrics are: {','.join(list(logs.keys()))}", stacklevel=3)
             return None
-        return float(np.asarray(value))
+        array = np.asarray(value, dtype=np.float64)
+        if array.size != 1:
+            raise ValueError(f"{type(self).__name__}: the monitored metric `{self.monitor}` has "
+                             f"{array.size} values (shape {array.shape}); monitor a scalar "
+                             "(e.g. F1Score(average='macro')).")
+        return float(array.reshape(()))

@@ -18,7 +18,11 @@ Modules: :mod:`nablanet.compat.tensorflow` (``tf.keras``, ``tf.cast``, ``tf.floa
 ``regularizers``, ``losses``, ``metrics``, ``optimizers``, ``initializers``, ``activations``,
 ``utils``, ``backend``, ``Input``, ``Sequential``, ``Model``), :mod:`nablanet.compat.keras`
 (the same modules under the name ``keras``) and :mod:`nablanet.compat.tensorflow_datasets`
-(``tfds.load``, ``tfds.list_builders``).
+(``tfds.load``, ``tfds.list_builders``). Code in the style of the official Keras examples
+finds ``keras.ops`` / ``keras.random`` (:mod:`nablanet.keras_ops`), the TensorFlow tensor
+functions (``tf.reduce_mean``, ``tf.nn.relu``, ...), ``tf.GradientTape``, ``keras.utils``'s data
+utilities and the classification metrics; ``docs/keras-code.md`` lists them and what is not
+there.
 
 The misprint of §5.1 (ERRATA): ``tf.keras.layers.Dense(n, regularizer=...)`` is not accepted.
 Keras's argument is ``kernel_regularizer`` (also ``bias_regularizer`` and

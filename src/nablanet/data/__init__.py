@@ -11,6 +11,10 @@ Public API
     TFDS split strings (:mod:`nablanet.data.splits`).
 ``decode_image``, ``image_dataset_from_directory``, ``ImageDecodeError``
     Pillow decoding and Keras's directory loader (:mod:`nablanet.data.images`).
+``pad_sequences``, ``timeseries_dataset_from_array``, ``text_dataset_from_directory``,
+``split_dataset``, ``array_to_img``, ``img_to_array``, ``load_img``, ``save_img``
+    Keras's data utilities (:mod:`nablanet.data.sequences`, :mod:`nablanet.data.text`,
+    :mod:`nablanet.data.dataset_utils`, :mod:`nablanet.data.image_utils`).
 ``load``, ``DatasetInfo``, ``builder_names``
     ``tfds.load`` for ``'rock_paper_scissors'`` and ``'rock_paper_scissors_generated'``
     (:mod:`nablanet.data.catalog`).
@@ -51,4 +55,14 @@ __all__ = [
     "parse_split",
     "resize",
     "resolve_split",
+]
+
+from nablanet.data.dataset_utils import split_dataset  # noqa: E402
+from nablanet.data.image_utils import array_to_img, img_to_array, load_img, save_img  # noqa: E402
+from nablanet.data.sequences import pad_sequences, timeseries_dataset_from_array  # noqa: E402
+from nablanet.data.text import text_dataset_from_directory  # noqa: E402
+
+__all__ += [
+    "array_to_img", "img_to_array", "load_img", "pad_sequences", "save_img", "split_dataset",
+    "text_dataset_from_directory", "timeseries_dataset_from_array",
 ]

@@ -124,16 +124,21 @@ def _to_array(x: Any) -> np.ndarray:
         return x.data
     if isinstance(x, np.ndarray):
         return x
+    if isinstance(x, (str, bytes)) or (isinstance(x, (list, tuple)) and x and
+                                       isinstance(x[0], (str, bytes))):
+        return np.asarray(x)  # text: a NumPy string array
     return Tensor(x).data  # Python floats -> float32, ints -> int64, as nb.tensor does
 
 
-def _to_tensor(x: np.ndarray) -> Tensor:
-    return Tensor(x)
+def _to_tensor(x: np.ndarray) -> Any:
+    """A numeric component as a Tensor; text (string / object arrays) stays a NumPy array,
+    since Tensors are numeric (``tf.string`` tensors have no nablanet counterpart)."""
+    return x if x.dtype.kind in "OSU" else Tensor(x)
 
 
 def _to_tensor_structure(element: Any) -> Any:
     if isinstance(element, np.ndarray):  # fast path for the common case
-        return Tensor(element)
+        return _to_tensor(element)
     return _map_structure(_to_tensor, element)
 
 
@@ -173,6 +178,10 @@ class Dataset:
     spec : structure of TensorSpec, optional
         The element spec when it is known without iterating.
     """
+
+    #: Set on the result of :meth:`batch` (and kept by ``prefetch``): the batch size, which
+    #: ``split_dataset`` uses to re-batch its halves as Keras does.
+    _batch_size: int | None = None
 
     def __init__(
         self,
@@ -564,7 +573,9 @@ class Dataset:
                 lambda s: TensorSpec(None if s.shape is None else (lead, *s.shape), s.dtype),
                 self._spec,
             )
-        return Dataset(make_iterator, c, spec)
+        batched = Dataset(make_iterator, c, spec)
+        batched._batch_size = size
+        return batched
 
     def unbatch(self, name: str | None = None) -> Dataset:
         """Split each element along its first axis into separate elements (inverse of batch).
@@ -744,7 +755,9 @@ class Dataset:
                 "prefetch: buffer_size must be non-negative or AUTOTUNE. "
                 f"Received: buffer_size={buffer_size!r}"
             )
-        return Dataset(self._make_iterator, self._cardinality, self._spec)
+        same = Dataset(self._make_iterator, self._cardinality, self._spec)
+        same._batch_size = self._batch_size
+        return same
 
     def enumerate(self, start: int = 0, name: str | None = None) -> Dataset:
         """Pair each element with its index: ``(i, element)``.

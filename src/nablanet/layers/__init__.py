@@ -41,3 +41,7 @@ __all__ = [
                           wrappers)
       for name in module.__all__),
 ]
+
+from nablanet.layers.conv1d_transpose import Conv1DTranspose  # noqa: E402
+
+__all__ += ["Conv1DTranspose"]

@@ -310,6 +310,21 @@ class Layer:
         """``trainable_weights + non_trainable_weights``, as Keras orders them."""
         return self.trainable_weights + self.non_trainable_weights
 
+    @property
+    def trainable_variables(self) -> list[Tensor]:
+        """Keras's other name for :attr:`trainable_weights` (``tape.gradient(loss, ...)``)."""
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list[Tensor]:
+        """Keras's other name for :attr:`non_trainable_weights`."""
+        return self.non_trainable_weights
+
+    @property
+    def variables(self) -> list[Tensor]:
+        """Keras's other name for :attr:`weights`."""
+        return self.weights
+
     def _named_weights(self) -> list[tuple[str, Tensor]]:
         """Every weight with a path name unique within this layer (for saving)."""
         out = []

@@ -23,6 +23,13 @@ def to_float(value: Any) -> float:
     return float(np.asarray(getattr(value, "data", value)))
 
 
+def log_value(value: Any) -> Any:
+    """A metric result as ``fit``'s logs hold it: a float for a scalar, a float array for
+    a metric with one value per class (``F1Score(average=None)``), as Keras logs them."""
+    array = np.asarray(getattr(value, "data", value))
+    return float(array) if array.ndim == 0 else array.astype(np.float64)
+
+
 class MeanTracker:
     """Running (weighted) mean of a scalar, used for ``loss`` and per-output losses.
 
@@ -270,7 +277,7 @@ class CompileMetrics:
         return [e[1] for e in self.entries]
 
     def results(self) -> dict[str, float]:
-        return {display: to_float(metric.result()) for _, metric, display, _ in self.entries}
+        return {display: log_value(metric.result()) for _, metric, display, _ in self.entries}
 
     def reset_state(self) -> None:
         for _, metric, _, _ in self.entries:

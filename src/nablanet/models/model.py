@@ -37,7 +37,7 @@ import numpy as np
 from nablanet.autograd.function import no_grad
 from nablanet.autograd.tensor import Tensor
 from nablanet.layers.base import Layer, _shape_of
-from nablanet.models.compile_utils import CompileLoss, CompileMetrics, MeanTracker, to_float
+from nablanet.models.compile_utils import CompileLoss, CompileMetrics, MeanTracker, log_value
 from nablanet.models.data_adapter import (
     DataHandler,
     flatten,
@@ -86,7 +86,7 @@ def _float_logs(logs: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in logs.items():
         try:
-            out[key] = to_float(value)
+            out[key] = log_value(value)
         except (TypeError, ValueError):
             out[key] = value
     return out
@@ -373,7 +373,7 @@ class Model(Layer):
         if self._compile_metrics is not None:
             logs.update(self._compile_metrics.results())
         for metric in self._tracked_metrics:
-            logs[metric.name] = to_float(metric.result())
+            logs[metric.name] = log_value(metric.result())
         return logs
 
     def _reports_loss(self) -> bool:

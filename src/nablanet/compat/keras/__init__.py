@@ -16,3 +16,6 @@ for _name in __all__:
     _value = getattr(_keras, _name)
     if type(_value) is type(_sys):  # a submodule: make ``nablanet.compat.keras.<name>`` import
         _sys.modules[f"{__name__}.{_name}"] = _value
+
+for _name in ("sequence", "image"):  # keras.preprocessing.sequence, keras.preprocessing.image
+    _sys.modules[f"{__name__}.preprocessing.{_name}"] = getattr(_keras.preprocessing, _name)

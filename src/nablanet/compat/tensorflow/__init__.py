@@ -3,16 +3,25 @@
 ``tf.keras`` (layers, models, callbacks, regularizers, losses, ...), ``tf.cast``, the dtypes
 (``tf.float32`` is ``numpy.float32``), ``tf.image.resize``, ``tf.data.Dataset``,
 ``tf.random.set_seed``, ``tf.constant`` / ``tf.convert_to_tensor`` (a float32 ``Tensor``
-unless a dtype is given) and ``tf.Tensor``. A table of names: see :mod:`nablanet.compat`.
+unless a dtype is given) and ``tf.Tensor``; the tensor functions of ``tf.math`` also at top
+level (``tf.reduce_mean``, ``tf.concat``, ``tf.shape``, ``tf.matmul``, ...), ``tf.nn``,
+``tf.random.normal`` / ``uniform``, ``tf.GradientTape`` (:class:`nablanet.autograd.GradientTape`),
+``tf.Variable`` (:class:`nablanet.keras_ops.Variable`) and ``tf.function`` (returns the function
+unchanged). A table of names: see :mod:`nablanet.compat`.
 """
+
+from typing import Any
 
 import numpy as _np
 
 from nablanet.autograd import Tensor, no_grad
 from nablanet.autograd.creation import tensor as constant
 from nablanet.autograd.creation import tensor as convert_to_tensor
-from nablanet.compat.tensorflow import data, image, keras, random
+from nablanet.autograd.tape import GradientTape
+from nablanet.compat.tensorflow import data, image, keras, math, nn, random
+from nablanet.compat.tensorflow.math import *  # noqa: F403 - tf.reduce_mean, tf.concat, ...
 from nablanet.data import cast
+from nablanet.keras_ops import Variable
 
 float16 = _np.float16
 float32 = _np.float32
@@ -24,8 +33,19 @@ int64 = _np.int64
 uint8 = _np.uint8
 bool = _np.bool_  # noqa: A001 - TensorFlow's name
 
+
+
+def function(func: Any = None, **kwargs: Any) -> Any:
+    """``@tf.function``: returns the function unchanged (nablanet runs eagerly; there is no
+    graph to compile). Usable bare or with arguments (``@tf.function(jit_compile=True)``)."""
+    if func is None:
+        return lambda f: f
+    return func
+
+
 __all__ = [
-    "Tensor", "bool", "cast", "constant", "convert_to_tensor", "data", "float16", "float32",
-    "float64", "image", "int8", "int16", "int32", "int64", "keras", "no_grad", "random",
-    "uint8",
+    "GradientTape", "Tensor", "Variable", "bool", "cast", "constant", "convert_to_tensor",
+    "data", "float16", "float32", "float64", "function", "image", "int8", "int16", "int32",
+    "int64", "keras", "math", "nn", "no_grad", "random", "uint8",
 ]
+__all__ += math.__all__

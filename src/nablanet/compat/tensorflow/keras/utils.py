@@ -1,4 +1,6 @@
-"""``keras.utils``: ``set_random_seed``, ``to_categorical``, ``Progbar`` and
+"""``keras.utils``: every public name of :mod:`nablanet.utils` (``set_random_seed``,
+``to_categorical``, ``Progbar``, ``pad_sequences``, ``timeseries_dataset_from_array``,
+``split_dataset``, ``text_dataset_from_directory``, the image helpers, ...) and
 ``image_dataset_from_directory``."""
 
 import nablanet.utils as _source
