@@ -27,6 +27,7 @@ import numpy as np
 
 from nablanet.autograd.function import no_grad
 from nablanet.autograd.tensor import Tensor
+from nablanet.autograd.variable import Variable
 
 Shape = tuple[int | None, ...]
 
@@ -235,9 +236,12 @@ class Layer:
 
         The weight is a :class:`~nablanet.Tensor` that requires grad when ``trainable``;
         training updates its ``data`` in place, so references to it stay valid.
-        ``regularizer(weight)`` is added to :attr:`losses` on every call.
+        ``regularizer(weight)`` is added to :attr:`losses` on every call. The weight is a
+        :class:`~nablanet.Variable` named ``name`` with path ``"<layer name>/<name>"``;
+        ``constraint`` (see :mod:`nablanet.constraints`) is kept as ``weight.constraint``
+        and applied by the optimizer after each update.
         """
-        from nablanet import initializers, regularizers
+        from nablanet import constraints, initializers, regularizers
 
         shape = tuple(int(n) for n in shape)
         if any(n < 0 for n in shape):
@@ -247,16 +251,16 @@ class Layer:
             raise TypeError(f"{self.name}: weight {name!r} needs an initializer. "
                             "Received: initializer=None")
         values = np.asarray(init(shape, dtype=dtype or self.dtype), dtype=dtype or self.dtype)
-        weight = Tensor(values, dtype=values.dtype,
-                        requires_grad=bool(trainable) and self._trainable)
+        name = name or f"variable_{len(self._weights)}"
+        weight = Variable(values, dtype=values.dtype, name=name, path=f"{self.name}/{name}",
+                          trainable=trainable, constraint=constraints.get(constraint))
+        weight.requires_grad = bool(trainable) and self._trainable
         self._weights.append(weight)
-        self._weight_names.append(name or f"variable_{len(self._weights) - 1}")
+        self._weight_names.append(name)
         self._weight_trainable.append(bool(trainable))
         reg = regularizers.get(regularizer)
         if reg is not None:
             self._regularized.append((weight, reg))
-        if constraint is not None:
-            raise NotImplementedError(f"{self.name}: weight constraints are not supported")
         return weight
 
     def _own_weights(self, trainable: bool | None) -> list[Tensor]:
@@ -286,6 +290,21 @@ class Layer:
     def weights(self) -> list[Tensor]:
         """``trainable_weights + non_trainable_weights``, as Keras orders them."""
         return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable_variables(self) -> list[Tensor]:
+        """Keras's other name for :attr:`trainable_weights`."""
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list[Tensor]:
+        """Keras's other name for :attr:`non_trainable_weights`."""
+        return self.non_trainable_weights
+
+    @property
+    def variables(self) -> list[Tensor]:
+        """Keras's other name for :attr:`weights` (nablanet layers keep no other state)."""
+        return self.weights
 
     def _named_weights(self) -> list[tuple[str, Tensor]]:
         """Every weight with a path name unique within this layer (for saving)."""
