@@ -132,9 +132,14 @@ class Nadam(Optimizer):
         self.beta_1 = check_decay_rate("Nadam", "beta_1", beta_1)
         self.beta_2 = check_decay_rate("Nadam", "beta_2", beta_2)
         self.epsilon = check_non_negative("Nadam", "epsilon", epsilon)
-        self._u_product = np.ones((), dtype=np.float32)  # Keras keeps it in floatx
+        # Keras keeps the product in the dtype of the first variable (floatx before any)
+        from nablanet.config import floatx
+
+        self._u_product = np.ones((), dtype=floatx())
 
     def _make_slots(self, array: np.ndarray) -> dict[str, np.ndarray]:
+        if not self._variables and array.dtype.kind == "f":  # the first variable
+            self._u_product = self._u_product.astype(array.dtype)
         return {"m": np.zeros_like(array), "v": np.zeros_like(array)}
 
     def _scalar_state(self) -> dict[str, float]:
