@@ -126,7 +126,8 @@ def run_layer_test(layer_cls: type, init_kwargs: dict[str, Any] | None = None,
                    expected_num_seed_generators: int | None = None,
                    expected_num_losses: int | None = None,
                    supports_masking: bool | None = None, expected_mask_shape: Any = None,
-                   run_training_check: bool = True, atol: float = 1e-6,
+                   run_training_check: bool = True,
+                   assert_built_after_instantiation: bool = False, atol: float = 1e-6,
                    rtol: float = 1e-6, **_backend_only: Any) -> None:
     """Keras's ``run_layer_test``; arguments that only concern Keras's backends
     (``run_mixed_precision_check``, ``input_sparse``, ...) are accepted and ignored.
@@ -145,6 +146,17 @@ def run_layer_test(layer_cls: type, init_kwargs: dict[str, Any] | None = None,
 
     layer = layer_cls(**init_kwargs)
     run_class_serialization_test(layer)
+    if assert_built_after_instantiation:
+        assert layer_cls(**init_kwargs).built, \
+            f"{layer_cls} is stateless, so it should be built after instantiation."
+
+        class ModifiedBuildLayer(layer_cls):  # type: ignore[valid-type, misc]
+            def build(self, *args: Any, **kwargs: Any) -> None:
+                pass
+
+        assert not ModifiedBuildLayer(**init_kwargs).built, \
+            f"The `build` of {layer_cls} is overridden, so it should not be built after " \
+            "instantiation."
     if supports_masking is not None:
         assert layer.supports_masking == supports_masking, "Unexpected supports_masking value"
 
@@ -238,3 +250,53 @@ def _training_step(layer: Any, input_data: Any, output_data: Any) -> None:
             yield (x, y)
 
     model.fit(generator(), steps_per_epoch=1, verbose=0)
+
+
+# -- the rest of unittest's / Keras's assertions, as functions ------------------------------
+def assert_all_equal(actual: Any, desired: Any, msg: str = "") -> None:
+    np.testing.assert_array_equal(to_numpy(actual), to_numpy(desired), err_msg=msg)
+
+
+def assert_not_all_close(actual: Any, desired: Any, atol: float = 1e-6, rtol: float = 1e-6,
+                         msg: str = "") -> None:
+    assert not np.allclose(to_numpy(actual), to_numpy(desired), atol=atol, rtol=rtol), msg
+
+
+def assert_equal(first: Any, second: Any, msg: str = "") -> None:
+    assert first == second, msg or f"{first!r} != {second!r}"
+
+
+def assert_true(value: Any, msg: str = "") -> None:
+    assert value, msg
+
+
+def assert_false(value: Any, msg: str = "") -> None:
+    assert not value, msg
+
+
+def assert_len(container: Any, expected_len: int, msg: str = "") -> None:
+    assert len(container) == expected_len, msg or f"len {len(container)} != {expected_len}"
+
+
+def assert_is_none(value: Any) -> None:
+    assert value is None, f"{value!r} is not None"
+
+
+def assert_is_instance(value: Any, cls: Any) -> None:
+    assert isinstance(value, cls), f"{value!r} is not an instance of {cls}"
+
+
+def assert_in(member: Any, container: Any) -> None:
+    assert member in container, f"{member!r} not in {container!r}"
+
+
+def assert_raises(exception: Any) -> Any:
+    import pytest
+
+    return pytest.raises(exception)
+
+
+def assert_raises_regex(exception: Any, pattern: str) -> Any:
+    import pytest
+
+    return pytest.raises(exception, match=pattern)

@@ -169,8 +169,11 @@ class Layer:
         object.__setattr__(self, "_layers", [])
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self._trainable = bool(trainable)
-        self.dtype = np.dtype(dtype or "float32").name
-        self.built = False
+        from nablanet.config import floatx
+
+        self.dtype = np.dtype(dtype or floatx()).name
+        # as in Keras, a layer without weights (no build of its own) is built at once
+        self.built = type(self).build is Layer.build
         self._weights: list[Tensor] = []
         self._weight_names: list[str] = []
         self._weight_trainable: list[bool] = []
