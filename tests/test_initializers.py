@@ -100,7 +100,8 @@ def test_get_serialize_and_errors() -> None:
     again = initializers.get(config)
     assert isinstance(again, initializers.VarianceScaling)
     assert again.get_config() == {"scale": 2.0, "mode": "fan_out",
-                                  "distribution": "truncated_normal", "seed": 4}
+                                  "distribution": "truncated_normal", "seed": 4,
+                                  "input_axes": None, "output_axes": None}
     assert initializers.get(initializers.Zeros) is not None
     with pytest.raises(ValueError, match="Unknown initializer: 'he_norml'.*'he_normal'"):
         initializers.get("he_norml")
