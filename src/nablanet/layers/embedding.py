@@ -174,15 +174,12 @@ class Masking(Layer):
         x = np.asarray(inputs.data if isinstance(inputs, Tensor) else inputs)
         if x.ndim < 2:
             raise ValueError(f"Masking '{self.name}': expected inputs of rank >= 2 (batch, "
-                             f"timesteps, ...). Received: inputs.shape={x.shape}")
-        if x.ndim == 2:
-            return x != self.mask_value
-        return np.any(x != self.mask_value, axis=tuple(range(2, x.ndim)))
+                             f"..., features). Received: inputs.shape={x.shape}")
+        return np.any(x != self.mask_value, axis=-1)  # Keras: over the last axis only
 
     def call(self, inputs: Tensor) -> Tensor:
         keep = self._mask(inputs)
-        return mul(inputs, Tensor(keep.reshape(keep.shape + (1,) * (inputs.ndim - 2))
-                                  .astype(inputs.dtype)))
+        return mul(inputs, Tensor(keep[..., None].astype(inputs.dtype)))
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         return self._mask(inputs)

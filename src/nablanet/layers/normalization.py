@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from nablanet import initializers, regularizers
+from nablanet import constraints, initializers, regularizers
 from nablanet.autograd.tensor import Tensor
 from nablanet.layers.base import Layer
 from nablanet.ops.normalization import batch_normalization
@@ -37,6 +37,12 @@ class BatchNormalization(Layer):
     One fused primitive (:class:`~nablanet.ops.normalization.BatchNorm`) computes the
     forward and the hand-written backward pass.
 
+    **Masks.** A ``mask`` with one axis fewer than the inputs (``(batch, time)`` for
+    ``(batch, time, features)``, as ``Masking`` / ``Embedding(mask_zero=True)`` produce)
+    restricts the training statistics to the unmasked positions (Keras's weighted moments,
+    :math:`\mu = \sum_i w_i x_i / (\sum_i w_i + 10^{-7})`, the variance likewise); masked
+    positions are still normalised. Inference ignores the mask.
+
     Input shape: any, channels on ``axis``. Output shape: the input's.
     """
 
@@ -55,8 +61,6 @@ class BatchNormalization(Layer):
         if not epsilon > 0:
             raise ValueError(f"BatchNormalization: epsilon must be positive. "
                              f"Received: epsilon={epsilon}")
-        if beta_constraint is not None or gamma_constraint is not None:
-            raise NotImplementedError("BatchNormalization: weight constraints are not supported")
         self.axis = int(axis) if isinstance(axis, (int, np.integer)) else [int(a) for a in axis]
         self.momentum, self.epsilon = float(momentum), float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
@@ -66,6 +70,8 @@ class BatchNormalization(Layer):
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
         self.synchronized = bool(synchronized)
         self.gamma: Tensor | None = None
         self.beta: Tensor | None = None
@@ -94,39 +100,77 @@ class BatchNormalization(Layer):
         self._channel_shape = shape
         if self.scale:
             self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
-                                         self.gamma_regularizer)
+                                         self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
         if self.center:
             self.beta = self.add_weight("beta", shape, self.beta_initializer,
-                                        self.beta_regularizer)
+                                        self.beta_regularizer, constraint=self.beta_constraint)
         self.moving_mean = self.add_weight("moving_mean", shape, self.moving_mean_initializer,
                                            trainable=False)
         self.moving_variance = self.add_weight("moving_variance", shape,
                                                self.moving_variance_initializer, trainable=False)
         self.built = True
 
-    def call(self, inputs: Tensor, training: bool = False) -> Tensor:
+    def call(self, inputs: Tensor, training: bool = False, mask: Any = None) -> Tensor:
         axes = self._axes(inputs.ndim)
         got = tuple(inputs.shape[a] for a in axes)
         if got != self._channel_shape:
             raise ValueError(f"BatchNormalization '{self.name}': expected {self._channel_shape} "
                              f"channels on axis {self.axis}, got input shape {inputs.shape}")
+        if mask is not None:
+            mask = np.asarray(getattr(mask, "data", mask))
+            if mask.ndim != inputs.ndim - 1:
+                raise ValueError("The mask provided should be one dimension less than the "
+                                 f"inputs. Received: mask.shape={mask.shape}, "
+                                 f"inputs.shape={inputs.shape}")
+        if training and self.trainable and mask is not None:
+            return self._masked_training_call(inputs, mask, axes)
         if training and self.trainable:
             y, mean, var = batch_normalization(inputs, self.gamma, self.beta, axes,
                                                self.epsilon, training=True)
             # Built (call checked the channel shape); training returns the batch statistics.
-            assert self.moving_mean is not None and self.moving_variance is not None
             assert mean is not None and var is not None
-            m = self.momentum
-            mm, mv = self.moving_mean.data, self.moving_variance.data
-            mm *= m
-            mm += (1.0 - m) * mean.astype(mm.dtype)
-            mv *= m
-            mv += (1.0 - m) * var.astype(mv.dtype)
+            self._update_moving_statistics(mean, var)
             return y
         y, _, _ = batch_normalization(inputs, self.gamma, self.beta, axes, self.epsilon,
                                       training=False, moving_mean=self.moving_mean,
                                       moving_variance=self.moving_variance)
         return y
+
+    def _masked_training_call(self, inputs: Tensor, mask: np.ndarray, axes: list[int]) -> Tensor:
+        """Training with a mask: weighted moments over the unmasked positions, written with
+        operators (gradients flow through the statistics as in the fused primitive)."""
+        from nablanet import ops
+        from nablanet.config import epsilon as fuzz
+
+        reduce = tuple(a for a in range(inputs.ndim) if a not in axes)
+        weights = np.broadcast_to(mask[..., None], inputs.shape).astype(bool)
+        w = weights.astype(inputs.dtype)
+        total = np.sum(w, axis=reduce, keepdims=True) + inputs.dtype.type(fuzz())
+        mean = ops.sum(inputs * w, axis=reduce, keepdims=True) / total
+        centred = (inputs - mean) * w
+        var = ops.sum(centred * centred, axis=reduce, keepdims=True) / total
+        y = (inputs - mean) / ops.sqrt(var + inputs.dtype.type(self.epsilon))
+        shape = [1] * inputs.ndim
+        for a in axes:
+            shape[a] = inputs.shape[a]
+        if self.gamma is not None:
+            y = y * ops.reshape(self.gamma, tuple(shape))
+        if self.beta is not None:
+            y = y + ops.reshape(self.beta, tuple(shape))
+        self._update_moving_statistics(mean.data.reshape(self._channel_shape),
+                                       var.data.reshape(self._channel_shape))
+        return y
+
+    def _update_moving_statistics(self, mean: np.ndarray, var: np.ndarray) -> None:
+        """Move the moving mean and variance towards the batch's (the momentum update above)."""
+        assert self.moving_mean is not None and self.moving_variance is not None
+        m = self.momentum
+        mm, mv = self.moving_mean.data, self.moving_variance.data
+        mm *= m
+        mm += (1.0 - m) * mean.astype(mm.dtype)
+        mv *= m
+        mv += (1.0 - m) * var.astype(mv.dtype)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return tuple(input_shape)
@@ -142,6 +186,7 @@ class BatchNormalization(Layer):
                 initializers.serialize(self.moving_variance_initializer),
             "beta_regularizer": regularizers.serialize(self.beta_regularizer),
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
-            "beta_constraint": None, "gamma_constraint": None,
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
             "synchronized": self.synchronized,
         }
