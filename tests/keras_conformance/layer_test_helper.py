@@ -300,3 +300,61 @@ def assert_raises_regex(exception: Any, pattern: str) -> Any:
     import pytest
 
     return pytest.raises(exception, match=pattern)
+
+
+# -- absl's parameterized decorators, on pytest ----------------------------------------------
+def _argnames(fn: Any) -> list[str]:
+    import inspect
+
+    return [name for name in inspect.signature(fn).parameters if name != "self"]
+
+
+def parameters(*cases: Any) -> Any:
+    """``@parameterized.parameters(...)``: dicts of arguments, or tuples in signature order."""
+    import pytest
+
+    def decorate(fn: Any) -> Any:
+        names = _argnames(fn)
+        if cases and isinstance(cases[0], dict):
+            rows = [tuple(case[n] for n in names) for case in cases]
+        else:
+            rows = [case if isinstance(case, tuple) else (case,) for case in cases]
+            names = names[:len(rows[0])]
+        return pytest.mark.parametrize(",".join(names), rows)(fn)
+
+    return decorate
+
+
+def named_parameters(*cases: Any) -> Any:
+    """``@parameterized.named_parameters(...)``: ``(name, *values)`` tuples or dicts with a
+    ``testcase_name``; the names become the pytest ids."""
+    import pytest
+
+    def decorate(fn: Any) -> Any:
+        names = _argnames(fn)
+        ids, rows = [], []
+        for case in cases:
+            if isinstance(case, dict):
+                case = dict(case)
+                ids.append(case.pop("testcase_name"))
+                rows.append(tuple(case[n] for n in names if n in case))
+                used = [n for n in names if n in case]
+            else:
+                ids.append(case[0])
+                rows.append(tuple(case[1:]))
+                used = names[:len(case) - 1]
+        return pytest.mark.parametrize(",".join(used), rows, ids=ids)(fn)
+
+    return decorate
+
+
+def product(**axes: Any) -> Any:
+    """``@parameterized.product(a=(...), b=(...))``: every combination."""
+    import pytest
+
+    def decorate(fn: Any) -> Any:
+        for name, values in reversed(list(axes.items())):
+            fn = pytest.mark.parametrize(name, list(values))(fn)
+        return fn
+
+    return decorate

@@ -16,7 +16,7 @@ from nablanet.autograd.tensor import Tensor
 from nablanet.layers.base import Layer
 from nablanet.ops.elementwise import add, mul
 from nablanet.ops.linalg import matmul
-from nablanet.ops.shape import concatenate, reshape
+from nablanet.ops.shape import concatenate, reshape, transpose
 
 __all__ = ["Activation", "Add", "Concatenate", "Dense", "Flatten", "Lambda", "Multiply",
            "Reshape"]
@@ -174,12 +174,14 @@ class Flatten(Layer):
 
     def __init__(self, data_format: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if data_format not in (None, "channels_last"):
-            raise ValueError(f"Flatten: only data_format='channels_last' is supported. "
-                             f"Received: data_format={data_format!r}")
-        self.data_format = data_format
+        from nablanet.config import standardize_data_format
+
+        self.data_format = standardize_data_format(data_format)
 
     def call(self, inputs: Tensor) -> Tensor:
+        if self.data_format == "channels_first" and inputs.ndim > 2:
+            # Keras flattens channels-first inputs in channels-last order
+            inputs = transpose(inputs, (0, *range(2, inputs.ndim), 1))
         return reshape(inputs, (inputs.shape[0], -1))
 
     def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
