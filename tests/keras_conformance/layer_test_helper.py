@@ -313,6 +313,9 @@ def parameters(*cases: Any) -> Any:
     """``@parameterized.parameters(...)``: dicts of arguments, or tuples in signature order."""
     import pytest
 
+    if len(cases) == 1 and isinstance(cases[0], list):  # parameters([1, 2]): one list
+        cases = tuple(cases[0])
+
     def decorate(fn: Any) -> Any:
         names = _argnames(fn)
         if cases and isinstance(cases[0], dict):
@@ -320,6 +323,8 @@ def parameters(*cases: Any) -> Any:
         else:
             rows = [case if isinstance(case, tuple) else (case,) for case in cases]
             names = names[:len(rows[0])]
+        if len(names) == 1:
+            return pytest.mark.parametrize(names[0], [row[0] for row in rows])(fn)
         return pytest.mark.parametrize(",".join(names), rows)(fn)
 
     return decorate
