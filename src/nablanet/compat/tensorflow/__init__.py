@@ -3,7 +3,9 @@
 ``tf.keras`` (layers, models, callbacks, regularizers, losses, ...), ``tf.cast``, the dtypes
 (``tf.float32`` is ``numpy.float32``), ``tf.image.resize``, ``tf.data.Dataset``,
 ``tf.random.set_seed``, ``tf.constant`` / ``tf.convert_to_tensor`` (a float32 ``Tensor``
-unless a dtype is given) and ``tf.Tensor``. A table of names: see :mod:`nablanet.compat`.
+unless a dtype is given), ``tf.Tensor``, ``tf.Variable`` and ``tf.__version__`` (the first
+TensorFlow release whose ``tf.keras`` is Keras 3, the API nablanet follows). A table of names:
+see :mod:`nablanet.compat`.
 """
 
 import numpy as _np
@@ -11,6 +13,7 @@ import numpy as _np
 from nablanet.autograd import Tensor, no_grad
 from nablanet.autograd.creation import tensor as constant
 from nablanet.autograd.creation import tensor as convert_to_tensor
+from nablanet.autograd.variable import Variable
 from nablanet.compat.tensorflow import data, image, keras, random
 from nablanet.data import cast
 
@@ -24,8 +27,10 @@ int64 = _np.int64
 uint8 = _np.uint8
 bool = _np.bool_  # noqa: A001 - TensorFlow's name
 
+__version__ = "2.16.1"
+
 __all__ = [
-    "Tensor", "bool", "cast", "constant", "convert_to_tensor", "data", "float16", "float32",
-    "float64", "image", "int8", "int16", "int32", "int64", "keras", "no_grad", "random",
+    "Tensor", "Variable", "bool", "cast", "constant", "convert_to_tensor", "data", "float16",
+    "float32", "float64", "image", "int8", "int16", "int32", "int64", "keras", "no_grad", "random",
     "uint8",
 ]
