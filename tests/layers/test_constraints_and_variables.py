@@ -89,3 +89,18 @@ def test_batch_normalization_mask_restricts_the_statistics() -> None:
     np.testing.assert_allclose(y[0, :2, 0], [-1.0, 1.0] / np.sqrt(1.0 + 1e-3), rtol=1e-5)
     with pytest.raises(ValueError, match="one dimension less"):
         bn(x, training=True, mask=np.ones((1, 3, 1), bool))
+
+
+def test_documented_differences() -> None:
+    """docs/keras-differences.md: no batch renormalization; optimizer.variables' head is
+    copies that set_weights writes back."""
+    with pytest.raises(TypeError, match="renorm"):
+        layers.BatchNormalization(renorm=True)
+    w = nb.Variable([1.0, 2.0])
+    opt = optimizers.SGD(learning_rate=0.5)
+    opt.apply_gradients([(np.ones(2), w)])
+    head = opt.variables
+    head[0][...] = 7  # a copy: the optimizer's counter is unchanged
+    assert opt.iterations == 1
+    opt.set_weights([np.array(7), np.array(0.25, np.float32)])
+    assert opt.iterations == 7 and opt.learning_rate == 0.25
