@@ -60,6 +60,7 @@ class Variable(Tensor):
             from nablanet import initializers
 
             init = initializers.get(initializer)
+            assert init is not None  # (a name or a callable resolves to one)
             value = np.asarray(init(tuple(int(n) for n in shape), dtype=dtype or "float32"))
         else:
             value = initializer.data if isinstance(initializer, Tensor) else initializer

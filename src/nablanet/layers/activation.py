@@ -227,10 +227,8 @@ class Softmax(_Elementwise):
 
     def __init__(self, axis: int | Sequence[int] = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(axis, (list, tuple)):
-            self.axis: int | tuple[int, ...] = tuple(int(a) for a in axis)
-        else:
-            self.axis = int(axis)
+        self.axis: int | tuple[int, ...] = (
+            int(axis) if isinstance(axis, (int, np.integer)) else tuple(int(a) for a in axis))
 
     def call(self, inputs: Tensor, mask: Any = None) -> Tensor:
         keep = None
