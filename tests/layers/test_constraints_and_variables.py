@@ -92,10 +92,8 @@ def test_batch_normalization_mask_restricts_the_statistics() -> None:
 
 
 def test_documented_differences() -> None:
-    """docs/keras-differences.md: no batch renormalization; optimizer.variables' head is
-    copies that set_weights writes back."""
-    with pytest.raises(TypeError, match="renorm"):
-        layers.BatchNormalization(renorm=True)
+    """docs/keras-differences.md: optimizer.variables' head is copies that set_weights
+    writes back."""
     w = nb.Variable([1.0, 2.0])
     opt = optimizers.SGD(learning_rate=0.5)
     opt.apply_gradients([(np.ones(2), w)])

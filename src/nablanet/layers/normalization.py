@@ -43,6 +43,15 @@ class BatchNormalization(Layer):
     :math:`\mu = \sum_i w_i x_i / (\sum_i w_i + 10^{-7})`, the variance likewise); masked
     positions are still normalised. Inference ignores the mask.
 
+    **Batch renormalization** (Ioffe, 2017; ``renorm=True``): training normalises with the
+    batch statistics and then corrects towards moving ones,
+    :math:`y = \gamma\,(\hat x\, r + d) + \beta` with
+    :math:`r = \sigma_B / \sigma_R` and :math:`d = (\mu_B - \mu_R) / \sigma_R` (no gradient
+    through them; clipped to ``renorm_clipping``'s ``rmin``/``rmax``/``dmax`` when given),
+    where :math:`\mu_R, \sigma_R` (``renorm_mean``, ``renorm_stddev``) move with
+    ``renorm_momentum``. The inference statistics then move as a standard deviation,
+    ``moving_stddev``, with ``moving_variance`` = ``moving_stddev``² − ε (Keras's layer).
+
     Input shape: any, channels on ``axis``. Output shape: the input's.
     """
 
@@ -53,7 +62,8 @@ class BatchNormalization(Layer):
                  moving_variance_initializer: Any = "ones", beta_regularizer: Any = None,
                  gamma_regularizer: Any = None, beta_constraint: Any = None,
                  gamma_constraint: Any = None, synchronized: bool = False,
-                 **kwargs: Any) -> None:
+                 renorm: bool = False, renorm_clipping: dict[str, float] | None = None,
+                 renorm_momentum: float = 0.99, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"BatchNormalization: momentum must be in [0, 1]. "
@@ -73,10 +83,31 @@ class BatchNormalization(Layer):
         self.beta_constraint = constraints.get(beta_constraint)
         self.gamma_constraint = constraints.get(gamma_constraint)
         self.synchronized = bool(synchronized)
+        self.renorm = bool(renorm)
+        if self.renorm:
+            renorm_clipping = dict(renorm_clipping or {})
+            keys = ["rmax", "rmin", "dmax"]
+            if set(renorm_clipping) - set(keys):
+                raise ValueError("Received invalid keys for `renorm_clipping` argument: "
+                                 f"{renorm_clipping}. Supported values: {keys}.")
+            rmax, rmin = renorm_clipping.get("rmax"), renorm_clipping.get("rmin")
+            dmax = renorm_clipping.get("dmax")
+            if rmax is not None and rmin is not None and rmax < rmin:
+                raise ValueError("rmax should be greater than rmin in the `renorm_clipping` "
+                                 f"argument. Received: rmax={rmax}, rmin={rmin}.")
+            if dmax is not None and dmax < 0:
+                raise ValueError("dmax should be non-negative in the `renorm_clipping` "
+                                 f"argument. Received: dmax={dmax}.")
+        self.renorm_clipping = renorm_clipping
+        self.renorm_momentum = float(renorm_momentum)
         self.gamma: Tensor | None = None
         self.beta: Tensor | None = None
         self.moving_mean: Tensor | None = None
         self.moving_variance: Tensor | None = None
+        # with renorm=True (created by build)
+        self.moving_stddev: Any = None
+        self.renorm_mean: Any = None
+        self.renorm_stddev: Any = None
         self.supports_masking = True
 
     def _axes(self, ndim: int) -> list[int]:
@@ -109,6 +140,15 @@ class BatchNormalization(Layer):
                                            trainable=False)
         self.moving_variance = self.add_weight("moving_variance", shape,
                                                self.moving_variance_initializer, trainable=False)
+        if self.renorm:
+            # (its square root, as a starting standard deviation)
+            stddev = initializers.Constant(np.sqrt(self.moving_variance.data))
+            self.moving_stddev = self.add_weight("moving_stddev", shape, stddev, trainable=False)
+            self.renorm_mean = self.add_weight("renorm_mean", shape,
+                                               initializers.Constant(self.moving_mean.data),
+                                               trainable=False)
+            self.renorm_stddev = self.add_weight("renorm_stddev", shape, stddev,
+                                                 trainable=False)
         self.built = True
 
     def call(self, inputs: Tensor, training: bool = False, mask: Any = None) -> Tensor:
@@ -123,8 +163,8 @@ class BatchNormalization(Layer):
                 raise ValueError("The mask provided should be one dimension less than the "
                                  f"inputs. Received: mask.shape={mask.shape}, "
                                  f"inputs.shape={inputs.shape}")
-        if training and self.trainable and mask is not None:
-            return self._masked_training_call(inputs, mask, axes)
+        if training and self.trainable and (mask is not None or self.renorm):
+            return self._composite_training_call(inputs, mask, axes)
         if training and self.trainable:
             y, mean, var = batch_normalization(inputs, self.gamma, self.beta, axes,
                                                self.epsilon, training=True)
@@ -137,30 +177,74 @@ class BatchNormalization(Layer):
                                       moving_variance=self.moving_variance)
         return y
 
-    def _masked_training_call(self, inputs: Tensor, mask: np.ndarray, axes: list[int]) -> Tensor:
-        """Training with a mask: weighted moments over the unmasked positions, written with
-        operators (gradients flow through the statistics as in the fused primitive)."""
+    def _composite_training_call(self, inputs: Tensor, mask: np.ndarray | None,
+                                 axes: list[int]) -> Tensor:
+        """Training with a mask (weighted moments over the unmasked positions) or with batch
+        renormalization, written with operators (gradients flow through the batch statistics
+        as in the fused primitive)."""
         from nablanet import ops
         from nablanet.config import epsilon as fuzz
 
         reduce = tuple(a for a in range(inputs.ndim) if a not in axes)
-        weights = np.broadcast_to(mask[..., None], inputs.shape).astype(bool)
-        w = weights.astype(inputs.dtype)
-        total = np.sum(w, axis=reduce, keepdims=True) + inputs.dtype.type(fuzz())
-        mean = ops.sum(inputs * w, axis=reduce, keepdims=True) / total
-        centred = (inputs - mean) * w
-        var = ops.sum(centred * centred, axis=reduce, keepdims=True) / total
-        y = (inputs - mean) / ops.sqrt(var + inputs.dtype.type(self.epsilon))
+        dtype = inputs.dtype.type
+        if mask is None:
+            mean = ops.mean(inputs, axis=reduce, keepdims=True)
+            centred = inputs - mean
+            var = ops.mean(centred * centred, axis=reduce, keepdims=True)
+        else:
+            w = np.broadcast_to(mask[..., None], inputs.shape).astype(bool).astype(inputs.dtype)
+            total = np.sum(w, axis=reduce, keepdims=True) + dtype(fuzz())
+            mean = ops.sum(inputs * w, axis=reduce, keepdims=True) / total
+            centred = (inputs - mean) * w
+            var = ops.sum(centred * centred, axis=reduce, keepdims=True) / total
+        y = (inputs - mean) / ops.sqrt(var + dtype(self.epsilon))
         shape = [1] * inputs.ndim
         for a in axes:
             shape[a] = inputs.shape[a]
+        batch_mean = mean.data.reshape(self._channel_shape)
+        batch_var = var.data.reshape(self._channel_shape)
+        if self.renorm:
+            r, d = self._renorm_correction(batch_mean, batch_var)
+            y = y * r.reshape(shape).astype(inputs.dtype) + d.reshape(shape).astype(inputs.dtype)
         if self.gamma is not None:
             y = y * ops.reshape(self.gamma, tuple(shape))
         if self.beta is not None:
             y = y + ops.reshape(self.beta, tuple(shape))
-        self._update_moving_statistics(mean.data.reshape(self._channel_shape),
-                                       var.data.reshape(self._channel_shape))
+        if self.renorm:
+            self._update_renorm_statistics(batch_mean, batch_var)
+        else:
+            self._update_moving_statistics(batch_mean, batch_var)
         return y
+
+    def _renorm_correction(self, mean: np.ndarray, var: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray]:
+        """Batch renormalization's ``r`` and ``d`` (constants: no gradient), clipped."""
+        stddev = np.sqrt(var + self.epsilon)
+        renorm_stddev = np.maximum(self.renorm_stddev.data, np.sqrt(self.epsilon))
+        r = stddev / renorm_stddev
+        d = (mean - self.renorm_mean.data) / renorm_stddev
+        clip = self.renorm_clipping or {}
+        if clip.get("rmin") is not None:
+            r = np.maximum(r, clip["rmin"])
+        if clip.get("rmax") is not None:
+            r = np.minimum(r, clip["rmax"])
+        if clip.get("dmax") is not None:
+            d = np.clip(d, -clip["dmax"], clip["dmax"])
+        return r, d
+
+    def _update_renorm_statistics(self, mean: np.ndarray, var: np.ndarray) -> None:
+        """Move ``renorm_mean`` / ``renorm_stddev`` (with ``renorm_momentum``) and the
+        inference ``moving_mean`` / ``moving_stddev`` (with ``momentum``) towards the batch's;
+        ``moving_variance`` = ``moving_stddev``² − ε (at least 0)."""
+        stddev = np.sqrt(var + self.epsilon)
+        rm, m = self.renorm_momentum, self.momentum
+        for target, value, momentum in ((self.renorm_mean, mean, rm),
+                                        (self.renorm_stddev, stddev, rm),
+                                        (self.moving_mean, mean, m),
+                                        (self.moving_stddev, stddev, m)):
+            target.data[...] = target.data * momentum + value * (1.0 - momentum)
+        self.moving_variance.data[...] = np.maximum(
+            self.moving_stddev.data * self.moving_stddev.data - self.epsilon, 0.0)
 
     def _update_moving_statistics(self, mean: np.ndarray, var: np.ndarray) -> None:
         """Move the moving mean and variance towards the batch's (the momentum update above)."""
@@ -189,4 +273,7 @@ class BatchNormalization(Layer):
             "beta_constraint": constraints.serialize(self.beta_constraint),
             "gamma_constraint": constraints.serialize(self.gamma_constraint),
             "synchronized": self.synchronized,
+            "renorm": self.renorm,
+            "renorm_clipping": self.renorm_clipping,
+            "renorm_momentum": self.renorm_momentum,
         }
