@@ -236,6 +236,7 @@ class BatchNormalization(Layer):
         """Move ``renorm_mean`` / ``renorm_stddev`` (with ``renorm_momentum``) and the
         inference ``moving_mean`` / ``moving_stddev`` (with ``momentum``) towards the batch's;
         ``moving_variance`` = ``moving_stddev``² − ε (at least 0)."""
+        assert self.moving_mean is not None and self.moving_variance is not None  # built
         stddev = np.sqrt(var + self.epsilon)
         rm, m = self.renorm_momentum, self.momentum
         for target, value, momentum in ((self.renorm_mean, mean, rm),
