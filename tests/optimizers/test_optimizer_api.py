@@ -336,3 +336,32 @@ def test_numpy_arrays_as_variables():
     w = np.ones(3, dtype=np.float32)
     SGD(learning_rate=0.5).apply_gradients([(np.ones(3), w)])
     np.testing.assert_allclose(w, 0.5)
+
+
+@pytest.mark.parametrize("cls", [SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, Nadam])
+def test_scalar_variables_follow_the_same_rule(cls) -> None:
+    """0-d variables (Keras's scalar weights) step exactly as 1-element vectors do."""
+    scalar, vector = nb.Variable(1.5), nb.Variable([1.5])
+    opt_s, opt_v = cls(learning_rate=0.1), cls(learning_rate=0.1)
+    for g in (0.3, -1.2, 0.7):
+        opt_s.apply_gradients([(np.array(g, np.float32), scalar)])
+        opt_v.apply_gradients([(np.array([g], np.float32), vector)])
+    assert scalar.shape == () and scalar.numpy() == vector.numpy()[0] != 1.5
+    state = opt_s.get_state()
+    clone = cls(learning_rate=0.1)
+    clone.build([nb.Variable(0.0)])
+    clone.set_state(state)
+    assert clone.get_state().keys() == state.keys()
+
+
+def test_ema_and_accumulator_state_is_saved() -> None:
+    w = nb.Variable([1.0, 2.0])
+    opt = Adam(use_ema=True, gradient_accumulation_steps=2)
+    opt.apply_gradients([(np.ones(2, np.float32), w)])
+    state = opt.get_state()
+    assert {"ema_average/0", "grad_accumulator/0"} <= state.keys()
+    clone = Adam(use_ema=True, gradient_accumulation_steps=2)
+    clone.build([nb.Variable([0.0, 0.0])])
+    clone.set_state(state)
+    np.testing.assert_array_equal(clone._accumulated_gradients[0], [1.0, 1.0])
+    assert clone.iterations == 0 and clone._iterations == 1
