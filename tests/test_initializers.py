@@ -100,9 +100,36 @@ def test_get_serialize_and_errors() -> None:
     again = initializers.get(config)
     assert isinstance(again, initializers.VarianceScaling)
     assert again.get_config() == {"scale": 2.0, "mode": "fan_out",
-                                  "distribution": "truncated_normal", "seed": 4}
+                                  "distribution": "truncated_normal", "seed": 4,
+                                  "input_axes": None, "output_axes": None}
     assert initializers.get(initializers.Zeros) is not None
     with pytest.raises(ValueError, match="Unknown initializer: 'he_norml'.*'he_normal'"):
         initializers.get("he_norml")
     with pytest.raises(ValueError, match="Unknown initializer class"):
         initializers.get({"class_name": "os.system", "config": {}})
+
+
+@pytest.mark.parametrize("name, cls", [
+    ("glorot_uniform", "GlorotUniform"), ("GlorotUniform", "GlorotUniform"),
+    ("he_normal", "HeNormal"), ("random_normal", "RandomNormal"), ("zeros", "Zeros"),
+    ("Zeros", "Zeros"), ("ones", "Ones"), ("orthogonal", "Orthogonal"),
+    ("OrthogonalInitializer", "Orthogonal"), ("IdentityInitializer", "Identity"),
+    ("variance_scaling", "VarianceScaling"), ("truncated_normal", "TruncatedNormal"),
+    ("normal", "RandomNormal"), ("uniform", "RandomUniform"), ("one", "Ones"), ("zero", "Zeros"),
+])
+def test_keras_names_and_aliases(name: str, cls: str) -> None:
+    assert type(initializers.get(name)).__name__ == cls
+
+
+def test_constant_array_value_and_direct_values() -> None:
+    value = np.arange(6.0).reshape(2, 3)
+    init = initializers.Constant(value)
+    np.testing.assert_array_equal(init((2, 3)), value)
+    np.testing.assert_array_equal(init((4, 2, 3))[3], value)  # broadcast as Keras
+    assert initializers.Constant.from_config(init.get_config()).get_config() == init.get_config()
+    with pytest.raises(ValueError, match="cannot be broadcast"):
+        init((3, 2))
+    direct = initializers.get(value.astype(np.float32))
+    np.testing.assert_array_equal(direct((2, 3)), value)
+    with pytest.raises(ValueError, match="Expected `shape` to be"):
+        direct((3, 2))

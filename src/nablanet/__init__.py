@@ -17,6 +17,7 @@ from nablanet.autograd.creation import (
     zeros_like,
 )
 from nablanet.autograd.function import set_grad_enabled
+from nablanet.autograd.variable import Variable
 from nablanet.random import set_random_seed
 
 __version__ = "0.1.0"
@@ -25,6 +26,7 @@ __version__ = "0.1.0"
 #: ``import nablanet`` stays fast and light.
 _SUBMODULES = (
     "activations", "callbacks", "data", "functional", "generative", "initializers", "layers",
+    "constraints", "config",
     "linear_regions", "losses", "metrics", "models", "ops", "optimizers", "plotting",
     "regularizers", "tensor_algebra", "testing", "utils",
 )
@@ -46,6 +48,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "Function",
     "Tensor",
+    "Variable",
     "__version__",
     "arange",
     "enable_grad",

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from nablanet import random as nb_random
+from nablanet.autograd.tensor import Tensor
 
 __all__ = [
     "Constant",
@@ -87,27 +88,34 @@ __all__ = [
 TRUNCATED_STD = 0.87962566103423978
 
 
-def compute_fans(shape: Sequence[int]) -> tuple[float, float]:
+def compute_fans(shape: Sequence[int], input_axes: Sequence[int] | None = None,
+                 output_axes: Sequence[int] | None = None) -> tuple[int, int]:
     """``(fan_in, fan_out)`` of a weight of ``shape`` (Keras's rule).
 
     A scalar has fans (1, 1); a vector (n,) has (n, n); a matrix (n_in, n_out) has its two
     dimensions; a convolution kernel ``(k_1, ..., k_d, c_in, c_out)`` has
-    ``fan_in = k_1···k_d · c_in`` and ``fan_out = k_1···k_d · c_out``.
+    ``fan_in = k_1···k_d · c_in`` and ``fan_out = k_1···k_d · c_out``. With both
+    ``input_axes`` and ``output_axes`` given, the fans are the products of those axes' sizes.
 
     Examples
     --------
     >>> compute_fans((3, 3, 16, 32))
-    (144.0, 288.0)
+    (144, 288)
+    >>> compute_fans((512, 8, 64), input_axes=[0], output_axes=[1, 2])
+    (512, 512)
     """
     shape = tuple(shape)
+    if input_axes is not None and output_axes is not None:
+        return (int(math.prod(shape[a] for a in input_axes)),
+                int(math.prod(shape[a] for a in output_axes)))
     if len(shape) == 0:
-        return 1.0, 1.0
+        return 1, 1
     if len(shape) == 1:
-        return float(shape[0]), float(shape[0])
+        return int(shape[0]), int(shape[0])
     if len(shape) == 2:
-        return float(shape[0]), float(shape[1])
+        return int(shape[0]), int(shape[1])
     receptive = math.prod(shape[:-2])
-    return float(receptive * shape[-2]), float(receptive * shape[-1])
+    return int(receptive * shape[-2]), int(receptive * shape[-1])
 
 
 def _dtype(dtype: Any) -> np.dtype:
@@ -154,16 +162,30 @@ class Ones(Initializer):
 
 
 class Constant(Initializer):
-    """Every entry equal to ``value``."""
+    """``value`` broadcast to the requested shape: a number, or an array (Keras's
+    ``Constant(value=array)``), whose config stores it as a nested list."""
 
-    def __init__(self, value: float = 0.0) -> None:
-        self.value = float(value)
+    def __init__(self, value: Any = 0.0) -> None:
+        array = np.asarray(getattr(value, "data", value))
+        if array.dtype.kind not in "biuf":
+            raise ValueError(f"Constant: value must be a number or a numeric array. "
+                             f"Received: value={value!r}")
+        self.value: float | np.ndarray = float(array) if array.ndim == 0 else array
 
     def __call__(self, shape: Sequence[int], dtype: Any = None) -> np.ndarray:
-        return np.full(tuple(shape), self.value, dtype=_dtype(dtype))
+        shape = tuple(shape)
+        if isinstance(self.value, np.ndarray):
+            try:
+                values = np.broadcast_to(self.value, shape)
+            except ValueError:
+                raise ValueError(f"Constant: value of shape {self.value.shape} cannot be "
+                                 f"broadcast to the requested shape {shape}") from None
+            return np.array(values, dtype=_dtype(dtype))
+        return np.full(shape, self.value, dtype=_dtype(dtype))
 
     def get_config(self) -> dict[str, Any]:
-        return {"value": self.value}
+        value = self.value
+        return {"value": value.tolist() if isinstance(value, np.ndarray) else value}
 
 
 class RandomNormal(Initializer):
@@ -252,25 +274,31 @@ class VarianceScaling(Initializer):
     _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform", "normal")
 
     def __init__(self, scale: float = 1.0, mode: str = "fan_in",
-                 distribution: str = "truncated_normal", seed: int | None = None) -> None:
+                 distribution: str = "truncated_normal", seed: int | None = None,
+                 input_axes: Sequence[int] | None = None,
+                 output_axes: Sequence[int] | None = None) -> None:
         if not scale > 0:
-            raise ValueError(f"VarianceScaling: scale must be positive. Received: scale={scale}")
+            raise ValueError(f"VarianceScaling: Argument `scale` must be positive float. "
+                             f"Received: scale={scale}")
         if mode not in self._MODES:
-            raise ValueError(f"VarianceScaling: invalid mode {mode!r}; expected one of "
-                             f"{list(self._MODES)}. Received: mode={mode!r}")
+            raise ValueError(f"VarianceScaling: Invalid `mode` argument: {mode}. Please use "
+                             f"one of {list(self._MODES)}")
         distribution = distribution.lower()
         if distribution not in self._DISTRIBUTIONS:
-            raise ValueError(f"VarianceScaling: invalid distribution {distribution!r}; expected "
-                             f"one of {list(self._DISTRIBUTIONS[:3])}. "
-                             f"Received: distribution={distribution!r}")
+            raise ValueError(f"VarianceScaling: Invalid `distribution` argument: "
+                             f"{distribution}. Please use one of "
+                             f"{list(self._DISTRIBUTIONS[:3])}")
         if distribution == "normal":
             distribution = "truncated_normal"
         self.scale, self.mode, self.distribution, self.seed = (float(scale), mode,
                                                                distribution, seed)
+        self.input_axes = None if input_axes is None else [int(a) for a in input_axes]
+        self.output_axes = None if output_axes is None else [int(a) for a in output_axes]
 
     def variance(self, shape: Sequence[int]) -> float:
-        """The target variance ``scale / n`` for ``shape``."""
-        fan_in, fan_out = compute_fans(shape)
+        """The target variance ``scale / n`` for ``shape`` (fans from ``input_axes`` /
+        ``output_axes`` when both are given)."""
+        fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         return self.scale / max(1.0, n)
 
@@ -289,7 +317,8 @@ class VarianceScaling(Initializer):
 
     def get_config(self) -> dict[str, Any]:
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                "seed": self.seed}
+                "seed": self.seed, "input_axes": self.input_axes,
+                "output_axes": self.output_axes}
 
 
 class _Preset(VarianceScaling):
@@ -297,12 +326,15 @@ class _Preset(VarianceScaling):
 
     _preset: tuple[float, str, str] = (1.0, "fan_in", "truncated_normal")
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | None = None, input_axes: Sequence[int] | None = None,
+                 output_axes: Sequence[int] | None = None) -> None:
         scale, mode, distribution = self._preset
-        super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed)
+        super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed,
+                         input_axes=input_axes, output_axes=output_axes)
 
     def get_config(self) -> dict[str, Any]:
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes,
+                "output_axes": self.output_axes}
 
 
 class GlorotUniform(_Preset):
@@ -403,6 +435,8 @@ _ALIASES: dict[str, type[Initializer]] = {
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
     "he_uniform": HeUniform, "he_normal": HeNormal,
     "orthogonal": Orthogonal, "identity": Identity,
+    # Keras's compatibility names
+    "OrthogonalInitializer": Orthogonal, "IdentityInitializer": Identity,
 }
 
 # Function-style aliases (``initializers.he_normal(seed=0)`` as in Keras).
@@ -433,8 +467,21 @@ def deserialize(config: dict[str, Any]) -> Initializer:
     return _CLASSES[name].from_config(dict(config.get("config") or {}))
 
 
+def _from_values(values: np.ndarray) -> Callable[..., np.ndarray]:
+    """Keras's ``get(tensor)``: an initializer that returns these values (same shape only)."""
+
+    def initialize_fn(shape: Sequence[int], dtype: Any = None) -> np.ndarray:
+        if tuple(shape) != values.shape:
+            raise ValueError(f"Expected `shape` to be {values.shape} for direct tensor as "
+                             f"initializer. Received shape={tuple(shape)}")
+        return np.array(values, dtype=dtype or values.dtype)
+
+    return initialize_fn
+
+
 def get(identifier: Any) -> Callable[..., np.ndarray] | None:
-    """Resolve ``identifier`` (None, a name, a config dict, an instance or a callable).
+    """Resolve ``identifier``: None, a name (Keras's class names and snake-case aliases), a
+    config dict, an instance, a callable, or an array / Tensor of the values themselves.
 
     Examples
     --------
@@ -448,7 +495,8 @@ def get(identifier: Any) -> Callable[..., np.ndarray] | None:
     if isinstance(identifier, Initializer):
         return identifier
     if isinstance(identifier, str):
-        key = identifier if identifier in _CLASSES else identifier.lower()
+        key = identifier if identifier in _CLASSES or identifier in _ALIASES \
+            else identifier.lower()
         cls = _CLASSES.get(key) or _ALIASES.get(key)
         if cls is None:
             raise ValueError(f"Unknown initializer: {identifier!r}. Valid names: "
@@ -456,6 +504,8 @@ def get(identifier: Any) -> Callable[..., np.ndarray] | None:
         return cls()
     if isinstance(identifier, dict):
         return deserialize(identifier)
+    if isinstance(identifier, (np.ndarray, np.generic, Tensor)):
+        return _from_values(np.asarray(getattr(identifier, "data", identifier)))
     if isinstance(identifier, type) and issubclass(identifier, Initializer):
         return identifier()
     if callable(identifier):

@@ -46,3 +46,24 @@ def make_generator(seed: int | np.random.Generator | None = None) -> np.random.G
     if seed is None:
         return np.random.default_rng(_state["rng"].integers(2**63))
     return np.random.default_rng(seed)
+
+
+class SeedStream:
+    """The generators of a layer built with an integer ``seed`` (Keras's ``SeedGenerator``).
+
+    The n-th draw (n = 0, 1, ...) comes from ``np.random.default_rng([seed, n])``: the
+    stream Keras's NumPy backend gives a layer's ``SeedGenerator(seed)``, whose state
+    ``[seed, n]`` advances by one per draw. So ``Dropout(0.5, seed=s)`` draws different masks
+    on each call, the same sequence in every run, and the masks Keras's NumPy backend draws.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = int(seed)
+        self.draws = 0
+
+    def next(self) -> np.random.Generator:
+        """The generator of the next draw."""
+        rng = np.random.default_rng([self.seed, self.draws])
+        self.draws += 1
+        return rng
+

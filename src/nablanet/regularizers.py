@@ -11,9 +11,13 @@ Keras's ``L2(l2)`` adds :math:`\\lambda_2 \\sum_i w_i^2` (no factor ½), so the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
+from nablanet import ops
 from nablanet.autograd.tensor import Tensor
 from nablanet.functional.regularization import l1_l2_penalty, l1_penalty, l2_penalty
 
@@ -21,26 +25,34 @@ __all__ = [
     "L1",
     "L1L2",
     "L2",
+    "OrthogonalRegularizer",
     "Regularizer",
     "deserialize",
     "get",
     "l1",
     "l1_l2",
     "l2",
+    "orthogonal_regularizer",
     "serialize",
+    "validate_float_arg",
 ]
+
+
+def validate_float_arg(value: Any, name: str) -> float:
+    """``float(value)`` for a finite number >= 0; Keras's ValueError otherwise."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(value) \
+        and value >= 0
+    if not ok:
+        raise ValueError(f"Invalid value for argument {name}: expected a non-negative float."
+                         f"Received: {name}={value}")
+    return float(value)
 
 
 def _check(name: str, value: Any, owner: str) -> float:
     try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{owner}: {name} must be a non-negative number. "
-                         f"Received: {name}={value!r}") from None
-    if not value >= 0:
-        raise ValueError(f"{owner}: {name} must be a non-negative number. "
-                         f"Received: {name}={value!r}")
-    return value
+        return validate_float_arg(value, name)
+    except ValueError as error:
+        raise ValueError(f"{owner}: {name} must be a non-negative number. {error}") from None
 
 
 class Regularizer:
@@ -119,11 +131,56 @@ class L1L2(Regularizer):
         return {"l1": self.l1, "l2": self.l2}
 
 
+class OrthogonalRegularizer(Regularizer):
+    r"""Penalise non-orthogonal rows (``mode="rows"``) or columns of a 2-D weight.
+
+    With :math:`\hat w_i` the L2-normalised rows (or columns), :math:`n` of them,
+
+    .. math::
+
+        \Omega(W) = \lambda\, \frac{1}{2}\, \frac{\sum_{i \ne j} |\hat w_i \cdot \hat w_j|}
+            {n(n-1)/2}
+
+    i.e. :math:`\lambda/2` times the mean absolute cosine between distinct rows (Keras's
+    ``OrthogonalRegularizer``). On a Dense kernel ``(input_dim, units)``, ``"rows"`` pushes
+    the input features' weight vectors apart, ``"columns"`` the units'.
+    """
+
+    def __init__(self, factor: float = 0.01, mode: str = "rows") -> None:
+        self.factor = validate_float_arg(factor, name="factor")
+        if mode not in {"rows", "columns"}:
+            raise ValueError('Invalid value for argument `mode`. Expected one of {"rows", '
+                             f'"columns"}}. Received: mode={mode}')
+        self.mode = mode
+
+    def __call__(self, x: Tensor) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        if x.ndim != 2:
+            raise ValueError("Inputs to OrthogonalRegularizer must have rank 2. Received: "
+                             f"inputs.shape={tuple(x.shape)}")
+        axis = 1 if self.mode == "rows" else 0
+        norms = ops.sqrt(ops.maximum(ops.sum(x * x, axis=axis, keepdims=True),
+                                     np.asarray(1e-12, dtype=x.dtype)))
+        unit = x / norms
+        product = unit @ unit.T if self.mode == "rows" else unit.T @ unit
+        size = x.shape[1 - axis]
+        off_diagonal = product * (1.0 - np.eye(size, dtype=x.dtype))
+        pairs = size * (size - 1.0) / 2.0
+        return ops.sum(ops.abs(off_diagonal)) * np.asarray(self.factor * 0.5 / pairs,
+                                                            dtype=x.dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"factor": self.factor, "mode": self.mode}
+
+
 # Keras's function-style names.
 l1, l2, l1_l2 = L1, L2, L1L2
+orthogonal_regularizer = OrthogonalRegularizer
 
-_CLASSES: dict[str, type[Regularizer]] = {"L1": L1, "L2": L2, "L1L2": L1L2}
-_ALIASES: dict[str, type[Regularizer]] = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2}
+_CLASSES: dict[str, type[Regularizer]] = {"L1": L1, "L2": L2, "L1L2": L1L2,
+                                          "OrthogonalRegularizer": OrthogonalRegularizer}
+_ALIASES: dict[str, type[Regularizer]] = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2,
+                                          "orthogonal_regularizer": OrthogonalRegularizer}
 
 
 def serialize(regularizer: Any) -> dict[str, Any] | None:

@@ -135,18 +135,19 @@ def test_regularizer_losses_and_config() -> None:
     assert layers.Conv2D.from_config(config).get_config() == config
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"filters": 0, "kernel_size": 3}, r"Conv2D: filters must be a positive integer. "
-                                       r"Received: filters=0"),
-    ({"filters": 2, "kernel_size": (3, 3, 3)}, "kernel_size must be a positive integer or a "
-                                               "tuple of 2"),
+@pytest.mark.parametrize("kwargs, message", [  # Keras's messages
+    ({"filters": 0, "kernel_size": 3}, r"Conv2D: Invalid value for argument `filters`. "
+                                       r"Expected a strictly positive value. Received "
+                                       r"filters=0."),
+    ({"filters": 2, "kernel_size": (3, 3, 3)}, "The `kernel_size` argument must be a tuple of "
+                                               "2 integers"),
     ({"filters": 2, "kernel_size": 3, "padding": "causal"}, "padding must be one of 'valid', "
                                                            "'same'. Received: padding='causal'"),
-    ({"filters": 3, "kernel_size": 3, "groups": 2}, "filters must be divisible by the number "
-                                                    "of groups"),
-    ({"filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2}, "strides > 1 not "
+    ({"filters": 3, "kernel_size": 3, "groups": 2}, "filters must be evenly divisible by the "
+                                                    "number of groups"),
+    ({"filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2}, "`strides > 1` not "
                                                                          "supported"),
-    ({"filters": 2, "kernel_size": 3, "data_format": "channels_first"}, "channels_last"),
+    ({"filters": 2, "kernel_size": 3, "data_format": "NCHW"}, "data_format"),
 ])
 def test_argument_errors(kwargs, message) -> None:
     with pytest.raises(ValueError, match=message):

@@ -112,8 +112,9 @@ def test_dense_input_dimension_mismatch_after_build() -> None:
     layer(np.ones((2, 4), np.float32))
     with pytest.raises(ValueError) as err:
         layer(np.ones((2, 5), np.float32))
-    assert str(err.value) == (
-        "Dense 'dense_3': expected input with last dimension 4, got shape (2, 5)")
+    assert str(err.value) == (  # Keras's message
+        'Input 0 of layer "dense_3" is incompatible with the layer: expected axis -1 of input '
+        "shape to have value 4, but received input with shape (2, 5)")
 
 
 def test_set_weights_checks_shapes_and_count() -> None:

@@ -139,7 +139,8 @@ def test_defaults_config_and_aliases() -> None:
 
 
 def test_errors() -> None:
-    with pytest.raises(ValueError, match=r"MaxPooling2D: pool_size must be a positive integer"):
+    with pytest.raises(ValueError,
+                       match=r"MaxPooling2D: The `pool_size` argument must be a tuple of 2"):
         layers.MaxPooling2D(0)
     with pytest.raises(ValueError, match=r"padding must be 'valid' or 'same'. Received: "
                                          r"padding='full'"):

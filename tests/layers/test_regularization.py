@@ -67,10 +67,20 @@ def test_dropout_noise_shape_broadcasts_the_mask() -> None:
     assert np.all(out == out[:, :1, :])
 
 
-@pytest.mark.parametrize("rate", [-0.1, 1.0, 1.5, "0.5"])
+@pytest.mark.parametrize("rate", [-0.1, 1.5, "0.5"])
 def test_dropout_invalid_rate(rate) -> None:
     with pytest.raises(ValueError, match=f"Received: rate={rate!r}"):
         layers.Dropout(rate)
+
+
+def test_dropout_rate_one_drops_everything_and_seeded_masks_follow_keras_numpy() -> None:
+    x = np.ones((4, 6), np.float32)
+    np.testing.assert_array_equal(layers.Dropout(1.0)(x, training=True).data, np.zeros((4, 6)))
+    layer = layers.Dropout(0.5, seed=7)
+    first, second = (layer(x, training=True).data for _ in range(2))
+    for n, out in enumerate((first, second)):  # the n-th mask: default_rng([seed, n])
+        keep = np.random.default_rng([7, n]).uniform(size=(4, 6)) < 0.5
+        np.testing.assert_array_equal(out, np.where(keep, 2.0, 0.0))
 
 
 def test_activity_regularization_adds_undivided_penalty() -> None:

@@ -108,7 +108,8 @@ def test_state_names_and_variables_order():
     assert opt.trainable_variables == [w, b]
     state = opt.get_state()
     assert list(state) == ["iterations", "m/0", "v/0", "vhat/0", "m/1", "v/1", "vhat/1"]
-    assert [a.shape for a in opt.variables] == [(2, 2)] * 3 + [(2,)] * 3
+    # Keras's order: iterations, learning rate, then the state arrays
+    assert [a.shape for a in opt.variables] == [(), ()] + [(2, 2)] * 3 + [(2,)] * 3
     assert "u_product" in Nadam().get_state()
     assert "momentum/0" not in SGD().get_state()
 
@@ -212,20 +213,24 @@ def test_config_with_schedule_and_keras_keys():
         schedule(s) for s in (0, 3, 50, 200)]
     assert clone.beta_1 == 0.8 and clone.amsgrad and clone.clipvalue == 0.5
     assert clone.name == "opt"
-    # a config saved by Keras 3 carries keys nablanet ignores at their defaults
-    keras_config = dict(config, use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
-                        loss_scale_factor=None, gradient_accumulation_steps=None)
-    assert Adam.from_config(keras_config).get_config() == config
-    with pytest.raises(ValueError, match="use_ema=True"):
-        Adam(use_ema=True)
+    # a config saved by Keras 3 carries the EMA / accumulation / loss-scale keys
+    assert {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+            "loss_scale_factor": None, "gradient_accumulation_steps": None}.items() <= \
+        config.items()
+    assert Adam.from_config(config).get_config() == config
+    with pytest.raises(ValueError, match="loss_scale_factor=128"):  # mixed precision only
+        Adam(loss_scale_factor=128.0)
     with pytest.raises(ValueError, match="not recognized"):
         Adam(foo=1)
 
 
 def test_keras_defaults():
+    nb.layers.clear_session()  # automatic names are numbered per session, as in Keras
     assert SGD().get_config() | {} == {
-        "name": "SGD", "learning_rate": 0.01, "weight_decay": None, "clipnorm": None,
-        "global_clipnorm": None, "clipvalue": None, "momentum": 0.0, "nesterov": False}
+        "name": "sgd", "learning_rate": 0.01, "weight_decay": None, "clipnorm": None,
+        "global_clipnorm": None, "clipvalue": None, "momentum": 0.0, "nesterov": False,
+        "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+        "loss_scale_factor": None, "gradient_accumulation_steps": None}
     adam = Adam().get_config()
     assert (adam["learning_rate"], adam["beta_1"], adam["beta_2"], adam["epsilon"],
             adam["amsgrad"]) == (0.001, 0.9, 0.999, 1e-7, False)
@@ -241,8 +246,9 @@ def test_keras_defaults():
     nadam = Nadam().get_config()
     assert (nadam["learning_rate"], nadam["beta_1"], nadam["beta_2"], nadam["epsilon"]) == (
         0.001, 0.9, 0.999, 1e-7)
+    nb.layers.clear_session()
     assert [o().name for o in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Nadam)] == [
-        "SGD", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "nadam"]
+        "sgd", "adam", "adam_w", "rm_sprop", "adagrad", "adadelta", "nadam"]
 
 
 @pytest.mark.parametrize(
@@ -330,3 +336,32 @@ def test_numpy_arrays_as_variables():
     w = np.ones(3, dtype=np.float32)
     SGD(learning_rate=0.5).apply_gradients([(np.ones(3), w)])
     np.testing.assert_allclose(w, 0.5)
+
+
+@pytest.mark.parametrize("cls", [SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, Nadam])
+def test_scalar_variables_follow_the_same_rule(cls) -> None:
+    """0-d variables (Keras's scalar weights) step exactly as 1-element vectors do."""
+    scalar, vector = nb.Variable(1.5), nb.Variable([1.5])
+    opt_s, opt_v = cls(learning_rate=0.1), cls(learning_rate=0.1)
+    for g in (0.3, -1.2, 0.7):
+        opt_s.apply_gradients([(np.array(g, np.float32), scalar)])
+        opt_v.apply_gradients([(np.array([g], np.float32), vector)])
+    assert scalar.shape == () and scalar.numpy() == vector.numpy()[0] != 1.5
+    state = opt_s.get_state()
+    clone = cls(learning_rate=0.1)
+    clone.build([nb.Variable(0.0)])
+    clone.set_state(state)
+    assert clone.get_state().keys() == state.keys()
+
+
+def test_ema_and_accumulator_state_is_saved() -> None:
+    w = nb.Variable([1.0, 2.0])
+    opt = Adam(use_ema=True, gradient_accumulation_steps=2)
+    opt.apply_gradients([(np.ones(2, np.float32), w)])
+    state = opt.get_state()
+    assert {"ema_average/0", "grad_accumulator/0"} <= state.keys()
+    clone = Adam(use_ema=True, gradient_accumulation_steps=2)
+    clone.build([nb.Variable([0.0, 0.0])])
+    clone.set_state(state)
+    np.testing.assert_array_equal(clone._accumulated_gradients[0], [1.0, 1.0])
+    assert clone.iterations == 0 and clone._iterations == 1

@@ -173,29 +173,31 @@ def test_adadelta_zeiler_form():
 
 
 def test_adam_corrected_form_and_keras_epsilon_hat_mapping():
-    """ERRATA 6.6, and Keras's ε̂ form equals it with ε = ε̂ / √(1-β₂ᵗ) at each step."""
+    """ERRATA 6.6 in Keras's form (ε̂ added to √v, the bias corrections in the step size), and
+    the paper's Algorithm 1 (torch's, ε' added to √ŝ) is one step of it with ε = ε'√(1-β₂ᵗ)."""
     eta, b1, b2, eps = 0.05, 0.9, 0.999, 1e-3
     ours = _run(Adam(learning_rate=eta, beta_1=b1, beta_2=b2, epsilon=eps))
     theta, m, s = np.array([1.0, 1.0]), np.zeros(2), np.zeros(2)
-    keras_theta = theta.copy()
-    km, ks = np.zeros(2), np.zeros(2)
+    paper_theta = theta.copy()
+    pm, ps = np.zeros(2), np.zeros(2)
     for t in range(1, 61):
         g = _grad(theta)
         m = b1 * m + (1 - b1) * g
         s = b2 * s + (1 - b2) * g * g
-        theta = theta - eta * (m / (1 - b1**t)) / (np.sqrt(s / (1 - b2**t)) + eps)
+        theta = theta - eta * math.sqrt(1 - b2**t) / (1 - b1**t) * m / (np.sqrt(s) + eps)
         np.testing.assert_allclose(ours[t - 1], theta, rtol=1e-10, atol=1e-12)
-        # Keras's form with ε̂ ...
-        kg = _grad(keras_theta)
-        probe_m, probe_v, probe = km.copy(), ks.copy(), keras_theta.copy()
-        km = b1 * km + (1 - b1) * kg
-        ks = b2 * ks + (1 - b2) * kg * kg
-        keras_theta = keras_theta - eta * math.sqrt(1 - b2**t) / (1 - b1**t) * km / (
-            np.sqrt(ks) + eps)
-        # ... is one step of our rule from the same state with ε = ε̂ / √(1-β₂ᵗ)
-        adam_update(probe, kg, probe_m, probe_v, None, learning_rate=eta, beta_1=b1,
-                    beta_2=b2, epsilon=eps / math.sqrt(1 - b2**t), step=t)
-        np.testing.assert_allclose(probe, keras_theta, rtol=1e-9, atol=1e-12)
+        # the paper's Algorithm 1 with ε' ...
+        pg = _grad(paper_theta)
+        probe_m, probe_v, probe = pm.copy(), ps.copy(), paper_theta.copy()
+        pm = b1 * pm + (1 - b1) * pg
+        ps = b2 * ps + (1 - b2) * pg * pg
+        paper_theta = paper_theta - eta * (pm / (1 - b1**t)) / (
+            np.sqrt(ps / (1 - b2**t)) + eps)
+        # ... is one step of our rule from the same state with ε = ε' √(1-β₂ᵗ)
+        adam_update(probe, pg, probe_m, probe_v, None, learning_rate=eta, beta_1=b1,
+                    beta_2=b2, epsilon=eps * math.sqrt(1 - b2**t), step=t)
+        np.testing.assert_allclose(probe, paper_theta, rtol=1e-9, atol=1e-12)
+    assert np.max(np.abs(theta - paper_theta)) > 1e-6  # the two forms do differ
 
 
 def test_nadam_matches_keras_formula():

@@ -3,10 +3,16 @@
 The problem: a small two-layer tanh network with softmax cross-entropy on generated data
 (non-convex, four variables of different shapes). nablanet's gradients come from nablanet's
 autograd, torch's from torch's; both start from the same float64 weights.
+
+Adam and AdamW follow Keras's form (ε added to √v, bias corrections folded into the step
+size); torch's ε' is added to the bias-corrected root, so the torch runs set
+``eps' = ε / √(1-β₂ᵗ)`` before each step (:func:`keras_epsilon`), the exact mapping stated in
+``Adam``'s docstring.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -94,6 +100,17 @@ def assert_same_trajectory(ours, theirs, rtol: float = 1e-4, atol: float = 1e-8)
     assert np.max(np.abs(ours[-1] - ours[0])) > 1e-3
 
 
+def keras_epsilon(epsilon: float) -> Callable[[torch.optim.Optimizer, list, int], None]:
+    """Before torch's step t: ε' = ε / √(1-β₂ᵗ), so torch.optim.Adam computes Keras's form."""
+    def before(opt: torch.optim.Optimizer, _params: list, step: int) -> None:
+        for group in opt.param_groups:
+            group["eps"] = epsilon / math.sqrt(1.0 - group["betas"][1] ** (step + 1))
+    return before
+
+
+KERAS_EPS = {"adam": 1e-7, "adam_betas": 1e-5, "adam_amsgrad": 1e-7, "adamw": 1e-7,
+             "adamw_amsgrad": 1e-7, "adam_decoupled_wd_is_adamw": 1e-7}
+
 CASES = {
     "sgd": (lambda: SGD(learning_rate=0.2),
             lambda p: torch.optim.SGD(p, lr=0.2)),
@@ -158,12 +175,14 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_trajectory_matches_torch(case: str) -> None:
     ours, theirs = CASES[case]
-    assert_same_trajectory(run_nablanet(ours()), run_torch(theirs))
+    before = keras_epsilon(KERAS_EPS[case]) if case in KERAS_EPS else None
+    assert_same_trajectory(run_nablanet(ours()), run_torch(theirs, before_step=before))
 
 
 def test_float32_adam_matches_torch() -> None:
     ours = run_nablanet(Adam(learning_rate=0.01), dtype=np.float32)
-    theirs = run_torch(lambda p: torch.optim.Adam(p, lr=0.01, eps=1e-7), dtype=torch.float32)
+    theirs = run_torch(lambda p: torch.optim.Adam(p, lr=0.01, eps=1e-7), dtype=torch.float32,
+                       before_step=keras_epsilon(1e-7))
     assert ours[-1].dtype == np.float32
     assert_same_trajectory(ours, theirs, rtol=1e-4, atol=1e-5)
 
@@ -178,9 +197,10 @@ def test_nadam_differs_from_torch_default_momentum_decay() -> None:
 def test_schedule_matches_torch_with_same_lr_sequence() -> None:
     schedule = ExponentialDecay(0.02, decay_steps=10, decay_rate=0.5)
 
-    def set_lr(opt, _params, step):
+    def set_lr(opt, params, step):
         for group in opt.param_groups:
             group["lr"] = schedule(step)
+        keras_epsilon(1e-7)(opt, params, step)
 
     ours = run_nablanet(Adam(learning_rate=schedule))
     theirs = run_torch(lambda p: torch.optim.Adam(p, lr=0.02, eps=1e-7), before_step=set_lr)

@@ -44,13 +44,27 @@ _PLAIN = (bool, int, float, str, type(None))
 
 # -- random generators ---------------------------------------------------------------------------
 def _layer_generators(model: Any) -> list[tuple[str, Any, str]]:
-    """``(key, layer, attribute)`` of every ``np.random.Generator`` a layer holds."""
+    """``(key, layer, attribute)`` of every ``np.random.Generator`` and every
+    :class:`~nablanet.random.SeedStream` (a seeded layer's draw counter) a layer holds."""
     found = []
     for index, layer in enumerate(model._flatten_layers()):
         for name, value in sorted(vars(layer).items()):
-            if isinstance(value, np.random.Generator):
+            if isinstance(value, (np.random.Generator, nb_random.SeedStream)):
                 found.append((f"{index}:{name}", layer, name))
     return found
+
+
+def _generator_state(value: Any) -> Any:
+    if isinstance(value, nb_random.SeedStream):
+        return {"seed_stream_draws": value.draws}
+    return value.bit_generator.state
+
+
+def _set_generator_state(value: Any, state: Any) -> None:
+    if isinstance(value, nb_random.SeedStream):
+        value.draws = int(state["seed_stream_draws"])
+    else:
+        value.bit_generator.state = state
 
 
 def rng_states(model: Any) -> dict[str, Any]:
@@ -63,7 +77,7 @@ def rng_states(model: Any) -> dict[str, Any]:
         "numpy": {**legacy, "state": {"key": np.asarray(legacy["state"]["key"]).tolist(),
                                       "pos": int(legacy["state"]["pos"])}},
         "python": [version, list(internal), gauss],
-        "layers": {key: getattr(layer, name).bit_generator.state
+        "layers": {key: _generator_state(getattr(layer, name))
                    for key, layer, name in _layer_generators(model)},
     }
 
@@ -80,7 +94,7 @@ def set_rng_states(model: Any, states: dict[str, Any]) -> None:
     stored = states.get("layers", {})
     for key, layer, name in _layer_generators(model):
         if key in stored:
-            getattr(layer, name).bit_generator.state = stored[key]
+            _set_generator_state(getattr(layer, name), stored[key])
 
 
 # -- attributes of plain objects -----------------------------------------------------------------

@@ -123,17 +123,31 @@ def squeeze_or_expand_to_same_rank(x1: Any, x2: Any, expand_rank_1: bool = True
     return x1, x2
 
 
-def _pair(name: str, y_true: Any, y_pred: Any) -> tuple[Any, Tensor]:
-    """Targets and predictions with reconciled ranks and equal shapes (else ValueError)."""
+def _pair(name: str, y_true: Any, y_pred: Any, broadcast: bool = True
+          ) -> tuple[Any, Tensor]:
+    """Targets and predictions with reconciled ranks (Keras's rule), then equal shapes -- or,
+    with ``broadcast`` (the regression losses, as in Keras), shapes of equal rank that NumPy
+    broadcasts, such as ``(N, 1)`` targets against ``(N, 3)`` predictions. Anything else is a
+    ValueError; a rank-1 target is never broadcast against a rank-2 prediction."""
     y_pred = _tensor(y_pred)
     target = _target(y_true, y_pred)
     target, y_pred = squeeze_or_expand_to_same_rank(target, y_pred)
-    if tuple(np.shape(target)) != y_pred.shape:
-        raise ValueError(
-            f"{name}: arguments `y_true` and `y_pred` must have the same shape (after a "
-            f"trailing axis of size 1 is added or removed). Received: "
-            f"y_true.shape={tuple(np.shape(y_true))}, y_pred.shape={y_pred.shape}"
-        )
+    t_shape = tuple(np.shape(target))
+    if t_shape != y_pred.shape:
+        broadcastable = broadcast and len(t_shape) == len(y_pred.shape)
+        if broadcastable:
+            try:
+                np.broadcast_shapes(t_shape, y_pred.shape)
+            except ValueError:
+                broadcastable = False
+        if not broadcastable:
+            raise ValueError(
+                f"{name}: arguments `y_true` and `y_pred` must have the same shape (after a "
+                f"trailing axis of size 1 is added or removed"
+                f"{', or shapes of equal rank that broadcast' if broadcast else ''}). "
+                f"Received: y_true.shape={tuple(np.shape(y_true))}, "
+                f"y_pred.shape={y_pred.shape}"
+            )
     return target, y_pred
 
 
@@ -250,7 +264,7 @@ def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
     :math:`[\epsilon, 1-\epsilon]` and then logged (Keras).
     ``label_smoothing`` :math:`s`: :math:`t \to t(1-s) + s/2`.
     """
-    target, y_pred = _pair("binary_crossentropy", y_true, y_pred)
+    target, y_pred = _pair("binary_crossentropy", y_true, y_pred, broadcast=False)
     if label_smoothing:
         target = target * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
@@ -387,7 +401,8 @@ def binary_focal_crossentropy(y_true: Any, y_pred: Any, apply_class_balancing: b
     Logits go through a sigmoid first; probabilities are clipped to
     :math:`[\epsilon, 1 - \epsilon]` inside the cross-entropy (Keras).
     """
-    target, y_pred = _pair("binary_focal_crossentropy", y_true, y_pred)
+    target, y_pred = _pair("binary_focal_crossentropy", y_true, y_pred,
+                           broadcast=False)
     if label_smoothing:
         target = target * (1.0 - label_smoothing) + 0.5 * label_smoothing
     p = sigmoid(y_pred) if from_logits else y_pred

@@ -63,8 +63,8 @@ def dropout(x: Any, rate: float, training: bool = True, noise_shape: Any = None,
             seed: int | np.random.Generator | None = None) -> Tensor:
     r"""Inverted dropout (Srivastava et al., 2014; ERRATA 5.3).
 
-    In training each unit's output is zeroed with probability ``rate`` and the survivors are
-    scaled so the expectation is unchanged:
+    In training each unit's output is zeroed with probability ``rate`` (in [0, 1]) and the
+    survivors are scaled so the expectation is unchanged:
 
     .. math::
 
@@ -82,8 +82,8 @@ def dropout(x: Any, rate: float, training: bool = True, noise_shape: Any = None,
     True
     """
     rate = float(rate)
-    if not 0.0 <= rate < 1.0:
-        raise ValueError(f"dropout: rate must be in the interval [0, 1). Received: rate={rate}")
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"dropout: rate must be in the interval [0, 1]. Received: rate={rate}")
     x = _tensor(x)
     if not training or rate == 0.0:
         return x
@@ -92,8 +92,9 @@ def dropout(x: Any, rate: float, training: bool = True, noise_shape: Any = None,
     else:
         shape = tuple(d if n is None else int(n) for n, d in zip(noise_shape, x.shape))
     rng = nb_random.generator() if seed is None else nb_random.make_generator(seed)
-    keep = rng.random(shape, dtype=np.float32) >= rate
-    mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - rate))
+    keep = rng.uniform(size=shape) < 1.0 - rate  # (Keras's NumPy backend's draw)
+    # rate = 1 drops everything (Keras): no survivors to rescale
+    mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - rate) if rate < 1.0 else 0.0)
     return mul(x, mask)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from nablanet import activations, initializers, regularizers
+from nablanet import activations, constraints, initializers, ops, regularizers
 from nablanet.autograd.tensor import Tensor
 from nablanet.functional import activations as F
 from nablanet.layers.base import Layer
@@ -46,11 +46,14 @@ class ReLU(_Elementwise):
                  threshold: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if max_value is not None and max_value < 0:
-            raise ValueError(f"ReLU: max_value must be non-negative. "
+            raise ValueError("max_value of a ReLU layer cannot be a negative value. "
                              f"Received: max_value={max_value}")
         if negative_slope is None or negative_slope < 0:
-            raise ValueError(f"ReLU: negative_slope must be non-negative. "
-                             f"Received: negative_slope={negative_slope}")
+            raise ValueError("negative_slope of a ReLU layer cannot be None or a negative "
+                             f"value. Received: negative_slope={negative_slope}")
+        if threshold is None or threshold < 0:
+            raise ValueError("threshold of a ReLU layer cannot be None or a negative value. "
+                             f"Received: threshold={threshold}")
         self.max_value = None if max_value is None else float(max_value)
         self.negative_slope, self.threshold = float(negative_slope), float(threshold)
 
@@ -73,8 +76,9 @@ class LeakyReLU(_Elementwise):
             negative_slope = kwargs.pop("alpha")
         super().__init__(**kwargs)
         if negative_slope is None or negative_slope < 0:
-            raise ValueError(f"LeakyReLU: negative_slope must be a non-negative float. "
-                             f"Received: negative_slope={negative_slope}")
+            raise ValueError("The negative_slope value of a Leaky ReLU layer cannot be None or "
+                             f"negative, Expected a float. Received: "
+                             f"negative_slope={negative_slope}")
         self.negative_slope = float(negative_slope)
 
     def call(self, inputs: Tensor) -> Tensor:
@@ -114,10 +118,9 @@ class PReLU(Layer):
                  alpha_constraint: Any = None, shared_axes: Sequence[int] | int | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if alpha_constraint is not None:
-            raise NotImplementedError("PReLU: weight constraints are not supported")
         self.alpha_initializer = initializers.get(alpha_initializer)
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        self.alpha_constraint = constraints.get(alpha_constraint)
         if isinstance(shared_axes, int):
             shared_axes = [shared_axes]
         self.shared_axes = None if shared_axes is None else [int(a) for a in shared_axes]
@@ -127,7 +130,7 @@ class PReLU(Layer):
     def build(self, input_shape: Sequence[int | None]) -> None:
         shape = _alpha_shape(input_shape, self.shared_axes, f"PReLU '{self.name}'")
         self.alpha = self.add_weight("alpha", shape, self.alpha_initializer,
-                                     self.alpha_regularizer)
+                                     self.alpha_regularizer, constraint=self.alpha_constraint)
         self.built = True
 
     def call(self, inputs: Tensor) -> Tensor:
@@ -140,7 +143,8 @@ class PReLU(Layer):
         return {**super().get_config(),
                 "alpha_initializer": initializers.serialize(self.alpha_initializer),
                 "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
-                "alpha_constraint": None, "shared_axes": self.shared_axes}
+                "alpha_constraint": constraints.serialize(self.alpha_constraint),
+                "shared_axes": self.shared_axes}
 
 
 class GeneralizedReLU(Layer):
@@ -214,17 +218,51 @@ class GeneralizedReLU(Layer):
 
 
 class Softmax(_Elementwise):
-    """Softmax along ``axis`` (default: the last)."""
+    r"""Softmax along ``axis`` (default: the last; a tuple normalises over several axes).
 
-    def __init__(self, axis: int = -1, **kwargs: Any) -> None:
+    With a ``mask`` (broadcastable to the input; True or > 0.5 keeps a position) the masked
+    positions are excluded: they are set to :math:`-10^9` before the softmax and to 0 after
+    it, so a fully masked slice gives zeros (Keras's ``Softmax``).
+    """
+
+    def __init__(self, axis: int | Sequence[int] = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.axis = int(axis)
+        self.axis: int | tuple[int, ...] = (
+            int(axis) if isinstance(axis, (int, np.integer)) else tuple(int(a) for a in axis))
 
-    def call(self, inputs: Tensor) -> Tensor:
-        return activations.softmax(inputs, axis=self.axis)
+    def call(self, inputs: Tensor, mask: Any = None) -> Tensor:
+        keep = None
+        if mask is not None:
+            keep = _softmax_mask(inputs, mask)
+            inputs = ops.where(keep, inputs, np.asarray(-1e9, dtype=inputs.dtype))
+        axis = self.axis
+        if isinstance(axis, tuple) and len(axis) == 1:
+            axis = axis[0]
+        if isinstance(axis, tuple):
+            outputs = ops.exp(inputs - ops.logsumexp(inputs, axis=axis, keepdims=True))
+        else:
+            outputs = activations.softmax(inputs, axis=axis)
+        if keep is not None:
+            outputs = ops.where(keep, outputs, np.zeros((), dtype=outputs.dtype))
+        return outputs
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}
+
+
+def _softmax_mask(inputs: Tensor, mask: Any) -> np.ndarray:
+    """The boolean keep-mask of :class:`Softmax`, checked to broadcast to ``inputs``."""
+    keep = np.asarray(getattr(mask, "data", mask))
+    if keep.ndim > inputs.ndim:
+        raise ValueError("The `mask` must be broadcastable to `inputs` and must not have more "
+                         f"dimensions. Received: inputs.shape={inputs.shape}, "
+                         f"mask.shape={keep.shape}")
+    for m_dim, i_dim in zip(keep.shape[::-1], inputs.shape[::-1]):
+        if m_dim != 1 and m_dim != i_dim:
+            raise ValueError("The `mask` must be broadcastable to `inputs`. Each mask "
+                             "dimension must be 1 or match the corresponding input dimension. "
+                             f"Received: inputs.shape={inputs.shape}, mask.shape={keep.shape}")
+    return keep if keep.dtype == bool else keep > 0.5
 
 
 class ELU(_Elementwise):

@@ -27,6 +27,7 @@ import numpy as np
 
 from nablanet.autograd.function import no_grad
 from nablanet.autograd.tensor import Tensor
+from nablanet.autograd.variable import Variable
 
 Shape = tuple[int | None, ...]
 
@@ -168,8 +169,11 @@ class Layer:
         object.__setattr__(self, "_layers", [])
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self._trainable = bool(trainable)
-        self.dtype = np.dtype(dtype or "float32").name
-        self.built = False
+        from nablanet.config import floatx
+
+        self.dtype = np.dtype(dtype or floatx()).name
+        # as in Keras, a layer without weights (no build of its own) is built at once
+        self.built = type(self).build is Layer.build
         self._weights: list[Tensor] = []
         self._weight_names: list[str] = []
         self._weight_trainable: list[bool] = []
@@ -255,9 +259,12 @@ class Layer:
 
         The weight is a :class:`~nablanet.Tensor` that requires grad when ``trainable``;
         training updates its ``data`` in place, so references to it stay valid.
-        ``regularizer(weight)`` is added to :attr:`losses` on every call.
+        ``regularizer(weight)`` is added to :attr:`losses` on every call. The weight is a
+        :class:`~nablanet.Variable` named ``name`` with path ``"<layer name>/<name>"``;
+        ``constraint`` (see :mod:`nablanet.constraints`) is kept as ``weight.constraint``
+        and applied by the optimizer after each update.
         """
-        from nablanet import initializers, regularizers
+        from nablanet import constraints, initializers, regularizers
 
         shape = tuple(int(n) for n in shape)
         if any(n < 0 for n in shape):
@@ -270,16 +277,16 @@ class Layer:
 
         check_allocation(self.name, name, shape, dtype or self.dtype)
         values = np.asarray(init(shape, dtype=dtype or self.dtype), dtype=dtype or self.dtype)
-        weight = Tensor(values, dtype=values.dtype,
-                        requires_grad=bool(trainable) and self._trainable)
+        name = name or f"variable_{len(self._weights)}"
+        weight = Variable(values, dtype=values.dtype, name=name, path=f"{self.name}/{name}",
+                          trainable=trainable, constraint=constraints.get(constraint))
+        weight.requires_grad = bool(trainable) and self._trainable
         self._weights.append(weight)
-        self._weight_names.append(name or f"variable_{len(self._weights) - 1}")
+        self._weight_names.append(name)
         self._weight_trainable.append(bool(trainable))
         reg = regularizers.get(regularizer)
         if reg is not None:
             self._regularized.append((weight, reg))
-        if constraint is not None:
-            raise NotImplementedError(f"{self.name}: weight constraints are not supported")
         return weight
 
     def _own_weights(self, trainable: bool | None) -> list[Tensor]:

@@ -1,4 +1,4 @@
-r"""Convolutional layers, chapter §7.2–7.3: ``Conv1D`` and ``Conv2D`` (channels-last, Keras 3).
+r"""Convolutional layers, chapter §7.2–7.3: ``Conv1D`` and ``Conv2D`` (Keras 3).
 
 A convolutional layer computes several parallel cross-correlations of its input with learned
 kernels (eq. 16, corrected in ERRATA 7.1), adds a bias per filter and applies an activation:
@@ -15,6 +15,11 @@ TensorFlow's rule, output size :math:`\lceil n / s \rceil`), strides :math:`s`, 
 :func:`nablanet.ops.conv.conv2d` (im2col + one GEMM, hand-written backward; a plain ``'relu'``
 activation is fused into it: bias and rectifier in one in-place pass); the pooling step
 of §7.3 is in :mod:`nablanet.layers.pooling`.
+
+``data_format='channels_first'`` (``(batch, channels, ...)``, Keras's meaning) is accepted:
+the layer transposes its input to channels-last, runs the same primitive and transposes the
+result back; the kernel keeps Keras's shape ``(*kernel_size, in_channels / groups,
+filters)`` either way. ``data_format=None`` means :func:`nablanet.config.image_data_format`.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from nablanet import activations, initializers, regularizers
+from nablanet import activations, constraints, initializers, regularizers
 from nablanet.autograd.tensor import Tensor
+from nablanet.config import standardize_data_format
 from nablanet.layers.base import Layer
 from nablanet.ops.conv import conv1d, conv2d
+from nablanet.ops.shape import transpose
 
 __all__ = ["Conv1D", "Conv2D", "Convolution1D", "Convolution2D"]
 
@@ -40,7 +47,8 @@ def _positive_int(owner: str, name: str, value: Any) -> int:
 
 
 def _int_tuple(owner: str, name: str, value: Any, rank: int) -> tuple[int, ...]:
-    """An int or a sequence of ``rank`` positive ints as a tuple (Keras's standardize_tuple)."""
+    """An int or a sequence of ``rank`` positive ints as a tuple (Keras's standardize_tuple,
+    and its messages)."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         values: tuple[Any, ...] = (value,) * rank
     else:
@@ -49,10 +57,25 @@ def _int_tuple(owner: str, name: str, value: Any, rank: int) -> tuple[int, ...]:
         except TypeError:
             values = ()
     if len(values) != rank or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
-                                  or v <= 0 for v in values):
-        raise ValueError(f"{owner}: {name} must be a positive integer or a tuple of {rank} "
-                         f"positive integers. Received: {name}={value!r}")
+                                  for v in values):
+        raise ValueError(f"{owner}: The `{name}` argument must be a tuple of {rank} integers. "
+                         f"Received {name}={value!r}")
+    bad = {int(v) for v in values if v <= 0}
+    if bad:
+        raise ValueError(f"{owner}: The `{name}` argument must be a tuple of {rank} integers. "
+                         f"Received {name}={tuple(values)}, including values {bad} that do "
+                         "not satisfy `value > 0`")
     return tuple(int(v) for v in values)
+
+
+def to_channels_last(x: Tensor) -> Tensor:
+    """``(batch, channels, *spatial)`` → ``(batch, *spatial, channels)``."""
+    return transpose(x, (0, *range(2, x.ndim), 1))
+
+
+def to_channels_first(x: Tensor) -> Tensor:
+    """``(batch, *spatial, channels)`` → ``(batch, channels, *spatial)``."""
+    return transpose(x, (0, x.ndim - 1, *range(1, x.ndim - 1)))
 
 
 def conv_output_length(size: int | None, kernel: int, padding: str, stride: int,
@@ -93,34 +116,35 @@ class _Conv(Layer):
                  bias_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         owner = type(self).__name__
-        self.filters = _positive_int(owner, "filters", filters)
+        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) \
+                or filters <= 0:
+            raise ValueError(f"{owner}: Invalid value for argument `filters`. Expected a "
+                             f"strictly positive value. Received filters={filters}.")
+        self.filters = int(filters)
         self.kernel_size = _int_tuple(owner, "kernel_size", kernel_size, self.rank)
         self.strides = _int_tuple(owner, "strides", strides, self.rank)
         self.dilation_rate = _int_tuple(owner, "dilation_rate", dilation_rate, self.rank)
-        self.groups = _positive_int(owner, "groups", groups)
+        if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups <= 0:
+            raise ValueError(f"{owner}: The number of groups must be a positive integer. "
+                             f"Received: groups={groups}.")
+        self.groups = int(groups)
         mode = padding.lower() if isinstance(padding, str) else padding
         if mode not in self._paddings:
             choices = ", ".join(repr(p) for p in self._paddings)
             raise ValueError(f"{owner}: padding must be one of {choices}. "
                              f"Received: padding={padding!r}")
         self.padding = mode
-        if data_format not in (None, "channels_last"):
-            raise ValueError(f"{owner}: only data_format='channels_last' (NHWC) is supported. "
-                             f"Received: data_format={data_format!r}")
-        self.data_format = "channels_last"
+        self.data_format = standardize_data_format(data_format)
         if self.filters % self.groups:
-            raise ValueError(f"{owner}: the number of filters must be divisible by the number "
-                             f"of groups. Received: groups={self.groups}, "
-                             f"filters={self.filters}")
+            raise ValueError(f"{owner}: The number of filters must be evenly divisible by the "
+                             f"number of groups. Received: groups={self.groups}, "
+                             f"filters={self.filters}.")
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(f"{owner}: strides > 1 not supported in conjunction with "
-                             f"dilation_rate > 1. Received: strides={self.strides} and "
+            raise ValueError(f"{owner}: `strides > 1` not supported in conjunction with "
+                             f"`dilation_rate > 1`. Received: strides={self.strides} and "
                              f"dilation_rate={self.dilation_rate}")
-        for name, value in (("kernel_constraint", kernel_constraint),
-                            ("bias_constraint", bias_constraint)):
-            if value is not None:
-                raise NotImplementedError(f"{owner}: weight constraints are not supported. "
-                                          f"Received: {name}={value!r}")
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer: Any = initializers.get(kernel_initializer)
@@ -132,17 +156,26 @@ class _Conv(Layer):
         self.input_channels: int | None = None
 
     # -- shapes -------------------------------------------------------------------------------
+    @property
+    def _channel_axis(self) -> int:
+        return 1 if self.data_format == "channels_first" else -1
+
     def _check_rank(self, input_shape: Sequence[int | None]) -> None:
         if len(input_shape) != self.rank + 2:
-            axes = "(batch, steps, channels)" if self.rank == 1 else \
-                "(batch, height, width, channels)"
+            spatial = "steps" if self.rank == 1 else "height, width"
+            axes = f"(batch, channels, {spatial})" if self.data_format == "channels_first" \
+                else f"(batch, {spatial}, channels)"
             raise ValueError(f"{type(self).__name__} '{self.name}': expected an input of rank "
                              f"{self.rank + 2} {axes}. Received: input_shape="
                              f"{tuple(input_shape)}")
 
+    def _spatial(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
+        shape = tuple(input_shape)
+        return shape[2:] if self.data_format == "channels_first" else shape[1:-1]
+
     def build(self, input_shape: Sequence[int | None]) -> None:
         self._check_rank(input_shape)
-        channels = input_shape[-1]
+        channels = input_shape[self._channel_axis]
         if channels is None:
             raise ValueError(f"{type(self).__name__} '{self.name}': the channel dimension of "
                              f"the inputs must be known. Received: input_shape="
@@ -154,17 +187,18 @@ class _Conv(Layer):
         self.input_channels = int(channels)
         shape = (*self.kernel_size, self.input_channels // self.groups, self.filters)
         self.kernel = self.add_weight("kernel", shape, self.kernel_initializer,
-                                      self.kernel_regularizer)
+                                      self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         if self.use_bias:
             self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                        self.bias_regularizer)
+                                        self.bias_regularizer, constraint=self.bias_constraint)
         self.built = True
 
     def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         self._check_rank(input_shape)
         spatial = tuple(
             conv_output_length(n, k, self.padding, s, d)
-            for n, k, s, d in zip(tuple(input_shape)[1:-1], self.kernel_size, self.strides,
+            for n, k, s, d in zip(self._spatial(input_shape), self.kernel_size, self.strides,
                                   self.dilation_rate)
         )
         if any(n is not None and n <= 0 for n in spatial):
@@ -173,24 +207,29 @@ class _Conv(Layer):
                              f"{self.kernel_size}, dilation_rate={self.dilation_rate}, "
                              f"padding={self.padding!r} would give an output of size "
                              f"{spatial}")
+        if self.data_format == "channels_first":
+            return (input_shape[0], self.filters, *spatial)
         return (input_shape[0], *spatial, self.filters)
 
-    def _check_input(self, inputs: Tensor) -> None:
+    def _check_input(self, inputs: Tensor) -> Tensor:
+        """Check ``inputs`` and return them channels-last (the primitives' layout)."""
         self._check_rank(inputs.shape)
-        if inputs.shape[-1] != self.input_channels:
+        if inputs.shape[self._channel_axis] != self.input_channels:
             raise ValueError(f"{type(self).__name__} '{self.name}': expected "
-                             f"{self.input_channels} input channels (axis -1), got an input "
-                             f"of shape {inputs.shape}")
+                             f"{self.input_channels} input channels (axis "
+                             f"{self._channel_axis}), got an input of shape {inputs.shape}")
         self.compute_output_shape(inputs.shape)  # clear error for too-small inputs
+        return to_channels_last(inputs) if self.data_format == "channels_first" else inputs
 
     def _fused_activation(self) -> str | None:
         """'relu' when the activation is plain ReLU: the conv primitive then applies it."""
         return "relu" if self.activation is activations.relu else None
 
     def _finish(self, out: Tensor) -> Tensor:
-        if self.activation is not activations.linear and self._fused_activation() is None:
+        if self.activation is not None and self.activation is not activations.linear \
+                and self._fused_activation() is None:
             out = self.activation(out)
-        return out
+        return to_channels_first(out) if self.data_format == "channels_first" else out
 
     # -- configuration ------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
@@ -209,8 +248,8 @@ class _Conv(Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": None,
-            "bias_constraint": None,
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 
@@ -236,8 +275,9 @@ class Conv2D(_Conv):
     padding : {'valid', 'same'}
         'valid': no padding, output :math:`\lfloor (n - (k-1)d - 1)/s \rfloor + 1`; 'same':
         zeros as TensorFlow adds them (the smaller half before), output :math:`\lceil n/s \rceil`.
-    data_format : None or 'channels_last'
-        Only channels-last (NHWC) is supported, as Keras's default.
+    data_format : None, 'channels_last' or 'channels_first'
+        NHWC or NCHW; None means :func:`nablanet.config.image_data_format` (NHWC by
+        default). NCHW inputs are transposed to NHWC inside.
     dilation_rate : int or tuple of 2 ints
         Spacing :math:`d` between kernel taps (cannot be combined with strides > 1).
     groups : int
@@ -296,7 +336,7 @@ class Conv2D(_Conv):
                          **kwargs)
 
     def call(self, inputs: Tensor) -> Tensor:
-        self._check_input(inputs)
+        inputs = self._check_input(inputs)
         out = conv2d(inputs, self.kernel, self.bias if self.use_bias else None,
                      strides=self.strides, padding=self.padding,
                      dilation_rate=self.dilation_rate, groups=self.groups,
@@ -353,7 +393,7 @@ class Conv1D(_Conv):
                          **kwargs)
 
     def call(self, inputs: Tensor) -> Tensor:
-        self._check_input(inputs)
+        inputs = self._check_input(inputs)
         out = conv1d(inputs, self.kernel, self.bias if self.use_bias else None,
                      strides=self.strides[0], padding=self.padding,
                      dilation_rate=self.dilation_rate[0], groups=self.groups,

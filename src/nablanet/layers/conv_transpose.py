@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from nablanet import activations, initializers, regularizers
+from nablanet import activations, constraints, initializers, regularizers
 from nablanet.autograd.tensor import Tensor
 from nablanet.layers.base import Layer
 from nablanet.ops.conv import conv2d_transpose, deconv_output_length, normalize_tuple
@@ -40,12 +40,6 @@ def _check_data_format(owner: str, data_format: Any) -> None:
     if data_format not in (None, "channels_last"):
         raise ValueError(f"{owner}: only data_format='channels_last' is supported. "
                          f"Received: data_format={data_format!r}")
-
-
-def _check_no_constraint(owner: str, name: str, value: Any) -> None:
-    if value is not None:
-        raise NotImplementedError(f"{owner}: weight constraints are not supported. "
-                                  f"Received: {name}={value!r}")
 
 
 class Conv2DTranspose(Layer):
@@ -116,8 +110,8 @@ class Conv2DTranspose(Layer):
             raise ValueError(f"{owner}: filters must be a positive integer. "
                              f"Received: filters={filters!r}")
         _check_data_format(owner, data_format)
-        _check_no_constraint(owner, "kernel_constraint", kernel_constraint)
-        _check_no_constraint(owner, "bias_constraint", bias_constraint)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.filters = int(filters)
         self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", owner)
         self.strides = normalize_tuple(strides, 2, "strides", owner)
@@ -157,10 +151,11 @@ class Conv2DTranspose(Layer):
             )
         channels = int(input_shape[-1])
         self.kernel = self.add_weight("kernel", (*self.kernel_size, self.filters, channels),
-                                      self.kernel_initializer, self.kernel_regularizer)
+                                      self.kernel_initializer, self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         if self.use_bias:
             self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                        self.bias_regularizer)
+                                        self.bias_regularizer, constraint=self.bias_constraint)
         self.built = True
 
     def call(self, inputs: Tensor) -> Tensor:
@@ -207,8 +202,8 @@ class Conv2DTranspose(Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": None,
-            "bias_constraint": None,
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 

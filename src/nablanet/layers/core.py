@@ -11,21 +11,15 @@ from typing import Any
 
 import numpy as np
 
-from nablanet import activations, initializers, regularizers
+from nablanet import activations, constraints, initializers, regularizers
 from nablanet.autograd.tensor import Tensor
 from nablanet.layers.base import Layer
 from nablanet.ops.elementwise import add, mul
 from nablanet.ops.linalg import matmul
-from nablanet.ops.shape import concatenate, reshape
+from nablanet.ops.shape import concatenate, reshape, transpose
 
 __all__ = ["Activation", "Add", "Concatenate", "Dense", "Flatten", "Lambda", "Multiply",
            "Reshape"]
-
-
-def _check_constraint(owner: str, name: str, value: Any) -> None:
-    if value is not None:
-        raise NotImplementedError(f"{owner}: weight constraints are not supported. "
-                                  f"Received: {name}={value!r}")
 
 
 def _known(shape: Sequence[int | None]) -> tuple[int, ...] | None:
@@ -83,8 +77,6 @@ class Dense(Layer):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"Dense: units must be a positive integer. Received: units={units!r}")
-        _check_constraint("Dense", "kernel_constraint", kernel_constraint)
-        _check_constraint("Dense", "bias_constraint", bias_constraint)
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -92,9 +84,12 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.kernel: Tensor | None = None
         self.bias: Tensor | None = None
         self.input_dim: int | None = None
+        self.supports_masking = True
 
     def build(self, input_shape: Sequence[int | None]) -> None:
         last = input_shape[-1] if len(input_shape) else None
@@ -103,17 +98,19 @@ class Dense(Layer):
                              f"known. Received: input_shape={tuple(input_shape)}")
         self.input_dim = int(last)
         self.kernel = self.add_weight("kernel", (self.input_dim, self.units),
-                                      self.kernel_initializer, self.kernel_regularizer)
+                                      self.kernel_initializer, self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         if self.use_bias:
             self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
-                                        self.bias_regularizer)
+                                        self.bias_regularizer, constraint=self.bias_constraint)
         self.built = True
 
     def call(self, inputs: Tensor) -> Tensor:
         shape = inputs.shape
         if not shape or shape[-1] != self.input_dim:
-            raise ValueError(f"Dense '{self.name}': expected input with last dimension "
-                             f"{self.input_dim}, got shape {shape}")
+            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
+                             f"expected axis -1 of input shape to have value {self.input_dim}, "
+                             f"but received input with shape {shape}")
         if inputs.ndim > 2:
             out = reshape(matmul(reshape(inputs, (-1, self.input_dim)), self.kernel),
                           (*shape[:-1], self.units))
@@ -121,8 +118,8 @@ class Dense(Layer):
             out = matmul(inputs, self.kernel)
         if self.use_bias:
             out = add(out, self.bias)
-        if self.activation is not activations.linear:
-            out = self.activation(out)
+        if self.activation is not None and self.activation is not activations.linear:
+            out = self.activation(out)  # (None, set after construction, is linear as in Keras)
         return out
 
     def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
@@ -138,8 +135,8 @@ class Dense(Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": None,
-            "bias_constraint": None,
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 
@@ -177,12 +174,14 @@ class Flatten(Layer):
 
     def __init__(self, data_format: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if data_format not in (None, "channels_last"):
-            raise ValueError(f"Flatten: only data_format='channels_last' is supported. "
-                             f"Received: data_format={data_format!r}")
-        self.data_format = data_format
+        from nablanet.config import standardize_data_format
+
+        self.data_format = standardize_data_format(data_format)
 
     def call(self, inputs: Tensor) -> Tensor:
+        if self.data_format == "channels_first" and inputs.ndim > 2:
+            # Keras flattens channels-first inputs in channels-last order
+            inputs = transpose(inputs, (0, *range(2, inputs.ndim), 1))
         return reshape(inputs, (inputs.shape[0], -1))
 
     def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:

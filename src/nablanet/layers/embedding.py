@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from nablanet import initializers, regularizers
+from nablanet import constraints, initializers, regularizers
 from nablanet.autograd.tensor import Tensor
 from nablanet.layers.base import Layer
 from nablanet.ops.elementwise import mul
@@ -78,11 +78,9 @@ class Embedding(Layer):
         super().__init__(**kwargs)
         self.input_dim = _positive_int("Embedding", "input_dim", input_dim)
         self.output_dim = _positive_int("Embedding", "output_dim", output_dim)
-        if embeddings_constraint is not None:
-            raise NotImplementedError(f"Embedding: weight constraints are not supported. "
-                                      f"Received: embeddings_constraint={embeddings_constraint!r}")
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero
         self.embeddings: Tensor | None = None
@@ -91,7 +89,8 @@ class Embedding(Layer):
     def build(self, input_shape: Any) -> None:
         self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
                                           self.embeddings_initializer,
-                                          self.embeddings_regularizer)
+                                          self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint)
         self.built = True
         if self._initial_weights is not None:
             self.set_weights(self._initial_weights)
@@ -132,7 +131,8 @@ class Embedding(Layer):
                 "output_dim": self.output_dim,
                 "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
                 "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
-                "embeddings_constraint": None, "mask_zero": self.mask_zero}
+                "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
+                "mask_zero": self.mask_zero}
 
 
 class Masking(Layer):
@@ -174,15 +174,12 @@ class Masking(Layer):
         x = np.asarray(inputs.data if isinstance(inputs, Tensor) else inputs)
         if x.ndim < 2:
             raise ValueError(f"Masking '{self.name}': expected inputs of rank >= 2 (batch, "
-                             f"timesteps, ...). Received: inputs.shape={x.shape}")
-        if x.ndim == 2:
-            return x != self.mask_value
-        return np.any(x != self.mask_value, axis=tuple(range(2, x.ndim)))
+                             f"..., features). Received: inputs.shape={x.shape}")
+        return np.any(x != self.mask_value, axis=-1)  # Keras: over the last axis only
 
     def call(self, inputs: Tensor) -> Tensor:
         keep = self._mask(inputs)
-        return mul(inputs, Tensor(keep.reshape(keep.shape + (1,) * (inputs.ndim - 2))
-                                  .astype(inputs.dtype)))
+        return mul(inputs, Tensor(keep[..., None].astype(inputs.dtype)))
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         return self._mask(inputs)

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from nablanet.autograd.tensor import Tensor
+from nablanet.config import standardize_data_format
 from nablanet.functional.conv import (
     global_average_pooling1d,
     global_average_pooling2d,
@@ -32,7 +33,13 @@ from nablanet.functional.conv import (
     global_max_pooling2d,
 )
 from nablanet.layers.base import Layer
-from nablanet.layers.conv import Conv2D, _int_tuple, conv_output_length
+from nablanet.layers.conv import (
+    Conv2D,
+    _int_tuple,
+    conv_output_length,
+    to_channels_first,
+    to_channels_last,
+)
 from nablanet.ops.conv_pool import can_fuse, conv2d_max_pool2d
 from nablanet.ops.elementwise import div, mul
 from nablanet.ops.pooling import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
@@ -70,6 +77,7 @@ def fused_conv_max_pool(conv: Layer, pool: Layer, x: Any) -> Tensor | None:
     if not (type(conv) is Conv2D and type(pool) is MaxPooling2D and conv.built and pool.built
             and isinstance(x, Tensor) and getattr(x, "_keras_mask", None) is None
             and conv.groups == 1 and conv._fused_activation() == "relu"
+            and conv.data_format == pool.data_format == "channels_last"
             and conv.activity_regularizer is None and pool.activity_regularizer is None
             and pool.padding == "valid" and pool.strides == pool.pool_size
             and can_fuse(x.dtype, pool.pool_size)):
@@ -81,13 +89,6 @@ def fused_conv_max_pool(conv: Layer, pool: Layer, x: Any) -> Tensor | None:
     return conv2d_max_pool2d(x, conv.kernel, conv.bias if conv.use_bias else None,
                              strides=conv.strides, padding=conv.padding,
                              dilation_rate=conv.dilation_rate, pool_size=pool.pool_size)
-
-
-def _check_data_format(owner: str, data_format: str | None) -> str:
-    if data_format not in (None, "channels_last"):
-        raise ValueError(f"{owner}: only data_format='channels_last' is supported. "
-                         f"Received: data_format={data_format!r}")
-    return "channels_last"
 
 
 class _Pooling(Layer):
@@ -107,32 +108,41 @@ class _Pooling(Layer):
             raise ValueError(f"{owner}: padding must be 'valid' or 'same'. "
                              f"Received: padding={padding!r}")
         self.padding = mode
-        self.data_format = _check_data_format(owner, data_format)
+        self.data_format = standardize_data_format(data_format)
 
     def _check_rank(self, input_shape: Sequence[int | None]) -> None:
         if len(input_shape) != self.rank + 2:
-            axes = "(batch, steps, channels)" if self.rank == 1 else \
-                "(batch, height, width, channels)"
+            spatial = "steps" if self.rank == 1 else "height, width"
+            axes = f"(batch, channels, {spatial})" if self.data_format == "channels_first" \
+                else f"(batch, {spatial}, channels)"
             raise ValueError(f"{type(self).__name__} '{self.name}': expected an input of rank "
                              f"{self.rank + 2} {axes}. Received: input_shape="
                              f"{tuple(input_shape)}")
 
     def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         self._check_rank(input_shape)
+        shape = tuple(input_shape)
+        first = self.data_format == "channels_first"
         spatial = tuple(conv_output_length(n, p, self.padding, s)
-                        for n, p, s in zip(tuple(input_shape)[1:-1], self.pool_size,
+                        for n, p, s in zip(shape[2:] if first else shape[1:-1], self.pool_size,
                                            self.strides))
         if any(n is not None and n <= 0 for n in spatial):
             raise ValueError(f"{type(self).__name__} '{self.name}': the input is smaller than "
                              f"the pooling window: input_shape={tuple(input_shape)}, "
                              f"pool_size={self.pool_size}, padding={self.padding!r}")
-        return (input_shape[0], *spatial, input_shape[-1])
+        if first:
+            return (shape[0], shape[1], *spatial)
+        return (shape[0], *spatial, shape[-1])
 
     def call(self, inputs: Tensor) -> Tensor:
         self.compute_output_shape(inputs.shape)  # clear errors before the primitive runs
+        first = self.data_format == "channels_first"
+        x = to_channels_last(inputs) if first else inputs  # the primitives pool channels-last
         if self.rank == 1:
-            return self._pool(inputs, self.pool_size[0], self.strides[0], self.padding)
-        return self._pool(inputs, self.pool_size, self.strides, self.padding)
+            out = self._pool(x, self.pool_size[0], self.strides[0], self.padding)
+        else:
+            out = self._pool(x, self.pool_size, self.strides, self.padding)
+        return to_channels_first(out) if first else out
 
     def _pool(self, inputs: Tensor, pool: Any, strides: Any, padding: str) -> Tensor:
         raise NotImplementedError
@@ -156,7 +166,8 @@ class MaxPooling2D(_Pooling):
     strides : int, tuple of 2 ints or None
         Step between windows; None (the default) means ``pool_size``.
     padding : {'valid', 'same'}
-    data_format : None or 'channels_last'
+    data_format : None, 'channels_last' or 'channels_first'
+        None means :func:`nablanet.config.image_data_format` (channels-last by default).
 
     Input shape
     -----------
@@ -276,16 +287,30 @@ class _GlobalPooling(Layer):
     def __init__(self, data_format: str | None = None, keepdims: bool = False,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.data_format = _check_data_format(type(self).__name__, data_format)
+        self.data_format = standardize_data_format(data_format)
         self.keepdims = bool(keepdims)
 
     def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         if len(input_shape) != self.rank + 2:
             raise ValueError(f"{type(self).__name__} '{self.name}': expected an input of rank "
                              f"{self.rank + 2}. Received: input_shape={tuple(input_shape)}")
+        first = self.data_format == "channels_first"
+        channels = input_shape[1] if first else input_shape[-1]
         if self.keepdims:
-            return (input_shape[0], *([1] * self.rank), input_shape[-1])
-        return (input_shape[0], input_shape[-1])
+            ones = [1] * self.rank
+            return (input_shape[0], channels, *ones) if first else \
+                (input_shape[0], *ones, channels)
+        return (input_shape[0], channels)
+
+    def _channels_last(self, inputs: Tensor) -> Tensor:
+        self.compute_output_shape(inputs.shape)
+        return to_channels_last(inputs) if self.data_format == "channels_first" else inputs
+
+    def _restore(self, out: Tensor) -> Tensor:
+        """A ``keepdims`` result back in channels-first order when the layer is."""
+        if self.keepdims and self.data_format == "channels_first":
+            return to_channels_first(out)
+        return out
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "data_format": self.data_format,
@@ -308,8 +333,8 @@ class GlobalMaxPooling2D(_GlobalPooling):
     """
 
     def call(self, inputs: Tensor) -> Tensor:
-        self.compute_output_shape(inputs.shape)
-        return global_max_pooling2d(inputs, keepdims=self.keepdims)
+        x = self._channels_last(inputs)
+        return self._restore(global_max_pooling2d(x, keepdims=self.keepdims))
 
 
 class GlobalAveragePooling2D(_GlobalPooling):
@@ -328,8 +353,8 @@ class GlobalAveragePooling2D(_GlobalPooling):
     """
 
     def call(self, inputs: Tensor) -> Tensor:
-        self.compute_output_shape(inputs.shape)
-        return global_average_pooling2d(inputs, keepdims=self.keepdims)
+        x = self._channels_last(inputs)
+        return self._restore(global_average_pooling2d(x, keepdims=self.keepdims))
 
 
 class GlobalMaxPooling1D(_GlobalPooling):
@@ -343,8 +368,8 @@ class GlobalMaxPooling1D(_GlobalPooling):
     rank = 1
 
     def call(self, inputs: Tensor) -> Tensor:
-        self.compute_output_shape(inputs.shape)
-        return global_max_pooling1d(inputs, keepdims=self.keepdims)
+        x = self._channels_last(inputs)
+        return self._restore(global_max_pooling1d(x, keepdims=self.keepdims))
 
 
 class GlobalAveragePooling1D(_GlobalPooling):
@@ -376,14 +401,14 @@ class GlobalAveragePooling1D(_GlobalPooling):
         self.supports_masking = True
 
     def call(self, inputs: Tensor, mask: Any = None) -> Tensor:
-        self.compute_output_shape(inputs.shape)
+        x = self._channels_last(inputs)
         if mask is None:
-            return global_average_pooling1d(inputs, keepdims=self.keepdims)
-        weights = _mask_array(mask, inputs).astype(inputs.dtype)[:, :, None]  # (batch, steps, 1)
-        total = reduce_sum(mul(inputs, Tensor(weights)), axis=1, keepdims=self.keepdims)
+            return self._restore(global_average_pooling1d(x, keepdims=self.keepdims))
+        weights = _mask_array(mask, x).astype(x.dtype)[:, :, None]  # (batch, steps, 1)
+        total = reduce_sum(mul(x, Tensor(weights)), axis=1, keepdims=self.keepdims)
         # a fully masked sequence gives 0, not 0/0
         count = np.maximum(weights.sum(axis=1, keepdims=self.keepdims), 1.0)
-        return div(total, Tensor(count))
+        return self._restore(div(total, Tensor(count)))
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         return None

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from nablanet import activations, initializers, regularizers
+from nablanet import activations, constraints, initializers, regularizers
 from nablanet import random as nb_random
 from nablanet.autograd.tensor import Tensor
 from nablanet.layers.base import Layer, _flatten, _is_symbolic
@@ -69,12 +69,6 @@ def _rate(owner: str, name: str, value: Any) -> float:
         raise ValueError(f"{owner}: {name} must be in the interval [0, 1). "
                          f"Received: {name}={value!r}")
     return rate
-
-
-def _no_constraint(owner: str, name: str, value: Any) -> None:
-    if value is not None:
-        raise NotImplementedError(f"{owner}: weight constraints are not supported. "
-                                  f"Received: {name}={value!r}")
 
 
 def _activation_name(activation: Any) -> str | None:
@@ -129,6 +123,11 @@ class RNN(Layer):
         Carry the final states of one call over to the next call.
     unroll : bool
         Accepted for compatibility; the loop is always the fused primitive's.
+    kernel_constraint, recurrent_constraint, bias_constraint
+        Constraints (:mod:`nablanet.constraints`) the optimizer applies after each update.
+    zero_output_for_mask : bool
+        With a mask and ``return_sequences``, output zeros at the masked steps (Keras's
+        option) instead of repeating the last unmasked output (the default, as in Keras).
     """
 
     _cell = ""
@@ -145,7 +144,7 @@ class RNN(Layer):
                  recurrent_dropout: float = 0.0, seed: int | None = None,
                  return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
-                 **kwargs: Any) -> None:
+                 zero_output_for_mask: bool = False, **kwargs: Any) -> None:
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         owner = type(self).__name__
         if not self._cell:
@@ -160,10 +159,9 @@ class RNN(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        for name, value in (("kernel_constraint", kernel_constraint),
-                            ("recurrent_constraint", recurrent_constraint),
-                            ("bias_constraint", bias_constraint)):
-            _no_constraint(owner, name, value)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.dropout = _rate(owner, "dropout", dropout)
         self.recurrent_dropout = _rate(owner, "recurrent_dropout", recurrent_dropout)
         self.seed = seed
@@ -173,7 +171,10 @@ class RNN(Layer):
         self.go_backwards = bool(go_backwards)
         self.stateful = bool(stateful)
         self.unroll = bool(unroll)
-        self.supports_masking = True
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        # As in Keras, an RNN consumes its mask; compute_mask passes it on with
+        # return_sequences.
+        self.supports_masking = False
         self.kernel: Tensor | None = None
         self.recurrent_kernel: Tensor | None = None
         self.bias: Tensor | None = None
@@ -207,13 +208,15 @@ class RNN(Layer):
         self.input_dim = int(shape[-1])
         g = self._gates * self.units
         self.kernel = self.add_weight("kernel", (self.input_dim, g), self.kernel_initializer,
-                                      self.kernel_regularizer)
+                                      self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, g),
                                                 self.recurrent_initializer,
-                                                self.recurrent_regularizer)
+                                                self.recurrent_regularizer,
+                                                constraint=self.recurrent_constraint)
         if self.use_bias:
             self.bias = self.add_weight("bias", self._bias_shape(), self._bias_initializer(),
-                                        self.bias_regularizer)
+                                        self.bias_regularizer, constraint=self.bias_constraint)
         self.built = True
 
     # -- states -------------------------------------------------------------------------------
@@ -320,6 +323,9 @@ class RNN(Layer):
 
         if self.stateful and not self._tracing:
             self.states = [np.array(s.data, dtype=self.dtype, copy=True) for s in final]
+        if self.zero_output_for_mask and mask_array is not None:
+            keep = mask_array[:, ::-1] if self.go_backwards else mask_array
+            sequence = where(keep[:, :, None], sequence, np.zeros((), dtype=sequence.dtype))
         output = sequence if self.return_sequences else final[0]
         if self.return_state:
             if self.return_sequences and mask is not None:
@@ -394,9 +400,9 @@ class RNN(Layer):
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": None,
-            "recurrent_constraint": None,
-            "bias_constraint": None,
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,
@@ -405,6 +411,7 @@ class RNN(Layer):
             "go_backwards": self.go_backwards,
             "stateful": self.stateful,
             "unroll": self.unroll,
+            "zero_output_for_mask": self.zero_output_for_mask,
         }
 
 
@@ -507,6 +514,9 @@ class LSTM(RNN):
                  kernel_initializer: Any = "glorot_uniform",
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
                  unit_forget_bias: bool = True, **kwargs: Any) -> None:
+        # Keras's ``implementation`` (1 or 2) picks how its backends batch the gate products;
+        # the result is the same, so it is accepted and kept, not used.
+        self.implementation = int(kwargs.pop("implementation", 2))
         super().__init__(units, activation=activation, use_bias=use_bias,
                          kernel_initializer=kernel_initializer,
                          recurrent_initializer=recurrent_initializer,
@@ -610,6 +620,7 @@ class GRU(RNN):
     def __init__(self, units: int, activation: Any = "tanh",
                  recurrent_activation: Any = "sigmoid", use_bias: bool = True,
                  reset_after: bool = True, **kwargs: Any) -> None:
+        self.implementation = int(kwargs.pop("implementation", 2))  # (as in LSTM)
         super().__init__(units, activation=activation, use_bias=use_bias, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.reset_after = bool(reset_after)

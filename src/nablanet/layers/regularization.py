@@ -11,6 +11,7 @@ import numpy as np
 from nablanet.autograd.tensor import Tensor
 from nablanet.functional.regularization import dropout, gaussian_noise, l1_l2_penalty
 from nablanet.layers.base import Layer
+from nablanet.random import SeedStream
 
 __all__ = ["ActivityRegularization", "Dropout", "GaussianNoise"]
 
@@ -28,13 +29,14 @@ class Dropout(Layer):
     Parameters
     ----------
     rate : float
-        Fraction of units to drop, in [0, 1).
+        Fraction of units to drop, in [0, 1] (1 drops everything).
     noise_shape : tuple, optional
         Shape of the mask, broadcast over axes of size 1 (None entries take the input's
         size), e.g. ``(None, 1, features)`` drops whole features of a sequence.
     seed : int, optional
-        Seeds this layer's own generator (masks still differ between calls); without it
-        masks come from :func:`nablanet.random.generator` (``nb.set_random_seed``).
+        Seeds this layer's own stream of masks (:class:`nablanet.random.SeedStream`: they
+        still differ between calls, and are the masks Keras's NumPy backend draws); without
+        it masks come from :func:`nablanet.random.generator` (``nb.set_random_seed``).
 
     Input shape: any. Output shape: the input's.
     """
@@ -43,18 +45,20 @@ class Dropout(Layer):
                  seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) \
-                or not 0.0 <= float(rate) < 1.0:
-            raise ValueError(f"Dropout: invalid value received for argument `rate`. Expected "
-                             f"a float value in [0, 1). Received: rate={rate!r}")
+                or not 0.0 <= float(rate) <= 1.0:
+            raise ValueError("Invalid value received for argument `rate`. Expected a float "
+                             f"value between 0 and 1. Received: rate={rate!r}")
         self.rate = float(rate)
-        self.noise_shape = None if noise_shape is None else list(noise_shape)
+        self.noise_shape = _validate_noise_shape(noise_shape)
         self.seed = seed
-        self._rng = None if seed is None else np.random.default_rng(seed)
+        self._seeds = None if seed is None else SeedStream(seed)
         self.supports_masking = True
 
     def call(self, inputs: Tensor, training: bool = False) -> Tensor:
+        if not training or self.rate == 0.0:
+            return inputs
         return dropout(inputs, self.rate, training=training, noise_shape=self.noise_shape,
-                       seed=self._rng)
+                       seed=None if self._seeds is None else self._seeds.next())
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return tuple(input_shape)
@@ -62,6 +66,25 @@ class Dropout(Layer):
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape,
                 "seed": self.seed}
+
+
+def _validate_noise_shape(noise_shape: Any) -> tuple[int | None, ...] | None:
+    """``noise_shape`` as a tuple of positive ints / None, with Keras's errors."""
+    if noise_shape is None:
+        return None
+    if isinstance(noise_shape, str) or not isinstance(noise_shape, (list, tuple)):
+        raise ValueError("Invalid value received for argument `noise_shape`. Expected a tuple "
+                         f"or list of integers. Received: noise_shape={noise_shape!r}")
+    shape = tuple(noise_shape)
+    for n in shape:
+        if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer))):
+            raise ValueError("Invalid value received for argument `noise_shape`. Expected all "
+                             f"elements to be integers or None. Received: noise_shape={shape}")
+        if n is not None and n <= 0:
+            raise ValueError("Invalid value received for argument `noise_shape`. Expected all "
+                             "dimensions to be positive integers or None. Received: "
+                             f"noise_shape={shape}")
+    return tuple(None if n is None else int(n) for n in shape)
 
 
 class GaussianNoise(Layer):

@@ -651,6 +651,8 @@ class Model(Layer):
         finally:
             for weight in self.trainable_weights:
                 weight.grad = None
+        if epochs > 0 and self.optimizer is not None:  # EMA averages replace the weights
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         callbacks.on_train_end(logs=training_logs)
         history = callbacks._history
         return history if history is not None else self.history

@@ -584,7 +584,11 @@ def _check_generator_states(states: Any, path: str, field: str) -> None:
         version, internal, gauss = states["python"]
         python_random.Random().setstate((version, tuple(internal), gauss))
         for value in dict(states.get("layers", {})).values():
-            np.random.default_rng().bit_generator.state = value
+            if isinstance(value, dict) and set(value) == {"seed_stream_draws"}:
+                if int(value["seed_stream_draws"]) < 0:  # a seeded layer's draw counter
+                    raise ValueError(f"negative draw count {value['seed_stream_draws']}")
+            else:
+                np.random.default_rng().bit_generator.state = value
     except Exception as error:  # noqa: BLE001 - any malformed piece
         raise ValueError(f"'{path}' is corrupt: the backup's generator states ({field}) "
                          f"are malformed ({type(error).__name__}: {error}).") from None

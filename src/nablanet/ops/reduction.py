@@ -14,7 +14,12 @@ import numpy as np
 from nablanet.autograd.function import Function
 from nablanet.autograd.tensor import Tensor
 
-Axis = int | tuple[int, ...] | None
+Axis = int | tuple[int, ...] | list[int] | None
+
+
+def _axis_arg(axis: Axis) -> int | tuple[int, ...] | None:
+    """A list of axes (Keras's ``ops.mean(x, axis=[0, 1])``) as the tuple NumPy needs."""
+    return tuple(axis) if isinstance(axis, list) else axis
 
 
 def _normalize_axis(axis: Any, ndim: int) -> tuple[int, ...]:
@@ -199,7 +204,7 @@ def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A
     >>> nb.ops.sum(nb.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=-1)
     tensor([3., 7.])
     """
-    return Sum.apply(x, axis=axis, keepdims=keepdims)
+    return Sum.apply(x, axis=_axis_arg(axis), keepdims=keepdims)
 
 
 def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
@@ -211,7 +216,7 @@ def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     >>> nb.ops.mean(nb.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0, keepdims=True)
     tensor([[2., 3.]])
     """
-    return Mean.apply(x, axis=axis, keepdims=keepdims)
+    return Mean.apply(x, axis=_axis_arg(axis), keepdims=keepdims)
 
 
 def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
@@ -223,7 +228,7 @@ def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A
     >>> nb.ops.max(nb.tensor([[1.0, 5.0], [3.0, 4.0]]), axis=(0, 1))
     tensor(5.)
     """
-    return Max.apply(x, axis=axis, keepdims=keepdims)
+    return Max.apply(x, axis=_axis_arg(axis), keepdims=keepdims)
 
 
 def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
@@ -235,7 +240,7 @@ def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A
     >>> nb.ops.min(nb.tensor([[1.0, 5.0], [3.0, 4.0]]), axis=1)
     tensor([1., 3.])
     """
-    return Min.apply(x, axis=axis, keepdims=keepdims)
+    return Min.apply(x, axis=_axis_arg(axis), keepdims=keepdims)
 
 
 def var(x: Any, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
@@ -250,7 +255,7 @@ def var(x: Any, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Ten
     >>> nb.ops.var(nb.tensor([1.0, 2.0, 3.0, 4.0]))
     tensor(1.25)
     """
-    return Var.apply(x, axis=axis, keepdims=keepdims, ddof=ddof)
+    return Var.apply(x, axis=_axis_arg(axis), keepdims=keepdims, ddof=ddof)
 
 
 def std(x: Any, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
@@ -276,7 +281,7 @@ def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     >>> nb.ops.logsumexp(nb.tensor([1000.0, 1000.0])) - 1000.0
     tensor(0.6931)
     """
-    return LogSumExp.apply(x, axis=axis, keepdims=keepdims)
+    return LogSumExp.apply(x, axis=_axis_arg(axis), keepdims=keepdims)
 
 
 def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:

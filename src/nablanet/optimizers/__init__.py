@@ -21,6 +21,7 @@ from nablanet.optimizers.schedules import (
     ExponentialDecay,
     LearningRateSchedule,
     PiecewiseConstantDecay,
+    PolynomialDecay,
 )
 from nablanet.optimizers.sgd import SGD, sgd_update
 
@@ -36,6 +37,7 @@ __all__ = [
     "Nadam",
     "Optimizer",
     "PiecewiseConstantDecay",
+    "PolynomialDecay",
     "RMSprop",
     "adadelta_update",
     "adagrad_update",
@@ -91,8 +93,9 @@ def deserialize(config: dict[str, Any]) -> Optimizer:
     return cls.from_config(dict(config.get("config") or {}))
 
 
-def get(identifier: str | dict[str, Any] | Optimizer) -> Optimizer:
-    """Resolve an optimizer from a name (case-insensitive), a config dict or an instance.
+def get(identifier: str | dict[str, Any] | Optimizer | None) -> Optimizer | None:
+    """Resolve an optimizer from a name (case-insensitive), a config dict or an instance
+    (None gives None, as in Keras).
 
     Examples
     --------
@@ -101,6 +104,8 @@ def get(identifier: str | dict[str, Any] | Optimizer) -> Optimizer:
     >>> get({"class_name": "SGD", "config": {"learning_rate": 0.1}}).learning_rate
     0.1
     """
+    if identifier is None:
+        return None
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):

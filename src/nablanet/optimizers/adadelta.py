@@ -97,8 +97,6 @@ class Adadelta(Optimizer):
     array([0.051317], dtype=float32)
     """
 
-    _default_name = "adadelta"
-
     def __init__(
         self,
         learning_rate: LearningRate = 0.001,

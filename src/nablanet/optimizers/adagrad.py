@@ -74,8 +74,6 @@ class Adagrad(Optimizer):
     array([0.9], dtype=float32)
     """
 
-    _default_name = "adagrad"
-
     def __init__(
         self,
         learning_rate: LearningRate = 0.001,

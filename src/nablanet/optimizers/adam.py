@@ -39,8 +39,11 @@ def adam_update(
         v_t = \beta_2 v_{t-1} + (1-\beta_2)\, g_t \odot g_t \\
         \hat v_t^{\max} &= \max(\hat v_{t-1}^{\max}, v_t) \quad\text{(AMSGrad, when
             ``v_max`` is given; it then replaces } v_t \text{ below)} \\
-        \theta_t &= \theta_{t-1} - \eta\, \frac{m_t / (1-\beta_1^t)}
-            {\sqrt{v_t / (1-\beta_2^t)} + \epsilon}
+        \alpha_t &= \eta\, \frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}, \qquad
+        \theta_t = \theta_{t-1} - \alpha_t\, \frac{m_t}{\sqrt{v_t} + \epsilon}
+
+    (Keras's form: the bias corrections folded into the step size, ε added to
+    :math:`\sqrt{v_t}`; see :class:`Adam` for the mapping to ``torch.optim.Adam``.)
 
     The NumPy code below is the reference. For large float32/float64 C-contiguous arrays
     (at least ``_FUSED_MIN_SIZE`` elements) the same operations, in the same order and
@@ -62,14 +65,16 @@ def adam_update(
     if v_max is not None:
         np.maximum(v_max, v, out=v_max)
         second = v_max
-    bias_1 = 1.0 - beta_1**step
-    bias_2 = 1.0 - beta_2**step
     np.sqrt(second, out=tmp)
-    tmp *= 1.0 / math.sqrt(bias_2)
     tmp += epsilon
     np.divide(m, tmp, out=tmp)
-    tmp *= learning_rate / bias_1
+    tmp *= adam_step_size(learning_rate, beta_1, beta_2, step)
     param -= tmp
+
+
+def adam_step_size(learning_rate: float, beta_1: float, beta_2: float, step: int) -> float:
+    r""":math:`\alpha_t = \eta \sqrt{1-\beta_2^t} / (1-\beta_1^t)`, Adam's bias-corrected step."""
+    return learning_rate * math.sqrt(1.0 - beta_2**step) / (1.0 - beta_1**step)
 
 
 # -- the fused kernel ------------------------------------------------------------------------------
@@ -91,8 +96,8 @@ def _numba_adam() -> Callable[..., Any] | None:
             return None
 
         @numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
-        def adam_kernel(p, g, m, v, v_max, amsgrad, b1, c1, b2, c2, rs, eps,
-                        lrb):  # type: ignore[no-untyped-def]
+        def adam_kernel(p, g, m, v, v_max, amsgrad, b1, c1, b2, c2, eps,
+                        alpha):  # type: ignore[no-untyped-def]
             # adam_update's NumPy passes, element by element, in the same order; the scalars
             # have the arrays' dtype (as NumPy casts them), so float32 stays float32.
             if amsgrad:
@@ -106,7 +111,7 @@ def _numba_adam() -> Callable[..., Any] | None:
                     # np.maximum (a NaN on either side wins); `|` keeps it branch-free
                     si = vi if (vi > si) | (vi != vi) else si
                     v_max[i] = si
-                    p[i] -= mi / (math.sqrt(si) * rs + eps) * lrb
+                    p[i] -= mi / (math.sqrt(si) + eps) * alpha
             else:
                 for i in range(p.shape[0]):
                     gi = g[i]
@@ -114,7 +119,7 @@ def _numba_adam() -> Callable[..., Any] | None:
                     vi = v[i] * b2 + (gi * gi) * c2
                     m[i] = mi
                     v[i] = vi
-                    p[i] -= mi / (math.sqrt(vi) * rs + eps) * lrb
+                    p[i] -= mi / (math.sqrt(vi) + eps) * alpha
 
         _NUMBA_ADAM.append(adam_kernel)
     return _NUMBA_ADAM[0]
@@ -152,13 +157,11 @@ def _adam_update_fused(
     from nablanet.ops.conv import split_batch
 
     scalar = param.dtype.type  # NumPy casts the Python-float operands to the arrays' dtype
-    bias_1 = 1.0 - beta_1**step
-    bias_2 = 1.0 - beta_2**step
     flat = [a.reshape(-1) for a in arrays]
     p, g, m1, v1 = flat[:4]
     vm = flat[4] if v_max is not None else v1  # (unused without AMSGrad)
     args = (scalar(beta_1), scalar(1.0 - beta_1), scalar(beta_2), scalar(1.0 - beta_2),
-            scalar(1.0 / math.sqrt(bias_2)), scalar(epsilon), scalar(learning_rate / bias_1))
+            scalar(epsilon), scalar(adam_step_size(learning_rate, beta_1, beta_2, step)))
     amsgrad = v_max is not None
 
     def run(start: int, stop: int) -> None:
@@ -174,29 +177,32 @@ class Adam(Optimizer):
 
     The corrected form of ERRATA.md (the chapter feeds :math:`g_{t-1}` to :math:`m_t`,
     computes the bias-corrected moments and then steps with the uncorrected ones, without a
-    square root):
+    square root), written as Keras computes it:
 
     .. math::
 
         m_t &= \beta_1 m_{t-1} + (1-\beta_1)\, g_t \\
         s_t &= \beta_2 s_{t-1} + (1-\beta_2)\, g_t \odot g_t \\
-        \hat m_t &= \frac{m_t}{1-\beta_1^t}, \qquad \hat s_t = \frac{s_t}{1-\beta_2^t} \\
-        \Delta\theta_t &= -\frac{\eta\, \hat m_t}{\sqrt{\hat s_t} + \epsilon}, \qquad
-        \theta_t = \theta_{t-1} + \Delta\theta_t
+        \alpha_t &= \eta\, \frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t} \\
+        \theta_t &= \theta_{t-1} - \alpha_t\, \frac{m_t}{\sqrt{s_t} + \epsilon}
 
-    with :math:`m_0 = s_0 = 0` and :math:`t` = ``iterations + 1``. ``amsgrad=True`` (Reddi et
-    al., 2018) divides by the running maximum :math:`s^{\max}_t = \max(s^{\max}_{t-1}, s_t)`
-    (bias-corrected the same way) instead of :math:`s_t`.
+    with :math:`m_0 = s_0 = 0` and :math:`t` = ``iterations + 1``: the bias corrections
+    :math:`\hat m_t = m_t/(1-\beta_1^t)`, :math:`\hat s_t = s_t/(1-\beta_2^t)` are folded into
+    the step size :math:`\alpha_t`, and ε is added to :math:`\sqrt{s_t}` (the paper's
+    :math:`\hat\epsilon`, the form just before its §2.1). ``amsgrad=True`` (Reddi et al.,
+    2018) divides by the running maximum :math:`s^{\max}_t = \max(s^{\max}_{t-1}, s_t)`
+    instead of :math:`s_t`.
 
-    **Mapping.** ``torch.optim.Adam(lr=η, betas=(β₁, β₂), eps=ε, amsgrad=...)`` computes
-    exactly this (Algorithm 1 of the paper). Keras applies its ``epsilon`` as the paper's
-    :math:`\hat\epsilon` (the form before its §2.1): :math:`\theta_t = \theta_{t-1} -
-    \eta \frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t} \frac{m_t}{\sqrt{s_t} + \hat\epsilon}`, which
-    is the update above with :math:`\epsilon = \hat\epsilon / \sqrt{1-\beta_2^t}` (about
-    :math:`31.6\,\hat\epsilon` at :math:`t = 1` with :math:`\beta_2 = 0.999`, tending to
-    :math:`\hat\epsilon`). The two differ only where :math:`\sqrt{\hat s_t}` is comparable to
-    :math:`\epsilon`. torch's ``weight_decay`` on ``Adam`` is an L2 term in the gradient;
-    nablanet's (Keras's) is decoupled, i.e. ``torch.optim.AdamW``.
+    **Mapping.** ``torch.optim.Adam(lr=η, betas=(β₁, β₂), eps=ε', amsgrad=...)`` computes
+    Algorithm 1 of the paper, :math:`\theta_t = \theta_{t-1} - \eta\,\hat m_t /
+    (\sqrt{\hat s_t} + \epsilon')`, i.e. ε added to the bias-corrected root. Multiplying
+    numerator and denominator by :math:`\sqrt{1-\beta_2^t}` shows it is this update with
+    :math:`\epsilon = \epsilon' \sqrt{1-\beta_2^t}`: a constant ε here equals torch's
+    :math:`\epsilon' = \epsilon / \sqrt{1-\beta_2^t}` (about :math:`31.6\,\epsilon` at
+    :math:`t = 1` with :math:`\beta_2 = 0.999`, tending to ε). The two agree to float
+    rounding where :math:`\sqrt{\hat s_t} \gg \epsilon'`, and exactly when ε = 0. torch's
+    ``weight_decay`` on ``Adam`` is an L2 term in the gradient; nablanet's (Keras's) is
+    decoupled, i.e. ``torch.optim.AdamW``.
 
     Parameters
     ----------
@@ -220,8 +226,6 @@ class Adam(Optimizer):
     >>> w.data.round(6)  # the first step is -η sign(g) (up to ε)
     array([0.9, 1.1], dtype=float32)
     """
-
-    _default_name = "adam"
 
     def __init__(
         self,
@@ -257,7 +261,7 @@ class Adam(Optimizer):
     ) -> None:
         adam_update(param, grad, slots["m"], slots["v"], slots.get("vhat"), learning_rate=lr,
                     beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
-                    step=self._iterations + 1)
+                    step=self.iterations + 1)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

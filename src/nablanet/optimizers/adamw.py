@@ -26,8 +26,8 @@ class AdamW(Adam):
     regularisation).
 
     **Mapping.** ``torch.optim.AdamW(lr=η, betas=(β₁, β₂), eps=ε, weight_decay=λ,
-    amsgrad=...)`` computes exactly this (``p.mul_(1 - lr * wd)`` then the Adam step). Keras's
-    ``AdamW`` decays the same way and differs only in where ε sits (see ``Adam``). Note
+    amsgrad=...)`` decays the same way (``p.mul_(1 - lr * wd)`` then the Adam step) and differs
+    only in where ε sits (see ``Adam`` for the mapping); Keras's ``AdamW`` is exactly this. Note
     torch's default ``weight_decay`` is 0.01; Keras's and nablanet's is 0.004.
 
     Parameters
@@ -51,8 +51,6 @@ class AdamW(Adam):
     array([1.9], dtype=float32)
     """
 
-    _default_name = "adamw"
-
     def __init__(
         self,
         learning_rate: LearningRate = 0.001,
@@ -69,7 +67,7 @@ class AdamW(Adam):
     ) -> None:
         if weight_decay is None:
             raise ValueError(
-                "AdamW: weight_decay must be a float. Received: weight_decay=None"
+                "AdamW: Argument `weight_decay` must be a float. Received: weight_decay=None"
             )
         super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
                          amsgrad=amsgrad, weight_decay=weight_decay, clipnorm=clipnorm,

@@ -17,12 +17,18 @@ The contract with the rest of nablanet:
   ``dict[str, ndarray]`` (``"iterations"``, ``"m/0"``, ``"v/0"``, ... keyed by build-order
   index) that can be written to a safetensors file.
 
-Per step (:meth:`Optimizer.apply`), in Keras 3's order: drop ``None`` gradients, skip the
-whole update with a ``RuntimeWarning`` if any gradient holds NaN or inf (nothing changes, not
-even ``iterations``: a bad batch never writes NaN into the weights), clip
-(``clipnorm`` per variable, ``global_clipnorm`` over all, or ``clipvalue``), decoupled weight
-decay :math:`\\theta \\leftarrow \\theta - \\eta \\lambda \\theta`, the update rule, and
-``iterations += 1``.
+Per step (:meth:`Optimizer.apply`), in Keras 3's order: drop ``None`` gradients; write the
+gradient itself into variables marked ``overwrite_with_gradient``; skip the whole update with
+a ``RuntimeWarning`` if any gradient holds NaN or inf (nothing changes, not even
+``iterations``: a bad batch never writes NaN into the weights); with
+``gradient_accumulation_steps`` = k, add the gradients to accumulators and update only on
+every k-th call, with the mean of the k gradients; clip (``clipnorm`` per variable,
+``global_clipnorm`` over all, or ``clipvalue``); decoupled weight decay
+:math:`\\theta \\leftarrow \\theta - \\eta \\lambda \\theta`; the update rule; the moving
+average of the variables (``use_ema``), written into them every ``ema_overwrite_frequency``
+steps; each variable's ``constraint``; and ``iterations += 1``.
+
+0-d (scalar) variables are updated through 1-element views, so every rule handles them.
 """
 
 from __future__ import annotations
@@ -44,13 +50,10 @@ __all__ = ["Optimizer"]
 LearningRate = float | LearningRateSchedule | Callable[..., float]
 
 # Keras 3 constructor arguments nablanet does not implement: accepted at their default
-# values (so that Keras configs load) and rejected otherwise.
+# values (so that Keras configs load) and rejected otherwise. Loss scaling belongs to
+# mixed-precision training, which nablanet (float32/float64 on NumPy) does not have.
 _UNSUPPORTED_DEFAULTS: dict[str, Any] = {
-    "use_ema": False,
-    "ema_momentum": 0.99,
-    "ema_overwrite_frequency": None,
     "loss_scale_factor": None,
-    "gradient_accumulation_steps": None,
 }
 
 
@@ -85,7 +88,7 @@ def check_decay_rate(owner: str, name: str, value: Any, *, allow_one: bool = Fal
     if not ok:
         interval = "[0, 1]" if allow_one else "[0, 1)"
         raise ValueError(
-            f"{owner}: {name} must be a float in {interval}. Received: {name}={value}"
+            f"{owner}: `{name}` must be a float between {interval}. Received: {name}={value}"
         )
     return float(value)
 
@@ -123,11 +126,23 @@ class Optimizer:
         Gradient clipping (at most one): each gradient rescaled to L2 norm at most
         ``clipnorm``; each element clipped to ``[-clipvalue, clipvalue]``; all gradients
         rescaled together so their joint L2 norm is at most ``global_clipnorm``.
+    use_ema : bool
+        Keep an exponential moving average of the variables: after each update,
+        :math:`\\bar\\theta \\leftarrow \\mu \\bar\\theta + (1-\\mu)\\theta` with
+        :math:`\\mu` = ``ema_momentum`` (:math:`\\bar\\theta = \\theta` after the first
+        step). :meth:`finalize_variable_values` (called at the end of ``fit``) writes the
+        averages into the variables.
+    ema_momentum : float
+        :math:`\\mu` in [0, 1]. Default 0.99.
+    ema_overwrite_frequency : int, optional
+        Also write the averages into the variables every this many steps.
+    gradient_accumulation_steps : int, optional
+        k >= 2: update only every k-th call, with the mean of the k gradients; ``iterations``
+        counts the updates.
     name : str, optional
-        Defaults to the optimizer's Keras name (``"adam"``, ``"SGD"``, ...).
+        Defaults to the class name in snake case, numbered as Keras numbers objects
+        (``"adam"``, ``"adam_1"``, ``"sgd"``, ``"adam_w"``, ...).
     """
-
-    _default_name = "optimizer"
 
     def __init__(
         self,
@@ -136,6 +151,10 @@ class Optimizer:
         clipnorm: float | None = None,
         clipvalue: float | None = None,
         global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
+        gradient_accumulation_steps: int | None = None,
         name: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -153,7 +172,33 @@ class Optimizer:
                     )
         if kwargs:
             raise ValueError(f"{owner}: argument(s) not recognized: {kwargs}")
-        self.name = name if name is not None else self._default_name
+        if name is None:
+            from nablanet.layers.base import to_snake_case, unique_name
+
+            name = unique_name(to_snake_case(type(self).__name__))
+        self.name = name
+        self.use_ema = bool(use_ema)
+        if not (_is_number(ema_momentum) and 0 <= ema_momentum <= 1):
+            raise ValueError(f"{owner}: `ema_momentum` must be in the range [0, 1]. "
+                             f"Received: ema_momentum={ema_momentum}")
+        self.ema_momentum = float(ema_momentum)
+        if ema_overwrite_frequency is not None and not (
+                isinstance(ema_overwrite_frequency, (int, np.integer))
+                and not isinstance(ema_overwrite_frequency, bool)
+                and ema_overwrite_frequency >= 1):
+            raise ValueError(f"{owner}: `ema_overwrite_frequency` must be an integer >= 1 or "
+                             f"None. Received: ema_overwrite_frequency={ema_overwrite_frequency}")
+        self.ema_overwrite_frequency = (
+            None if ema_overwrite_frequency is None else int(ema_overwrite_frequency))
+        if gradient_accumulation_steps is not None and not (
+                isinstance(gradient_accumulation_steps, (int, np.integer))
+                and not isinstance(gradient_accumulation_steps, bool)
+                and gradient_accumulation_steps >= 2):
+            raise ValueError(f"{owner}: `gradient_accumulation_steps` must be an integer >= 2. "
+                             f"Received: gradient_accumulation_steps="
+                             f"{gradient_accumulation_steps}")
+        self.gradient_accumulation_steps = (
+            None if gradient_accumulation_steps is None else int(gradient_accumulation_steps))
         self.weight_decay = (
             None if weight_decay is None else check_non_negative(owner, "weight_decay",
                                                                  weight_decay)
@@ -163,7 +208,7 @@ class Optimizer:
         self.global_clipnorm = check_positive_or_none(owner, "global_clipnorm", global_clipnorm)
         if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError(
-                f"{owner}: only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be "
+                f"{owner}: Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be "
                 f"set. Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
                 f"global_clipnorm={global_clipnorm}"
             )
@@ -202,7 +247,10 @@ class Optimizer:
     # -- properties ----------------------------------------------------------------------------
     @property
     def iterations(self) -> int:
-        """Number of updates applied so far."""
+        """Number of updates applied so far (with gradient accumulation: of the real updates,
+        ``calls // gradient_accumulation_steps``)."""
+        if self.gradient_accumulation_steps:
+            return self._iterations // self.gradient_accumulation_steps
         return self._iterations
 
     @iterations.setter
@@ -241,8 +289,55 @@ class Optimizer:
 
     @property
     def variables(self) -> list[np.ndarray]:
-        """The live state arrays, variable by variable in build order (slot order within)."""
-        return [array for slots in self._slots for array in slots.values()]
+        """Keras's ``optimizer.variables``: the iteration count and (when it is a float, not a
+        schedule) the learning rate as 0-d arrays (copies), then the live state arrays,
+        variable by variable in build order (slot order within). :meth:`set_weights` takes a
+        list in this order."""
+        head = [np.array(self._iterations, dtype=np.int64)]
+        if isinstance(self._learning_rate, float):
+            head.append(np.array(self._learning_rate, dtype=np.float32))
+        return head + [array for slots in self._slots for array in slots.values()]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Assign :attr:`variables` from a list in the same order (the optimizer must be
+        built, so that its state arrays exist)."""
+        owner = type(self).__name__
+        if not self.built:
+            raise ValueError(
+                f"You are calling `set_weights()` on an optimizer that has not yet been "
+                f"built. Please call `optimizer.build(trainable_variables)` to create the "
+                f"optimizer weights before calling `set_weights()`. ({owner})")
+        current = self.variables
+        weights = [np.asarray(getattr(w, "data", w)) for w in weights]
+        if len(weights) != len(current):
+            raise ValueError(f"{owner}: set_weights got {len(weights)} arrays for "
+                             f"{len(current)} optimizer variables.")
+        for target, value in zip(current, weights):
+            if target.shape != value.shape:
+                raise ValueError(f"{owner}: set_weights got an array of shape {value.shape} "
+                                 f"for a variable of shape {target.shape}.")
+        self._iterations = int(weights[0])
+        rest = weights[1:]
+        if isinstance(self._learning_rate, float):
+            self.learning_rate = float(rest[0])
+            rest = rest[1:]
+        arrays = [array for slots in self._slots for array in slots.values()]
+        for array, value in zip(arrays, rest):
+            np.copyto(array, value, casting="unsafe")
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of :attr:`variables`."""
+        return [np.array(a, copy=True) for a in self.variables]
+
+    @property
+    def _model_variables_moving_average(self) -> list[np.ndarray]:
+        """The moving averages of the variables (``use_ema``), in build order."""
+        return [slots["ema_average"] for slots in self._slots if "ema_average" in slots]
+
+    @property
+    def _accumulated_gradients(self) -> list[np.ndarray]:
+        """The gradient accumulators (``gradient_accumulation_steps``), in build order."""
+        return [slots["grad_accumulator"] for slots in self._slots if "grad_accumulator" in slots]
 
     @property
     def trainable_variables(self) -> list[Any]:
@@ -253,7 +348,7 @@ class Optimizer:
         lr = self._learning_rate
         if isinstance(lr, float):
             return lr
-        value = lr(self._iterations) if self._lr_takes_step else lr()
+        value = lr(self.iterations) if self._lr_takes_step else lr()
         value = float(np.asarray(getattr(value, "data", value)))
         if not value >= 0:
             raise ValueError(
@@ -273,6 +368,10 @@ class Optimizer:
         array = _array_of_variable(variable)
         index = len(self._variables)
         slots = self._make_slots(array)
+        if self.gradient_accumulation_steps:
+            slots["grad_accumulator"] = np.zeros_like(array)
+        if self.use_ema:
+            slots["ema_average"] = np.array(array, copy=True)
         pending = self._pending.pop(index, None)
         if pending is not None:
             for slot_name, value in pending.items():
@@ -307,7 +406,8 @@ class Optimizer:
         self, var_list: Sequence[Any] | None = None, var_names: Sequence[str] | None = None
     ) -> None:
         """Exempt variables from weight decay: these objects, or those whose ``name``
-        contains (``re.search``) one of ``var_names`` (e.g. ``["bias"]``)."""
+        contains (``re.search``) one of ``var_names`` (e.g. ``["bias"]``; a layer's weights
+        are named ``kernel``, ``bias``, ``gamma``, ... with path ``"dense/kernel"``)."""
         self._exclude_ids = {id(v) for v in var_list} if var_list else set()
         self._exclude_pattern = (
             re.compile("|".join(sorted(set(var_names)))) if var_names else None
@@ -358,9 +458,14 @@ class Optimizer:
         kept_grads: list[np.ndarray] = []
         kept_vars: list[Any] = []
         missing: list[str] = []
+        overwritten = False
         for i, (grad, variable) in enumerate(zip(grads, variables)):
             if grad is None:
                 missing.append(_variable_label(variable, i))
+                continue
+            if getattr(variable, "overwrite_with_gradient", False):
+                overwritten = True
+                self._overwrite_with_gradient(grad, variable)
                 continue
             param = _array_of_variable(variable)
             grad = np.asarray(getattr(grad, "data", grad))
@@ -373,7 +478,7 @@ class Optimizer:
                 grad = grad.astype(param.dtype)
             kept_grads.append(grad)
             kept_vars.append(variable)
-        if not kept_grads:
+        if not kept_grads and not overwritten:
             raise ValueError("No gradients provided for any variable.")
         if missing and not self._warned_missing:
             self._warned_missing = True
@@ -384,20 +489,58 @@ class Optimizer:
             )
         if self._non_finite(kept_grads, kept_vars):  # skipped: no weight becomes NaN
             return self._iterations
-        kept_grads = self._clip_gradients(kept_grads)
-        indices = [self._index_of(v) for v in kept_vars]
+        if kept_grads:
+            self._apply_kept(kept_grads, kept_vars)
+        self._iterations += 1
+        return self.iterations
+
+    def _overwrite_with_gradient(self, grad: Any, variable: Any) -> None:
+        """Keras's ``overwrite_with_gradient`` variables take their gradient as new value
+        (with accumulation: the running maximum of the gradients, written every k-th call)."""
+        param = _array_of_variable(variable)
+        grad = np.asarray(getattr(grad, "data", grad), dtype=param.dtype)
+        steps = self.gradient_accumulation_steps
+        if not steps:
+            np.copyto(param, grad)
+            return
+        accumulator = self._slots[self._index_of(variable)]["grad_accumulator"]
+        np.maximum(accumulator, grad, out=accumulator)
+        if (self._iterations + 1) % steps == 0:
+            np.copyto(param, accumulator)
+            accumulator[...] = 0
+
+    def _apply_kept(self, grads: list[np.ndarray], variables: list[Any]) -> None:
+        """Accumulation, clipping, weight decay, the update, EMA and constraints."""
+        indices = [self._index_of(v) for v in variables]
+        steps = self.gradient_accumulation_steps
+        if steps:
+            accumulators = [self._slots[i]["grad_accumulator"] for i in indices]
+            if (self._iterations + 1) % steps != 0:
+                for accumulator, grad in zip(accumulators, grads):
+                    accumulator += grad
+                self._after_update(variables)
+                return
+            grads = [(grad + accumulator) / grad.dtype.type(steps)
+                     for grad, accumulator in zip(grads, accumulators)]
+            for accumulator in accumulators:
+                accumulator[...] = 0
+        grads = self._clip_gradients(grads)
         lr = self._current_learning_rate()
         if self.weight_decay:
             factor = 1.0 - lr * self.weight_decay
-            for variable in kept_vars:
+            for variable in variables:
                 if self._uses_weight_decay(variable):
                     param = _array_of_variable(variable)
                     np.multiply(param, factor, out=param)
         self._before_update_steps(lr)
-        for grad, variable, index in zip(kept_grads, kept_vars, indices):
-            self._update_step(grad, _array_of_variable(variable), self._slots[index], lr)
-        self._iterations += 1
-        return self._iterations
+        for grad, variable, index in zip(grads, variables, indices):
+            param = _array_of_variable(variable)
+            slots = self._slots[index]
+            if param.ndim == 0:  # the rules index and write through views: use 1-element ones
+                param, grad = param.reshape(1), grad.reshape(1)
+                slots = {name: array.reshape(1) for name, array in slots.items()}
+            self._update_step(grad, param, slots, lr)
+        self._after_update(variables)
 
     def _non_finite(self, grads: list[np.ndarray], variables: list[Any]) -> bool:
         """Whether a gradient holds NaN or inf; if so the whole update is skipped (weights,
@@ -411,7 +554,43 @@ class Optimizer:
                           RuntimeWarning, stacklevel=3)
         return bool(bad)
 
-    def _clip_gradients(self, grads: list[np.ndarray]) -> list[np.ndarray]:
+    def _after_update(self, variables: list[Any]) -> None:
+        """The moving average (``use_ema``), then each variable's ``constraint`` (Keras's
+        order)."""
+        if self.use_ema:
+            momentum = self.ema_momentum if self.iterations != 0 else 0.0
+            for variable, slots in zip(self._variables, self._slots):
+                average = slots["ema_average"]
+                average *= momentum
+                average += (1.0 - momentum) * _array_of_variable(variable)
+            frequency = self.ema_overwrite_frequency
+            if frequency and (self.iterations + 1) % frequency == 0:
+                self._overwrite_with_averages(self._variables)
+        for variable in variables:
+            constraint = getattr(variable, "constraint", None)
+            if constraint is not None:
+                param = _array_of_variable(variable)
+                value = constraint(variable if hasattr(variable, "data") else param)
+                np.copyto(param, np.asarray(getattr(value, "data", value)), casting="unsafe")
+
+    def _overwrite_with_averages(self, variables: Sequence[Any]) -> None:
+        averages = self._model_variables_moving_average
+        if len(variables) != len(averages):
+            raise ValueError(
+                f"The length of model variables ({len(variables)}) to override does not match "
+                f"the length of model variables stored in the optimizer ({len(averages)}). "
+                "Please check if the optimizer was called on your model.")
+        for variable, average in zip(variables, averages):
+            np.copyto(_array_of_variable(variable), average)
+
+    def finalize_variable_values(self, var_list: Sequence[Any]) -> None:
+        """End of training (``fit`` calls it): with ``use_ema``, write the moving averages
+        into ``var_list`` (the variables the optimizer was built on, in that order)."""
+        if self.use_ema:
+            self._overwrite_with_averages(list(var_list))
+
+    def _clip_gradients(self, grads: list[Any]) -> list[np.ndarray]:
+        grads = [np.asarray(getattr(g, "data", g)) for g in grads]
         if self.clipnorm is not None:
             return [_clip_by_norm(g, self.clipnorm) for g in grads]
         if self.global_clipnorm is not None:
@@ -491,6 +670,11 @@ class Optimizer:
             "clipnorm": self.clipnorm,
             "global_clipnorm": self.global_clipnorm,
             "clipvalue": self.clipvalue,
+            "use_ema": self.use_ema,
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
+            "loss_scale_factor": None,
+            "gradient_accumulation_steps": self.gradient_accumulation_steps,
         }
 
     @classmethod

@@ -113,8 +113,6 @@ class Nadam(Optimizer):
     array([0.8937], dtype=float32)
     """
 
-    _default_name = "nadam"
-
     def __init__(
         self,
         learning_rate: LearningRate = 0.001,
@@ -134,28 +132,33 @@ class Nadam(Optimizer):
         self.beta_1 = check_decay_rate("Nadam", "beta_1", beta_1)
         self.beta_2 = check_decay_rate("Nadam", "beta_2", beta_2)
         self.epsilon = check_non_negative("Nadam", "epsilon", epsilon)
-        self._u_product = 1.0
+        # Keras keeps the product in the dtype of the first variable (floatx before any)
+        from nablanet.config import floatx
+
+        self._u_product = np.ones((), dtype=floatx())
 
     def _make_slots(self, array: np.ndarray) -> dict[str, np.ndarray]:
+        if not self._variables and array.dtype.kind == "f":  # the first variable
+            self._u_product = self._u_product.astype(array.dtype)
         return {"m": np.zeros_like(array), "v": np.zeros_like(array)}
 
     def _scalar_state(self) -> dict[str, float]:
-        return {"u_product": self._u_product}
+        return {"u_product": float(self._u_product)}
 
     def _set_scalar_state(self, name: str, value: float) -> None:
         if name != "u_product":
             super()._set_scalar_state(name, value)
-        self._u_product = value
+        self._u_product[...] = value
 
     def _before_update_steps(self, lr: float) -> None:
-        self._u_product *= nadam_momentum(self.beta_1, self._iterations + 1)
+        self._u_product *= nadam_momentum(self.beta_1, self.iterations + 1)
 
     def _update_step(
         self, grad: np.ndarray, param: np.ndarray, slots: dict[str, np.ndarray], lr: float
     ) -> None:
         nadam_update(param, grad, slots["m"], slots["v"], learning_rate=lr, beta_1=self.beta_1,
-                     beta_2=self.beta_2, epsilon=self.epsilon, step=self._iterations + 1,
-                     mu_product=self._u_product)
+                     beta_2=self.beta_2, epsilon=self.epsilon, step=self.iterations + 1,
+                     mu_product=float(self._u_product))
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

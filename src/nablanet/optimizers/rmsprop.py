@@ -117,8 +117,6 @@ class RMSprop(Optimizer):
     array([0.8], dtype=float32)
     """
 
-    _default_name = "rmsprop"
-
     def __init__(
         self,
         learning_rate: LearningRate = 0.001,

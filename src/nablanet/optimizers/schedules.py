@@ -17,6 +17,7 @@ __all__ = [
     "ExponentialDecay",
     "LearningRateSchedule",
     "PiecewiseConstantDecay",
+    "PolynomialDecay",
     "deserialize",
     "serialize",
 ]
@@ -120,6 +121,66 @@ class ExponentialDecay(LearningRateSchedule):
             "decay_steps": self.decay_steps,
             "decay_rate": self.decay_rate,
             "staircase": self.staircase,
+            "name": self.name,
+        }
+
+
+class PolynomialDecay(LearningRateSchedule):
+    r"""Polynomial decay from ``initial_learning_rate`` to ``end_learning_rate``.
+
+    .. math::
+
+        \eta(t) = (\eta_0 - \eta_{\text{end}})\,
+            \Bigl(1 - \frac{\min(t, T)}{T}\Bigr)^{p} + \eta_{\text{end}}
+
+    with :math:`T` = ``decay_steps`` and :math:`p` = ``power`` (Keras's
+    ``PolynomialDecay``). With ``cycle=True``, :math:`T` is instead the first multiple of
+    ``decay_steps`` at or above :math:`t` (at least ``decay_steps``), so the decay restarts.
+
+    Examples
+    --------
+    >>> s = PolynomialDecay(0.1, decay_steps=10, end_learning_rate=0.0, power=2.0)
+    >>> round(s(5), 6), s(20)
+    (0.025, 0.0)
+    """
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int,
+        end_learning_rate: float = 0.0001,
+        power: float = 1.0,
+        cycle: bool = False,
+        name: str = "PolynomialDecay",
+    ) -> None:
+        _check_non_negative("PolynomialDecay", "initial_learning_rate", initial_learning_rate)
+        _check_positive("PolynomialDecay", "decay_steps", decay_steps)
+        _check_non_negative("PolynomialDecay", "end_learning_rate", end_learning_rate)
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.end_learning_rate = end_learning_rate
+        self.power = power
+        self.cycle = cycle
+        self.name = name
+
+    def __call__(self, step: int) -> float:
+        t = float(step)
+        horizon = float(self.decay_steps)
+        if self.cycle:
+            horizon *= max(1.0, math.ceil(t / horizon))
+        else:
+            t = min(t, horizon)
+        fraction = (1.0 - t / horizon) ** self.power
+        return float((self.initial_learning_rate - self.end_learning_rate) * fraction
+                     + self.end_learning_rate)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "end_learning_rate": self.end_learning_rate,
+            "power": self.power,
+            "cycle": self.cycle,
             "name": self.name,
         }
 
@@ -259,6 +320,7 @@ class CosineDecay(LearningRateSchedule):
 _SCHEDULES: dict[str, type[LearningRateSchedule]] = {
     "ExponentialDecay": ExponentialDecay,
     "PiecewiseConstantDecay": PiecewiseConstantDecay,
+    "PolynomialDecay": PolynomialDecay,
     "CosineDecay": CosineDecay,
 }
 

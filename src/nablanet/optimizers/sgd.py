@@ -98,8 +98,6 @@ class SGD(Optimizer):
     array([ 0.71, -2.29], dtype=float32)
     """
 
-    _default_name = "SGD"
-
     def __init__(
         self,
         learning_rate: LearningRate = 0.01,

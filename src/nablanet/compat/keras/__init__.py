@@ -11,6 +11,7 @@ import sys as _sys
 from nablanet.compat.tensorflow import keras as _keras
 from nablanet.compat.tensorflow.keras import *  # noqa: F403
 from nablanet.compat.tensorflow.keras import __all__
+from nablanet.compat.tensorflow.keras import __version__ as __version__
 
 for _name in __all__:
     _value = getattr(_keras, _name)

@@ -6,8 +6,9 @@
 unless a dtype is given) and ``tf.Tensor``; the tensor functions of ``tf.math`` also at top
 level (``tf.reduce_mean``, ``tf.concat``, ``tf.shape``, ``tf.matmul``, ...), ``tf.nn``,
 ``tf.random.normal`` / ``uniform``, ``tf.GradientTape`` (:class:`nablanet.autograd.GradientTape`),
-``tf.Variable`` (:class:`nablanet.keras_ops.Variable`) and ``tf.function`` (returns the function
-unchanged). A table of names: see :mod:`nablanet.compat`.
+``tf.Variable`` (:class:`nablanet.Variable`), ``tf.function`` (returns the function
+unchanged) and ``tf.__version__`` (the first TensorFlow release whose ``tf.keras`` is Keras 3,
+the API nablanet follows). A table of names: see :mod:`nablanet.compat`.
 """
 
 from typing import Any
@@ -18,10 +19,10 @@ from nablanet.autograd import Tensor, no_grad
 from nablanet.autograd.creation import tensor as constant
 from nablanet.autograd.creation import tensor as convert_to_tensor
 from nablanet.autograd.tape import GradientTape
+from nablanet.autograd.variable import Variable
 from nablanet.compat.tensorflow import data, image, keras, math, nn, random
 from nablanet.compat.tensorflow.math import *  # noqa: F403 - tf.reduce_mean, tf.concat, ...
 from nablanet.data import cast
-from nablanet.keras_ops import Variable
 
 float16 = _np.float16
 float32 = _np.float32
@@ -42,6 +43,8 @@ def function(func: Any = None, **kwargs: Any) -> Any:
         return lambda f: f
     return func
 
+
+__version__ = "2.16.1"
 
 __all__ = [
     "GradientTape", "Tensor", "Variable", "bool", "cast", "constant", "convert_to_tensor",
