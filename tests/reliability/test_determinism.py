@@ -34,8 +34,9 @@ def _train(hash_seed: int, threads: int) -> dict:
 
 @pytest.mark.parametrize("threads", [2, 1])
 def test_fresh_processes_with_scipy_are_bit_identical(threads):
-    # Six hash seeds: with the wrong BLAS under control about half the processes differ.
-    seeds = [0, 1, 2, 3, 4, 5] if threads == 2 else [0, 1]
+    # Hash seeds 0-2 and 3-5 list the two OpenBLAS libraries in opposite orders (CPython
+    # 3.11, NumPy 2.4 and SciPy wheels): with the wrong one under control they differ.
+    seeds = [0, 3, 1, 4] if threads == 2 else [0, 3]
     with ThreadPoolExecutor(max_workers=2) as pool:
         runs = list(pool.map(lambda s: _train(s, threads), seeds))
     first = runs[0]

@@ -706,7 +706,8 @@ def _norm(g: np.ndarray) -> float:
     """The L2 norm of ``g`` without overflow: when the float32 sum of squares overflows
     (entries above ~1e19), it is taken of ``g / max|g|`` and scaled back (in float64)."""
     flat = g.reshape(-1)
-    squared = float(np.dot(flat, flat))
+    with np.errstate(over="ignore"):  # (handled below)
+        squared = float(np.dot(flat, flat))
     if math.isfinite(squared):
         return math.sqrt(squared)
     top = float(np.max(np.abs(flat)))
