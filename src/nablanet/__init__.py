@@ -27,6 +27,7 @@ _SUBMODULES = (
     "activations", "callbacks", "data", "functional", "generative", "initializers", "layers",
     "linear_regions", "losses", "metrics", "models", "ops", "optimizers", "plotting",
     "regularizers", "tensor_algebra", "testing", "utils",
+    "datasets",
 )
 
 

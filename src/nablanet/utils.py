@@ -119,3 +119,7 @@ def keep_freed_memory(threshold: int = 1 << 30) -> bool:
     applied = libc.mallopt(_M_MMAP_THRESHOLD, int(threshold))
     applied &= libc.mallopt(_M_TRIM_THRESHOLD, int(threshold))
     return bool(applied)
+
+from nablanet.data.download import get_file  # noqa: E402  (keras.utils.get_file)
+
+__all__ += ["get_file"]

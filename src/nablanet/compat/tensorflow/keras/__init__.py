@@ -9,6 +9,7 @@ from nablanet.compat.tensorflow.keras import (
     activations,
     backend,
     callbacks,
+    datasets,
     initializers,
     layers,
     losses,
@@ -25,3 +26,4 @@ __all__ = [
     "Input", "Model", "Sequential", "activations", "backend", "callbacks", "initializers",
     "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils",
 ]
+__all__ += ["datasets"]
