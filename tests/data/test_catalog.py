@@ -172,16 +172,21 @@ def test_generated_load_cache_and_splits(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(generated, "CANONICAL_SIZE", 24)
     monkeypatch.setattr(generated, "SPLIT_SIZES", {"train": 60, "test": 21})
     monkeypatch.setattr(generated, "_CHUNK", 16)  # several chunks per split
+    (tmp_path / "1.0.0-160-0.npz").write_bytes(b"an old version's cache")
     train, val, test = load("rock_paper_scissors_generated",
                             split=["train[:70%]", "train[70%:]", "test"], as_supervised=True,
                             data_dir=tmp_path, image_size=20, seed=1)
     assert (len(train), len(val), len(test)) == (42, 18, 21)
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) == 2 and str(cache_path(1, tmp_path)) in printed[0]
+    assert printed[0].endswith(" MB)")
+    removed = printed[1]
+    assert removed.endswith("removed the old cache " + str(tmp_path / "1.0.0-160-0.npz")
+                            + " (0 MB)")
     path = cache_path(1, tmp_path)
     assert path.name == "2.0.0-24-1.npz" and path.is_file()
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temp file left behind
-    # one line says where the cache went and how big it is
-    printed = capsys.readouterr().out.strip().splitlines()
-    assert len(printed) == 1 and str(path) in printed[0] and " MB)" in printed[0]
+    # one line said where the cache went and how big it is (before the old one was removed)
     image, label = next(iter(test))
     assert image.shape == (20, 20, 3) and image.dtype == np.uint8
     # resized on load from the images drawn at the canonical size

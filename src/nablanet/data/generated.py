@@ -36,6 +36,7 @@ Examples
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,10 +120,11 @@ DOMAINS = {
         backgrounds=("studio",), light=(215.0, 255.0), light_unevenness=8.0,
     ),
     "test": Domain(
-        skin_tones=(1, 3, 5, 7), tint=0.08, finger_width=(0.15, 0.29),
-        finger_length=(0.8, 1.2), palm_width=(0.42, 0.58), spread=(3.0, 18.0),
-        v_angle=(8.0, 28.0), rotation=30.0, scale=(0.21, 0.30), shift=0.08,
-        backgrounds=("studio", "tinted"), light=(180.0, 255.0), light_unevenness=25.0,
+        skin_tones=(1, 3, 5, 7), tint=0.12, finger_width=(0.14, 0.30),
+        finger_length=(0.78, 1.22), palm_width=(0.42, 0.58), spread=(3.0, 18.0),
+        v_angle=(8.0, 28.0), rotation=35.0, scale=(0.20, 0.31), shift=0.09,
+        backgrounds=("studio", "tinted", "gradient"), light=(160.0, 255.0),
+        light_unevenness=35.0,
     ),
 }
 
@@ -365,10 +367,23 @@ def load_arrays(image_size: int = 300, seed: int = 0,
                 arrays[f"{s}_image_{k // _CHUNK:03d}"] = d["image"][k:k + _CHUNK]
         _write_npz_atomic(path, arrays)
         print(f" cached in {path} ({path.stat().st_size / 1e6:.0f} MB)", flush=True)
+        _remove_old_caches(path)
     else:
         print(" done (not cached)", flush=True)
     return {s: {"image": _resize_all(d["image"], image_size), "label": d["label"]}
             for s, d in data.items()}
+
+
+def _remove_old_caches(path: Path) -> None:
+    """Delete the caches earlier versions of this module wrote next to ``path`` (version 1
+    kept one uncompressed file per image size, up to 780 MB each), saying so."""
+    pattern = re.compile(r"^\d+\.\d+\.\d+-\d+-\d+\.npz$")
+    for old in sorted(path.parent.iterdir()):
+        if pattern.match(old.name) and not old.name.startswith(f"{VERSION}-"):
+            size = old.stat().st_size
+            old.unlink()
+            print(f"rock_paper_scissors_generated: removed the old cache {old} "
+                  f"({size / 1e6:.0f} MB)", flush=True)
 
 
 def _read_cache(path: Path, image_size: int) -> dict[str, dict[str, Any]]:
