@@ -38,6 +38,9 @@ def test_download_then_cache_hit(loopback, tmp_path, capsys) -> None:
     assert f"Downloading data from {url}" in out
     assert f"{len(PAYLOAD)}/{len(PAYLOAD)} [==============================]" in out
     assert leftovers(tmp_path / "datasets") == ["data.bin"]  # no temporary file left
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert Path(path).stat().st_mode & 0o777 == 0o666 & ~umask  # not the temp file's 0600
     # cached: no second request, with or without the hash
     assert get_file("data.bin", url, file_hash=SHA, cache_dir=tmp_path) == path
     assert get_file("data.bin", url, cache_dir=tmp_path) == path

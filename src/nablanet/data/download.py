@@ -60,6 +60,8 @@ __all__ = [
 DATA_URL_ENV = "NABLANET_DATA_URL"
 _TIMEOUT_S = 30.0  # seconds without a byte before a transfer is abandoned
 _CHUNK = 1 << 16
+_UMASK = os.umask(0o022)  # read once, at import: files are created rw-r--r-- less the umask
+os.umask(_UMASK)
 
 
 class DownloadError(OSError):
@@ -245,6 +247,7 @@ def _transfer(origin: str, target: Path, known_hash: str | None) -> None:
         with _quiet_pooch():
             pooch.retrieve(origin, known_hash, fname=part.name, path=part.parent,
                            downloader=downloader)
+        os.chmod(part, 0o666 & ~_UMASK)  # the temporary file was private (0600)
         os.replace(part, target)
     except ValueError as exc:
         if "hash" not in str(exc):
