@@ -21,8 +21,8 @@ Drawing uses Pillow's polygon rasteriser (each finger is a capsule polygon with 
 outline, the palm a rounded polygon). Image ``i`` of a split depends only on
 ``(seed, split, i, image_size)``: the same seed gives identical arrays.
 
-The full set is drawn once at :data:`CANONICAL_SIZE` (300x300, the published size), in about
-15 s, and cached as one compressed ``.npz`` of uint8 images (about 15 MB, against 781 MB
+The full set is drawn once at :data:`CANONICAL_SIZE` (300x300, the published size) and
+cached as one compressed ``.npz`` of uint8 images (14 MB, against 781 MB
 uncompressed; see :func:`cache_path`); every other image size is resized from that cache on
 load (Pillow's bilinear filter, antialiased), so one cache serves all sizes.
 

@@ -9,8 +9,8 @@ What the chapter does, step by step:
    ships with nablanet (:mod:`nablanet.data.generated`, same sizes and classes, and a test
    split of hands unlike the training hands, as in the real data). The job says which it
    used; ``--download`` fetches the published archives (230 MB) first. The generated set is
-   drawn once at 300×300 (about 20 s) and cached compressed (about 15 MB); each run resizes
-   it to ``--image-size`` on load.
+   drawn once at 300×300 and cached compressed (14 MB); each run resizes it to
+   ``--image-size`` on load.
 2. **Preprocessing** as the chapter's ``preprocess``: ``tf.cast(image, tf.float32) / 255``,
    ``tf.image.resize(image, [128, 128])`` (bilinear); the training split is ``train[:70%]``,
    validation ``train[70%:]``, test ``test``; training data shuffled with a buffer of 1,000
