@@ -15,3 +15,10 @@ def one_blas_thread() -> Iterator[None]:
     ``pytestmark = pytest.mark.usefixtures("one_blas_thread")``."""
     with limit_threads(1):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _published_files_from_nowhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never reach the internet: the published data files (nablanet.data.download's
+    registry) are fetched from a closed port on 127.0.0.1 unless a test serves them itself."""
+    monkeypatch.setenv("NABLANET_DATA_URL", "http://127.0.0.1:9/nowhere/")

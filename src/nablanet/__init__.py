@@ -29,6 +29,7 @@ _SUBMODULES = (
     "constraints", "config",
     "linear_regions", "losses", "metrics", "models", "ops", "optimizers", "plotting",
     "regularizers", "tensor_algebra", "testing", "utils",
+    "datasets",
 )
 
 

@@ -155,3 +155,86 @@ def check_layer(layer_cls: type[Layer], kwargs: dict[str, Any], input_shape: Any
         np.testing.assert_allclose(b, a, atol=atol, rtol=1e-6,
                                    err_msg=f"{layer_cls.__name__}: clone output differs")
     return layer
+
+
+class LoopbackServer:
+    """An HTTP server on 127.0.0.1 (a free port) for download tests: nothing leaves the machine.
+
+    ``server.add(name, data)`` serves ``data`` at ``server.url(name)``
+    (``http://127.0.0.1:<port>/files/<name>``); ``/redirect/<name>`` answers 302 to it,
+    ``/truncated/<name>`` announces the full length but sends half the bytes and closes the
+    connection, and anything else is a 404. ``server.requests`` lists the paths asked for.
+    Use it as a context manager (or call :meth:`close`).
+
+    Examples
+    --------
+    >>> import urllib.request
+    >>> with LoopbackServer() as server:
+    ...     url = server.add("hello.txt", b"hello")
+    ...     urllib.request.urlopen(url).read()
+    b'hello'
+    """
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.files: dict[str, bytes] = {}
+        self.requests: list[str] = []
+        self._lock = threading.Lock()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # keep the test output clean
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                with owner._lock:
+                    owner.requests.append(self.path)
+                kind, _, name = self.path.lstrip("/").partition("/")
+                data = owner.files.get(name)
+                if data is None or kind not in ("files", "redirect", "truncated"):
+                    self.send_error(404, "Not Found")
+                elif kind == "redirect":
+                    self.send_response(302)
+                    self.send_header("Location", f"/files/{name}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                else:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data if kind == "files" else data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = kind == "truncated"
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        #: ``http://127.0.0.1:<port>``
+        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.02}, daemon=True)
+        self._thread.start()
+
+    def add(self, name: str, data: bytes) -> str:
+        """Serve ``data`` as ``name``; return its URL."""
+        self.files[name] = data
+        return self.url(name)
+
+    def url(self, name: str, kind: str = "files") -> str:
+        return f"{self.base}/{kind}/{name}"
+
+    def count(self, name: str) -> int:
+        """How many requests asked for ``name`` (in any form)."""
+        return sum(path.endswith("/" + name) for path in self.requests)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> LoopbackServer:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

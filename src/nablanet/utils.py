@@ -246,3 +246,7 @@ __all__ += [
     "array_to_img", "image_dataset_from_directory", "img_to_array", "load_img", "pad_sequences",
     "save_img", "split_dataset", "text_dataset_from_directory", "timeseries_dataset_from_array",
 ]
+
+from nablanet.data.download import get_file  # noqa: E402  (keras.utils.get_file)
+
+__all__ += ["get_file"]

@@ -78,11 +78,37 @@ def write_fake_rock_paper_scissors(root: Path, train_per_class: int = 3,
 
 
 def test_s7_4_rock_paper_scissors(tmp_path, monkeypatch, capsys) -> None:
-    write_fake_rock_paper_scissors(tmp_path)
-    monkeypatch.setenv("NABLANET_DATA_DIR", str(tmp_path))
+    """The listing on a machine without the data: ``tfds.load`` downloads the two archives
+    (tiny ones in the published layout, from a loopback server standing in for
+    storage.googleapis.com, registered with their own hashes)."""
+    import hashlib
+    import zipfile
+
+    from nablanet.data import download
+    from nablanet.testing import LoopbackServer
+
+    write_fake_rock_paper_scissors(tmp_path / "src")
+    server = LoopbackServer()
+    for folder in ("rps", "rps-test-set"):
+        archive = tmp_path / f"{folder}.zip"
+        with zipfile.ZipFile(archive, "w") as zf:
+            for path in sorted((tmp_path / "src" / folder).rglob("*.png")):
+                zf.write(path, path.relative_to(tmp_path / "src").as_posix())
+        data = archive.read_bytes()
+        server.add(archive.name, data)
+        monkeypatch.setitem(download.REGISTRY, archive.name, download.RemoteFile(
+            download.REGISTRY[archive.name].url, len(data), hashlib.sha256(data).hexdigest()))
+    monkeypatch.setenv("NABLANET_DATA_URL", server.base + "/files/")
+    monkeypatch.setenv("NABLANET_DATA_DIR", str(tmp_path / "data"))  # empty: nothing on disk
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    g = run_listing("s7_4_rock_paper_scissors.py")
+    try:
+        g = run_listing("s7_4_rock_paper_scissors.py")
+    finally:
+        server.close()
     out = capsys.readouterr().out
+    assert out.count("Downloading data from") == 2
+    assert sorted(p.name for p in (tmp_path / "data" / "rock_paper_scissors").iterdir()) == [
+        "rps-test-set.zip", "rps.zip"]
     # the fourth model (four conv layers) trained and its history has entries
     model = g["model"]
     assert sum(isinstance(layer, layers.Conv2D) for layer in model.layers) == 4

@@ -114,15 +114,31 @@ def test_missing_data_message(tmp_path, monkeypatch):
     monkeypatch.setenv("NABLANET_DATA_DIR", str(tmp_path / "env"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     with pytest.raises(FileNotFoundError) as info:
-        load("rock_paper_scissors", split="train")
+        load("rock_paper_scissors", split="train", download=False)
     message = str(info.value)
     for text in ("rps.zip", "rps-test-set.zip", "Laurence Moroney", str(tmp_path / "env"),
-                 "rock_paper_scissors_generated", ".nablanet"):
+                 "rock_paper_scissors_generated", ".nablanet", "download=True"):
         assert text in message
     with pytest.raises(FileNotFoundError, match=str(tmp_path / "nothing")):
-        load("rock_paper_scissors", split="test", data_dir=tmp_path / "nothing")
+        load("rock_paper_scissors", split="test", data_dir=tmp_path / "nothing", download=False)
     with pytest.raises(ValueError, match="unknown data set"):
         load("mnist")
+
+
+def test_offline_gives_one_clear_line(tmp_path, monkeypatch):
+    from nablanet.data.download import DownloadError
+
+    monkeypatch.setenv("NABLANET_DATA_DIR", str(tmp_path / "env"))
+    with pytest.raises(DownloadError) as info:  # the conftest points downloads at a closed port
+        load("rock_paper_scissors", split="train")
+    message = str(info.value)
+    assert "\n" not in message
+    for text in ("could not download rps.zip (201 MB)", "cannot connect", "rps-test-set.zip",
+                 str(tmp_path / "env" / "rock_paper_scissors"), "data_dir=",
+                 "rock_paper_scissors_generated", "Nothing was saved"):
+        assert text in message
+    assert not (tmp_path / "env" / "rock_paper_scissors").exists() or not any(
+        (tmp_path / "env" / "rock_paper_scissors").iterdir())
 
 
 def test_corrupt_member_raises_or_skips(tmp_path):
@@ -149,24 +165,70 @@ def test_generated_determinism_counts_balance(tmp_path):
     assert a["image"].std() > 20 and len({im.tobytes() for im in a["image"][:20]}) == 20
 
 
-def test_generated_load_cache_and_splits(tmp_path):
+def test_generated_load_cache_and_splits(tmp_path, monkeypatch, capsys):
+    from nablanet.data import generated
+
+    # small and quick: the shipped set (2,520 + 372 images at 300x300) takes ~15 s to draw
+    monkeypatch.setattr(generated, "CANONICAL_SIZE", 24)
+    monkeypatch.setattr(generated, "SPLIT_SIZES", {"train": 60, "test": 21})
+    monkeypatch.setattr(generated, "_CHUNK", 16)  # several chunks per split
+    (tmp_path / "1.0.0-160-0.npz").write_bytes(b"an old version's cache")
     train, val, test = load("rock_paper_scissors_generated",
                             split=["train[:70%]", "train[70%:]", "test"], as_supervised=True,
                             data_dir=tmp_path, image_size=20, seed=1)
-    assert (len(train), len(val), len(test)) == (1764, 756, 372)
-    path = cache_path(20, 1, tmp_path)
-    assert path.name == "1.0.0-20-1.npz" and path.is_file()
+    assert (len(train), len(val), len(test)) == (42, 18, 21)
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) == 2 and str(cache_path(1, tmp_path)) in printed[0]
+    assert printed[0].endswith(" MB)")
+    removed = printed[1]
+    assert removed.endswith("removed the old cache " + str(tmp_path / "1.0.0-160-0.npz")
+                            + " (0 MB)")
+    path = cache_path(1, tmp_path)
+    assert path.name == "2.0.0-24-1.npz" and path.is_file()
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temp file left behind
+    # one line said where the cache went and how big it is (before the old one was removed)
     image, label = next(iter(test))
     assert image.shape == (20, 20, 3) and image.dtype == np.uint8
-    np.testing.assert_array_equal(image.numpy(), generate_split("test", 20, 1)["image"][0])
+    # resized on load from the images drawn at the canonical size
+    drawn = generate_split("test", 24, 1, num_examples=21)["image"][0]
+    resized = np.asarray(Image.fromarray(drawn).resize((20, 20), Image.Resampling.BILINEAR))
+    np.testing.assert_array_equal(image.numpy(), resized)
     train_labels = np.concatenate([b[1].numpy() for b in train.batch(512)])
-    assert np.bincount(train_labels).min() > 500
-    # second load reads the cache
+    assert np.bincount(train_labels).min() >= 10
+    # a second load reads the cache (no line printed), at any size
     again = load("rock_paper_scissors_generated", split="test", data_dir=tmp_path, image_size=20,
                  seed=1, batch_size=-1)
     np.testing.assert_array_equal(again["image"].numpy()[0], image.numpy())
-    assert again["label"].shape == (372,)
+    assert again["label"].shape == (21,)
+    full = load("rock_paper_scissors_generated", split="test[:3]", data_dir=tmp_path,
+                image_size=24, seed=1, batch_size=-1)
+    np.testing.assert_array_equal(full["image"].numpy()[0], drawn)
+    assert capsys.readouterr().out == ""
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    # an unreadable cache is drawn again
+    path.write_bytes(b"garbage")
+    again = load("rock_paper_scissors_generated", split="test[:2]", data_dir=tmp_path,
+                 image_size=24, seed=1, batch_size=-1)
+    np.testing.assert_array_equal(again["image"].numpy()[0], drawn)
+
+
+def test_generated_test_hands_differ_from_training_hands():
+    """The two splits are drawn from different domains: the test split has other skin tones
+    and other backgrounds than the training split ever shows."""
+    from nablanet.data.generated import DOMAINS
+
+    train, test = DOMAINS["train"], DOMAINS["test"]
+    assert not set(train.skin_tones) & set(test.skin_tones)
+    assert set(test.backgrounds) - set(train.backgrounds)
+    assert test.finger_width[0] < train.finger_width[0] < train.finger_width[1] < \
+        test.finger_width[1]
+    a = generate_split("train", 32, 0, num_examples=60)["image"].astype(float)
+    b = generate_split("test", 32, 0, num_examples=60)["image"].astype(float)
+    # the training backgrounds (corners) are near-white; the test split's often are not
+    corners = [(0, 0), (0, -1), (-1, 0), (-1, -1)]
+    a_corner = np.mean([a[:, i, j].mean(axis=1) for i, j in corners])
+    b_corner = np.mean([b[:, i, j].mean(axis=1) for i, j in corners])
+    assert a_corner > 200 > b_corner
 
 
 def test_only_requested_splits_must_exist(tmp_path):
@@ -176,4 +238,4 @@ def test_only_requested_splits_must_exist(tmp_path):
     shutil.rmtree(root / "rps-test-set")
     assert len(load("rock_paper_scissors", split="train[:3]", data_dir=root)) == 3
     with pytest.raises(FileNotFoundError, match="'test' split"):
-        load("rock_paper_scissors", split=["train", "test"], data_dir=root)
+        load("rock_paper_scissors", split=["train", "test"], data_dir=root, download=False)

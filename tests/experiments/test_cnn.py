@@ -36,7 +36,8 @@ def test_run_cnn_generated(tmp_path, no_real_data, capsys) -> None:
                      "--max-train", "24", "--max-test", "6", "--out", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "using the generated stand-in" in printed
+    assert "using the generated stand-in" in printed and "--download" in printed
+    assert "the test hands are unlike the training hands" in printed
     assert "Epoch 1/2" in printed and "val_accuracy:" in printed and "ms/step" in printed
     assert "1 conv: test loss" in printed and "2 conv: test loss" in printed
     table = printed[printed.index("Comparison"):].splitlines()

@@ -18,6 +18,9 @@ Public API
 ``load``, ``DatasetInfo``, ``builder_names``
     ``tfds.load`` for ``'rock_paper_scissors'`` and ``'rock_paper_scissors_generated'``
     (:mod:`nablanet.data.catalog`).
+``download.get_file``, ``download.fetch``
+    Keras's ``get_file`` and the published files the data sets download
+    (:mod:`nablanet.data.download`; ``get_file`` is exported as ``nablanet.utils.get_file``).
 """
 
 from nablanet.data.catalog import ClassLabel, DatasetInfo, SplitInfo, builder_names, load

@@ -4,7 +4,7 @@
 name                               source
 =================================  =========================================================
 ``rock_paper_scissors``            the published archives ``rps.zip`` / ``rps-test-set.zip``
-                                   (or their extracted folders); raises if they are missing
+                                   (or their extracted folders), downloaded when missing
 ``rock_paper_scissors_generated``  drawn by :mod:`nablanet.data.generated`, cached as .npz
 =================================  =========================================================
 
@@ -90,6 +90,7 @@ def load(
     image_size: int | None = None,
     seed: int = 0,
     on_error: str = "raise",
+    download: bool = True,
 ) -> Any:
     """Load a named data set as :class:`Dataset` objects, like ``tfds.load``.
 
@@ -122,6 +123,10 @@ def load(
     on_error : {'raise', 'skip'}
         *Real set only*: what to do with an undecodable file (see
         :func:`nablanet.data.image_dataset_from_directory`).
+    download : bool
+        *Real set only*: download the published archives of the requested splits that are
+        missing (into ``data_dir`` or the first default folder), as TFDS does; False only reads
+        what is on disk.
 
     Returns
     -------
@@ -130,8 +135,11 @@ def load(
     Raises
     ------
     FileNotFoundError
-        ``rock_paper_scissors`` whose archives are missing; the message says where nablanet
-        looked and how to obtain the data (or to use the generated set).
+        ``rock_paper_scissors`` with ``download=False`` whose archives are missing; the message
+        says where nablanet looked and how to obtain the data (or to use the generated set).
+    nablanet.data.download.DownloadError
+        A download failed (offline, say); the message names the manual route and the
+        generated set.
     """
     if name not in _BUILDERS:
         raise ValueError(f"load: unknown data set {name!r}. Available: {list(_BUILDERS)}")
@@ -158,6 +166,8 @@ def load(
     else:
         # count the files of each split; only the splits the request names must exist
         wanted = _named_splits(split, list(_rps.SPLIT_SOURCES))
+        if download:
+            _rps.download([s for s in _rps.SPLIT_SOURCES if s in wanted], data_dir)
         sizes = {}
         for s in _rps.SPLIT_SOURCES:
             try:

@@ -4,7 +4,9 @@ The data set is published as two archives: ``rps.zip`` (training split, members
 ``rps/<class>/*.png``) and ``rps-test-set.zip`` (test split, members
 ``rps-test-set/<class>/*.png``), with classes ``rock``, ``paper`` and ``scissors``. Either the
 archives or their extracted folders (``<data_dir>/rps/<class>/*.png``,
-``<data_dir>/rps-test-set/<class>/*.png``) are read; nothing is downloaded.
+``<data_dir>/rps-test-set/<class>/*.png``) are read; :func:`download` fetches the archives
+that are missing from their published URLs (as TFDS does), checked against their SHA-256
+(:mod:`nablanet.data.download`).
 
 The examples of a split are put in a fixed order that mixes the classes -- sorted by the MD5
 hash of each member's path, the way TFDS orders examples when it prepares a data set -- so a
@@ -31,7 +33,7 @@ from nablanet.data.images import (
     warn_skipped,
 )
 
-__all__ = ["CLASS_NAMES", "SPLIT_SOURCES", "default_search_dirs", "read_split"]
+__all__ = ["CLASS_NAMES", "SPLIT_SOURCES", "default_search_dirs", "download", "read_split"]
 
 CLASS_NAMES = ("rock", "paper", "scissors")
 SPLIT_SOURCES = {"train": "rps", "test": "rps-test-set"}
@@ -87,6 +89,17 @@ def _find_split(split: str, dirs: list[Path]) -> list[_Member] | None:
     return None
 
 
+def _manual_route(dirs: list[Path]) -> str:
+    return (
+        "To use the data set without a download, put the archives rps.zip and rps-test-set.zip "
+        f"of the 'Rock Paper Scissors Dataset' by Laurence Moroney ({HOMEPAGE}) -- or their "
+        f"extracted rps/ and rps-test-set/ folders -- in {dirs[0]} (or in a folder you pass as "
+        "data_dir=, or name in $NABLANET_DATA_DIR). To run without the real data, use the "
+        "generated stand-in that ships with nablanet: "
+        "nablanet.data.load('rock_paper_scissors_generated', split=..., as_supervised=...)."
+    )
+
+
 def missing_data_message(split: str, dirs: list[Path]) -> str:
     prefix = SPLIT_SOURCES[split]
     looked = "\n".join(f"  - {d}" for d in dirs)
@@ -94,12 +107,8 @@ def missing_data_message(split: str, dirs: list[Path]) -> str:
         f"rock_paper_scissors: could not find the {split!r} split ({prefix}.zip or an "
         f"extracted {prefix}/ folder with rock/, paper/, scissors/ subfolders). Looked in:\n"
         f"{looked}\n"
-        "nablanet does not download data. Obtain the archives rps.zip and rps-test-set.zip of "
-        f"the 'Rock Paper Scissors Dataset' by Laurence Moroney ({HOMEPAGE}) and put them (or "
-        "their extracted folders) in ~/.nablanet/datasets/rock_paper_scissors, in the folder "
-        "named by $NABLANET_DATA_DIR, or in a folder you pass as data_dir=. To run without "
-        "downloading anything, use the generated stand-in that ships with nablanet: "
-        "nablanet.data.load('rock_paper_scissors_generated', split=..., as_supervised=...)."
+        "With download=True (tfds.load's default) the archives are downloaded (230 MB). "
+        + _manual_route(dirs)
     )
 
 
@@ -135,6 +144,37 @@ def _read_member(zf: zipfile.ZipFile, key: str, label: str, on_error: str) -> An
         raise error
 
     return refuse
+
+def download(splits: tuple[str, ...] | list[str] = ("train", "test"),
+             data_dir: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Download the published archives of ``splits`` that are not on disk yet.
+
+    They go to ``data_dir`` or, by default, to the first folder of
+    :func:`default_search_dirs` (``$NABLANET_DATA_DIR/rock_paper_scissors`` or
+    ``~/.nablanet/datasets/rock_paper_scissors``), where ``load`` finds them. Returns the
+    archives downloaded. Raises :class:`~nablanet.data.download.DownloadError` with one
+    message naming the manual route and the generated set when a download fails (offline,
+    say); a download whose SHA-256 is not the published one raises ``ValueError``.
+    """
+    from nablanet.data.download import REGISTRY, DownloadError, fetch
+
+    dirs = [Path(data_dir).expanduser()] if data_dir is not None else default_search_dirs()
+    fetched = []
+    for split in splits:
+        if split not in SPLIT_SOURCES:
+            raise ValueError(f"rock_paper_scissors: unknown split {split!r}. "
+                             f"Available: {list(SPLIT_SOURCES)}")
+        if _find_split(split, dirs):
+            continue
+        name = f"{SPLIT_SOURCES[split]}.zip"
+        try:
+            fetched.append(fetch(name, dirs[0]))
+        except DownloadError as exc:
+            raise DownloadError(
+                f"rock_paper_scissors: could not download {name} "
+                f"({REGISTRY[name].size / 1e6:.0f} MB): {exc} " + _manual_route(dirs)
+            ) from exc
+    return fetched
 
 
 def read_split(

@@ -6,11 +6,11 @@ What the chapter does, step by step:
    RGB) when it is present -- the published ``rps.zip`` / ``rps-test-set.zip`` or their
    extracted folders in ``--data-dir``, ``$NABLANET_DATA_DIR`` or
    ``~/.nablanet/datasets/rock_paper_scissors`` -- and otherwise the generated stand-in that
-   ships with nablanet (:mod:`nablanet.data.generated`, same sizes and classes). The job says
-   which it used. The generated set is drawn at a native size of 160×160 (300×300 when
-   ``--image-size`` is larger than 160) and cached (about 6 s and 220 MB once, against 20 s and
-   780 MB at 300×300); it is then resized like the real images, as the chapter resizes
-   300 → 128.
+   ships with nablanet (:mod:`nablanet.data.generated`, same sizes and classes, and a test
+   split of hands unlike the training hands, as in the real data). The job says which it
+   used; ``--download`` fetches the published archives (230 MB) first. The generated set is
+   drawn once at 300×300 and cached compressed (14 MB); each run resizes it to
+   ``--image-size`` on load.
 2. **Preprocessing** as the chapter's ``preprocess``: ``tf.cast(image, tf.float32) / 255``,
    ``tf.image.resize(image, [128, 128])`` (bilinear); the training split is ``train[:70%]``,
    validation ``train[70%:]``, test ``test``; training data shuffled with a buffer of 1,000
@@ -41,6 +41,7 @@ Usage::
     nablanet run cnn                                  # the chapter's settings
     nablanet run cnn --depths 1 4 --epochs 5 --out runs/cnn-quick
     nablanet run cnn --data-dir ~/data/rps            # the published data set
+    nablanet run cnn --download                       # download it first (230 MB)
 """
 
 from __future__ import annotations
@@ -82,6 +83,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", choices=["auto", "real", "generated"], default="auto",
                         help="'auto' (default) uses the real data when found and the generated "
                              "set otherwise; 'real' fails when the data is missing")
+    parser.add_argument("--download", action="store_true",
+                        help="download the published Rock Paper Scissors archives first "
+                             "(230 MB, into --data-dir or the default folder) when they are "
+                             "not on disk")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument("--max-train", type=int, default=None, metavar="N",
                         help="use only the first N training images (70%% train, 30%% "
@@ -107,11 +112,6 @@ def _split_specs(max_train: int | None, max_test: int | None) -> list[str]:
     return [train, val, "test" if max_test is None else f"test[:{max_test}]"]
 
 
-def generated_native_size(image_size: int) -> int:
-    """Size the generated set is drawn at: 160, or 300 (as published) for larger images."""
-    return 160 if image_size <= 160 else 300
-
-
 def load_splits(args: argparse.Namespace) -> tuple[list[tuple[Any, np.ndarray]], str]:
     """``[(images, labels)]`` for train, validation and test (uint8 images) and a sentence
     saying which data set they come from."""
@@ -120,9 +120,17 @@ def load_splits(args: argparse.Namespace) -> tuple[list[tuple[Any, np.ndarray]],
 
     specs = _split_specs(args.max_train, args.max_test)
     if args.dataset in ("auto", "real"):
+        if getattr(args, "download", False):
+            from nablanet.data.download import DownloadError
+            from nablanet.data.rock_paper_scissors import download
+
+            try:
+                download(data_dir=args.data_dir)
+            except (DownloadError, ValueError) as exc:
+                raise SystemExit(f"cnn: {exc}") from exc
         try:
             parts = data.load("rock_paper_scissors", split=specs, as_supervised=True,
-                              batch_size=-1, data_dir=args.data_dir)
+                              batch_size=-1, data_dir=args.data_dir, download=False)
         except FileNotFoundError:
             if args.dataset == "real":
                 raise
@@ -131,33 +139,34 @@ def load_splits(args: argparse.Namespace) -> tuple[list[tuple[Any, np.ndarray]],
             looked = [Path(args.data_dir)] if args.data_dir else default_search_dirs()
             note = (f"The Rock Paper Scissors data set (rps.zip, rps-test-set.zip or their "
                     f"folders) was not found in {', '.join(map(str, looked))}; using the "
-                    f"generated stand-in instead (see --data-dir).")
+                    f"generated stand-in instead (--download fetches the real data, 230 MB; "
+                    f"see also --data-dir).")
         else:
             return ([(x.data, y.data) for x, y in parts],
                     f"Data: the Rock Paper Scissors data set (real images), splits {specs}.")
     else:
         note = "Using the generated stand-in (--dataset generated)."
     print(note, flush=True)
-    native = generated_native_size(args.image_size)
+    size = args.image_size
     if args.max_train is None and args.max_test is None:
-        cache = generated.cache_path(native, 0)
-        if not cache.is_file():
-            print(f"Generating the rock-paper-scissors stand-in at {native}x{native} "
-                  f"(cached in {cache})...", flush=True)
+        # the whole set, resized to --image-size from the one cache (drawn once at 300x300)
         parts = data.load("rock_paper_scissors_generated", split=specs, as_supervised=True,
-                          batch_size=-1, image_size=native)
+                          batch_size=-1, image_size=size)
         splits = [(x.data, y.data) for x, y in parts]
-    else:  # a quick run: draw just the images asked for, no cache
+        drawn = (f"cached at {generated.CANONICAL_SIZE}x{generated.CANONICAL_SIZE} in "
+                 f"{generated.cache_path(0)}, resized to {size}x{size}")
+    else:  # a quick run: draw just the images asked for, at --image-size, no cache
         n_train = args.max_train or generated.SPLIT_SIZES["train"]
         n_test = args.max_test or generated.SPLIT_SIZES["test"]
-        train = generated.generate_split("train", native, 0, num_examples=n_train)
-        test = generated.generate_split("test", native, 0, num_examples=n_test)
+        train = generated.generate_split("train", size, 0, num_examples=n_train)
+        test = generated.generate_split("test", size, 0, num_examples=n_test)
         cut = round(0.7 * n_train)
         splits = [(train["image"][:cut], train["label"][:cut]),
                   (train["image"][cut:], train["label"][cut:]),
                   (test["image"], test["label"])]
-    return splits, ("Data: generated rock-paper-scissors images "
-                    f"(nablanet.data.generated, drawn at {native}x{native}), splits {specs}.")
+        drawn = f"drawn at {size}x{size}"
+    return splits, ("Data: generated rock-paper-scissors images (nablanet.data.generated, "
+                    f"{drawn}; the test hands are unlike the training hands), splits {specs}.")
 
 
 def preprocess(images: Any, image_size: int, chunk: int = 256) -> np.ndarray:
@@ -225,6 +234,9 @@ def _check_args(args: argparse.Namespace) -> None:
         if value is not None and value < (4 if name == "max_train" else 1):
             raise SystemExit(f"cnn: --{name.replace('_', '-')} must be at least "
                              f"{4 if name == 'max_train' else 1}. Received: {value}")
+    if getattr(args, "download", False) and args.dataset == "generated":
+        raise SystemExit("cnn: --download fetches the real data set; it does not go with "
+                         "--dataset generated")
     deepest = max(args.depths)
     if args.image_size < min_image_size(deepest):
         raise SystemExit(f"cnn: --image-size {args.image_size} is too small for {deepest} "

@@ -6,9 +6,9 @@
 # the other three models. The f-string the PDF broke inside its braces is joined (a line
 # break there is a syntax error before Python 3.12).
 #
-# ``tfds.load('rock_paper_scissors')`` reads the published data from $NABLANET_DATA_DIR (the
-# test points it at a tiny data set in the same format); run it with the Agg backend (MPLBACKEND=Agg)
-# so that ``plt.show()`` draws nothing.
+# ``tfds.load('rock_paper_scissors')`` downloads the published archives when they are not on
+# disk, as TFDS does (the test serves tiny archives in the published layout from a loopback
+# server); run it with the Agg backend (MPLBACKEND=Agg) so that ``plt.show()`` draws nothing.
 # ruff: noqa: E501, E402
 import nablanet.compat.tensorflow as tf
 from nablanet.compat.tensorflow.keras import layers, models, Input

@@ -14,6 +14,7 @@ from nablanet.compat.tensorflow.keras import (
     callbacks,
     config,
     constraints,
+    datasets,
     initializers,
     layers,
     losses,
@@ -34,5 +35,5 @@ __version__ = "3.16.0"  # the Keras release (keras-team/keras) whose API nablane
 __all__ = [
     "Input", "Model", "Sequential", "activations", "backend", "callbacks", "initializers",
     "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils",
-    "Variable", "config", "constraints", "ops", "preprocessing", "random",
+    "Variable", "config", "constraints", "datasets", "ops", "preprocessing", "random",
 ]
