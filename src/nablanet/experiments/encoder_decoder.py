@@ -97,8 +97,10 @@ def main(args: argparse.Namespace) -> int:
     model.compile(optimizer=optimizers.Adam(learning_rate=0.005, clipnorm=1.0),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     timer = data.Timer()
+    data.announce(args, f"encoder-decoder: training on {n_train} {args.digits}-digit additions "
+                        f"(teacher forcing)")
     history = model.fit([train["encoder"], train["decoder_in"]], train["target"],
-                        epochs=args.epochs, batch_size=args.batch_size, verbose=0)
+                        epochs=args.epochs, batch_size=args.batch_size, verbose=args.verbose)
     seconds = timer.seconds
     decoded = greedy_decode(encoder_model, decoder_model, test["encoder"], args.digits + 2)
     answers = [data.decode_tokens(row) for row in decoded]

@@ -25,6 +25,7 @@ import numpy as np
 
 import nablanet as nb
 from nablanet.callbacks import Callback
+from nablanet.experiments.extras import require_extra
 from nablanet.plotting import plot_image_grid, plot_series, save_figure
 
 
@@ -38,9 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
     parser.add_argument("--samples", type=int, default=2048,
                         help="size of the 2-D training set (default 2048)")
-    parser.add_argument("--modes", type=int, default=8, help="Gaussians in the mixture (8)")
+    parser.add_argument("--modes", type=int, default=8, help="Gaussians in the mixture (default 8)")
     parser.add_argument("--mode-std", type=float, default=0.05,
-                        help="standard deviation of each Gaussian (0.05)")
+                        help="standard deviation of each Gaussian (default 0.05)")
     parser.add_argument("--digits-limit", type=int, default=None,
                         help="use only the first N digit images (default all 1797)")
     parser.add_argument("--latent-dim", type=int, default=None,
@@ -50,9 +51,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--learning-rate", type=float, default=None,
                         help="Adam learning rate (default 1e-3 mixture, 2e-4 digits)")
     parser.add_argument("--snapshots", type=int, default=4,
-                        help="training points shown in the mixture figure (default 4)")
+                        help="training points shown in the mixture figure, and digit grids "
+                             "saved (default 4)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--out", default="runs/gan", help="output folder (default runs/gan)")
+    parser.add_argument("--out", "--output", dest="out", default="runs/gan",
+                        help="output folder (default runs/gan)")
     parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
                         help="progress output of fit (default 1)")
 
@@ -191,12 +194,16 @@ def run_mixture(args: argparse.Namespace, out: Path) -> list[Path]:
 
 
 class _DigitGrids(Callback):
-    def __init__(self, gan: Any, z: np.ndarray, out: Path) -> None:
+    """Saves a grid of digits generated from fixed noise after each epoch in ``at``."""
+
+    def __init__(self, gan: Any, z: np.ndarray, out: Path, at: set[int]) -> None:
         super().__init__()
-        self.gan, self.z, self.out = gan, z, out
+        self.gan, self.z, self.out, self.at = gan, z, out, at
         self.paths: list[Path] = []
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if epoch + 1 not in self.at:
+            return
         images = (self.gan.sample(len(self.z), z=self.z).reshape(-1, 8, 8) + 1.0) / 2.0
         self.paths.append(plot_image_grid(images, self.out / f"digits_epoch_{epoch + 1:03d}.png",
                                           title=f"GAN samples after epoch {epoch + 1}",
@@ -210,7 +217,9 @@ def run_digits(args: argparse.Namespace, out: Path) -> list[Path]:
     x = (images.reshape(len(images), 64) * 2.0 - 1.0).astype(np.float32)
     nb.set_random_seed(args.seed)
     gan = digits_gan(args.latent_dim or 32, args.learning_rate or 2e-4, args.generator_loss)
-    grids = _DigitGrids(gan, gan.latent_noise(32), out)
+    count = max(1, min(args.snapshots, args.digits_epochs))
+    at = {int(round(args.digits_epochs * (i + 1) / count)) for i in range(count)}
+    grids = _DigitGrids(gan, gan.latent_noise(32), out, at)
     print(f"8x8 digits: {len(x)} images")
     history = gan.fit(x, batch_size=args.batch_size, epochs=args.digits_epochs,
                       verbose=args.verbose, callbacks=[grids])
@@ -226,6 +235,8 @@ def main(args: argparse.Namespace) -> int:
     for name in ("epochs", "digits_epochs", "batch_size", "samples", "modes", "snapshots"):
         if getattr(args, name) < 1:
             raise SystemExit(f"gan: --{name.replace('_', '-')} must be positive")
+    if args.part in ("digits", "both"):  # before the mixture GAN trains
+        require_extra("gan", "examples", "the 8x8 digits of --part digits")
     out = Path(args.out)
     paths: list[Path] = []
     if args.part in ("mixture", "both"):

@@ -53,8 +53,10 @@ def main(args: argparse.Namespace) -> int:
     model = build_model(args.units, args.steps)
     model.compile(optimizer=optimizers.Adam(learning_rate=0.005, clipnorm=1.0), loss="mse")
     timer = data.Timer()
+    data.announce(args, f"vec2seq: training Dense → RepeatVector → LSTM({args.units}) on "
+                        f"{args.samples} curves")
     history = model.fit(params, curves, epochs=args.epochs, batch_size=args.batch_size,
-                        verbose=0)
+                        verbose=args.verbose)
     seconds = timer.seconds
     predicted = model.predict(p_test, verbose=0)
     rmse = float(np.sqrt(np.mean((predicted - c_test) ** 2)))
