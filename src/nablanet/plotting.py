@@ -1,12 +1,15 @@
 """The chapter's figures: learning curves, prediction grids, confusion matrices, comparisons.
 
-Every function draws with matplotlib's non-interactive Agg backend, saves a PNG and
-returns its path, so it works the same on a headless machine and in a notebook.
+Every function saves a PNG, closes its figure and returns the path. Outside a notebook
+matplotlib's non-interactive Agg backend is selected (no window opens on a desktop, nothing
+fails on a headless machine); inside a Jupyter kernel the notebook's own backend is left as
+it is, so the notebook's inline figures keep working after ``nablanet.plotting`` is imported.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,7 +17,8 @@ from typing import Any
 
 import matplotlib
 
-matplotlib.use("Agg")
+if "ipykernel" not in sys.modules:
+    matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
