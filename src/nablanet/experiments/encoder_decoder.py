@@ -121,6 +121,8 @@ def main(args: argparse.Namespace) -> int:
     epochs = np.arange(1, args.epochs + 1)
     axes[0].plot(epochs, history.history["loss"], "o-")
     axes[0].set_xlabel("epoch")
+    axes[0].set_ylabel("cross-entropy per answer token")
+    axes[0].xaxis.get_major_locator().set_params(integer=True)
     axes[0].set_title("Training loss (teacher forcing)")
     axes[1].axis("off")
     lines = [f"{a}+{b} = {ans} {'✓' if ans == str(a + b) else '✗ (' + str(a + b) + ')'}"

@@ -12,7 +12,7 @@ generator steps, each network with its own Adam optimizer):
    dense GAN trained for 200 epochs (5,600 steps; about a minute on two cores), after which
    most samples are recognisable digits; a grid generated from the same noise is saved at
    ``--snapshots`` points of training (``digits_epoch_NNN.png``), so the digits can be
-   watched forming out of noise.
+   watched forming out of noise, next to real ones (``digits_real.png``).
 
 The progress line shows ``d_loss``, ``g_loss`` and the mean discriminator outputs ``D(x)`` on
 real and ``D(G(z))`` on generated samples (both tend to 1/2 at equilibrium).
@@ -224,6 +224,8 @@ def run_digits(args: argparse.Namespace, out: Path) -> list[Path]:
     at = {int(round(args.digits_epochs * (i + 1) / count)) for i in range(count)}
     grids = _DigitGrids(gan, gan.latent_noise(32), out, at)
     print(f"8x8 digits: {len(x)} images")
+    real = plot_image_grid(images[:32, ..., 0], out / "digits_real.png",
+                           title="Real digits (for comparison with the samples)", columns=8)
     history = gan.fit(x, batch_size=args.batch_size, epochs=args.digits_epochs,
                       verbose=args.verbose, callbacks=[grids])
     logs = history.history
@@ -231,7 +233,7 @@ def run_digits(args: argparse.Namespace, out: Path) -> list[Path]:
                              "D(x)": logs["D(x)"], "D(G(z))": logs["D(G(z))"]},
                             out / "digits_losses.png", "Digits GAN: losses and scores",
                             xlabel="epoch", ylabel="value")
-    return [*grids.paths, loss_path]
+    return [real, *grids.paths, loss_path]
 
 
 def main(args: argparse.Namespace) -> int:

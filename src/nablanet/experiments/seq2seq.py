@@ -82,6 +82,8 @@ def main(args: argparse.Namespace) -> int:
         ax.plot(t, predictions["bidirectional GRU"][i, :, 0], "-",
                 label=f"bidirectional GRU (MSE {best:.3f})")
     axes[0].legend(fontsize=8)
+    for ax in axes:
+        ax.set_ylabel("signal")
     axes[1].set_xlabel("step")
     fig.suptitle("Sequence to sequence: denoising step by step")
     png = save_figure(fig, out / "seq2seq.png")
