@@ -79,3 +79,33 @@ def test_notebook_runs(path, kernel):
     where, executable = notebook.cells[-1].outputs[0]["text"].split()
     assert Path(where).resolve().is_relative_to(ROOT / "src"), where
     assert executable == sys.executable
+
+
+FIT = """import numpy as np
+import nablanet as nb
+from nablanet import layers, models
+nb.set_random_seed(0)
+x = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
+y = (x[:, 0] > 0).astype(np.int64)
+model = models.Sequential([layers.Input(shape=(3,)), layers.Dense(2)])
+model.compile("sgd", "sparse_categorical_crossentropy")
+model.fit(x, y, epochs=2, batch_size=8)
+"""
+
+
+def test_progress_bar_moves_in_the_kernel(kernel):
+    """In a real kernel the bar is drawn with '\\r' while the epoch runs (the front end redraws
+    the line in place), then finished with a newline."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(RESET),
+                                               nbformat.v4.new_code_cell(FIT)])
+    client = NotebookClient(notebook, km=kernel, timeout=120)
+    try:
+        client.execute()
+    finally:
+        if client.kc is not None:
+            client.kc.stop_channels()
+    text = "".join(o.get("text", "") for o in notebook.cells[1].outputs
+                   if o["output_type"] == "stream")
+    assert "Epoch 1/2" in text and "Epoch 2/2" in text
+    assert "\r1/8 [" in text and "ETA:" in text  # drawn after the first step, before the end
+    assert text.count("\r8/8 [==============================] - ") == 2
