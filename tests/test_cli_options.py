@@ -97,7 +97,7 @@ def test_gan_mixture_alone_needs_no_extra(no_scikit_learn, tmp_path, capsys):
     assert (tmp_path / "mixture_samples.png").exists()
 
 
-@pytest.mark.parametrize("verbose", [0, 1, 2])
+@pytest.mark.parametrize("verbose", [1, 2])
 def test_recurrent_jobs_show_progress(verbose, tmp_path, capsys):
     assert cli.main(["run", "seq2vec", "--samples", "64", "--epochs", "2", "--units", "4",
                      "--min-length", "6", "--max-length", "12", "--batch-size", "32",
