@@ -155,8 +155,8 @@ def plot_series(series: Mapping[str, Sequence[float]], path: str | os.PathLike[s
                 log_y: bool = False, x: Sequence[float] | None = None) -> Path:
     """Several named curves on one axis (loss curves of optimisers, accuracies by depth...).
 
-    The curves are drawn at ``x`` (e.g. layer counts ``[1, 2, 3, 4, 6]``, marked on the axis),
-    or at 1, 2, 3, ... (epochs, steps) when ``x`` is None.
+    The curves are drawn at ``x`` (e.g. layer counts ``[1, 2, 3, 4, 6]``, each marked on the
+    axis when there are at most 12), or at 1, 2, 3, ... (epochs, steps) when ``x`` is None.
     """
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, values in series.items():
@@ -166,9 +166,11 @@ def plot_series(series: Mapping[str, Sequence[float]], path: str | os.PathLike[s
             if len(x) != len(values):
                 raise ValueError(f"plot_series: {len(x)} x values for the {len(values)} "
                                  f"values of {name!r}")
-            ax.plot(x, values, "o-", label=name)
-    if x is not None:
-        ax.set_xticks(list(x))
+            ax.plot(x, values, "o-" if len(x) <= 20 else "-", label=name)
+    if x is not None and len(x) <= 12:
+        ax.set_xticks(list(x))  # few values (layer counts): mark each one
+    else:
+        ax.xaxis.get_major_locator().set_params(integer=True)
     if log_y:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)

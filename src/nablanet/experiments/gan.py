@@ -186,8 +186,10 @@ def run_mixture(args: argparse.Namespace, out: Path) -> list[Path]:
     paths = [save_figure(fig, out / "mixture_samples.png")]
     paths.append(plot_series({"distance to nearest mode": [d0] + snaps.distances},
                              out / "mixture_distance.png",
-                             "Generated samples approach the modes", xlabel="epoch + 1",
-                             ylabel="mean distance"))
+                             "Generated samples approach the modes",
+                             xlabel="epoch (0: before training)",
+                             ylabel="mean distance to the nearest mode",
+                             x=list(range(len(snaps.distances) + 1))))
     logs = history.history
     paths.append(plot_series({"d_loss": logs["d_loss"], "g_loss": logs["g_loss"],
                               "D(x)": logs["D(x)"], "D(G(z))": logs["D(G(z))"]},
