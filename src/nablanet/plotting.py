@@ -21,6 +21,7 @@ if "ipykernel" not in sys.modules:
     matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def save_figure(fig: Any, path: str | os.PathLike[str], dpi: int = 100) -> Path:
@@ -64,7 +65,7 @@ def plot_learning_curves(history: Any, path: str | os.PathLike[str],
         ax.set_title(f"{name.capitalize()} evolution during training")
         ax.set_xlabel("epoch")
         ax.set_ylabel(name.replace("_", " "))
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
         ax.grid(alpha=0.3)
     if title:
@@ -170,7 +171,7 @@ def plot_series(series: Mapping[str, Sequence[float]], path: str | os.PathLike[s
     if x is not None and len(x) <= 12:
         ax.set_xticks(list(x))  # few values (layer counts): mark each one
     else:
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if log_y:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)

@@ -116,13 +116,14 @@ def main(args: argparse.Namespace) -> int:
         print(f"    {a}+{b} = {answer}  ({'ok' if answer == str(a + b) else 'wrong'})")
 
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     epochs = np.arange(1, args.epochs + 1)
     axes[0].plot(epochs, history.history["loss"], "o-")
     axes[0].set_xlabel("epoch")
     axes[0].set_ylabel("cross-entropy per answer token")
-    axes[0].xaxis.get_major_locator().set_params(integer=True)
+    axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0].set_title("Training loss (teacher forcing)")
     axes[1].axis("off")
     lines = [f"{a}+{b} = {ans} {'✓' if ans == str(a + b) else '✗ (' + str(a + b) + ')'}"
