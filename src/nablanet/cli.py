@@ -43,6 +43,23 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {  # in the chapter's order
 }
 
 
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` shows every option's default: ``(default: X)`` is appended to each help text
+    that does not already state its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if ("default" in text or action.default is argparse.SUPPRESS or action.required
+                or not action.option_strings):
+            return text
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+            return text  # a flag: off unless given
+        default = action.default
+        if isinstance(default, (list, tuple)):
+            default = " ".join(map(str, default))
+        return f"{text} (default: {default})".lstrip()
+
+
 def _build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nablanet",
@@ -53,7 +70,8 @@ def _build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     # Only the module of the command actually asked for is imported.
     wanted = [a for a in argv if not a.startswith("-")]
     for name, (module, help_text) in SUBCOMMANDS.items():
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub = commands.add_parser(name, help=help_text, description=help_text,
+                                  formatter_class=_DefaultsFormatter)
         if wanted[:1] == [name]:
             importlib.import_module(module).add_arguments(sub)
             sub.set_defaults(_module=module)
@@ -61,7 +79,8 @@ def _build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
                               description="Run one of the chapter's experiments.")
     jobs = run.add_subparsers(dest="experiment", metavar="EXPERIMENT")
     for name, (module, help_text) in EXPERIMENTS.items():
-        sub = jobs.add_parser(name, help=help_text, description=help_text)
+        sub = jobs.add_parser(name, help=help_text, description=help_text,
+                              formatter_class=_DefaultsFormatter)
         if wanted[:2] == ["run", name]:
             importlib.import_module(module).add_arguments(sub)
             sub.set_defaults(_module=module)

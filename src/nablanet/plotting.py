@@ -1,12 +1,15 @@
 """The chapter's figures: learning curves, prediction grids, confusion matrices, comparisons.
 
-Every function draws with matplotlib's non-interactive Agg backend, saves a PNG and
-returns its path, so it works the same on a headless machine and in a notebook.
+Every function saves a PNG, closes its figure and returns the path. Outside a notebook
+matplotlib's non-interactive Agg backend is selected (no window opens on a desktop, nothing
+fails on a headless machine); inside a Jupyter kernel the notebook's own backend is left as
+it is, so the notebook's inline figures keep working after ``nablanet.plotting`` is imported.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,9 +17,11 @@ from typing import Any
 
 import matplotlib
 
-matplotlib.use("Agg")
+if "ipykernel" not in sys.modules:
+    matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def save_figure(fig: Any, path: str | os.PathLike[str], dpi: int = 100) -> Path:
@@ -59,6 +64,8 @@ def plot_learning_curves(history: Any, path: str | os.PathLike[str],
             ax.plot(epochs, logs[f"val_{name}"], marker="o", label=f"val_{name}")
         ax.set_title(f"{name.capitalize()} evolution during training")
         ax.set_xlabel("epoch")
+        ax.set_ylabel(name.replace("_", " "))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
         ax.grid(alpha=0.3)
     if title:
@@ -73,6 +80,8 @@ def plot_predictions(images: np.ndarray, true_labels: Sequence[int],
     """A 5×5 grid of the first ``count`` images at ``indices`` with true and predicted labels.
 
     This is the chapter's ``plot_predictions``; images are HWC floats in [0, 1] or uint8.
+    Each caption is two lines (``true: ...`` over ``predicted: ...``, green when they agree,
+    red otherwise) so that neighbouring captions never run together.
     """
     def label(i: int) -> str:
         return class_names[i] if class_names is not None else str(i)
@@ -80,14 +89,15 @@ def plot_predictions(images: np.ndarray, true_labels: Sequence[int],
     indices = list(indices)[:count]
     columns = 5
     rows = max(1, int(np.ceil(len(indices) / columns)))
-    fig = plt.figure(figsize=(2 * columns, 2.1 * rows + 0.6))
+    fig = plt.figure(figsize=(2.2 * columns, 2.5 * rows + 0.6), layout="constrained")
     for k, index in enumerate(indices):
         ax = fig.add_subplot(rows, columns, k + 1)
         image = np.asarray(images[index])
         ax.imshow(np.clip(image, 0, 1) if image.dtype.kind == "f" else image)
         colour = "green" if true_labels[index] == predicted_labels[index] else "red"
-        ax.set_title(f"True: {label(int(true_labels[index]))}, Pred: "
-                     f"{label(int(predicted_labels[index]))}", fontsize=8, color=colour)
+        ax.set_title(f"true: {label(int(true_labels[index]))}\n"
+                     f"predicted: {label(int(predicted_labels[index]))}", fontsize=9,
+                     color=colour)
         ax.axis("off")
     if not indices:
         ax = fig.add_subplot(1, 1, 1)
@@ -143,11 +153,25 @@ def plot_confusion_matrix(matrix: np.ndarray, path: str | os.PathLike[str],
 
 def plot_series(series: Mapping[str, Sequence[float]], path: str | os.PathLike[str],
                 title: str, xlabel: str = "step", ylabel: str = "loss",
-                log_y: bool = False) -> Path:
-    """Several named curves on one axis (loss curves of optimisers, accuracies by depth...)."""
+                log_y: bool = False, x: Sequence[float] | None = None) -> Path:
+    """Several named curves on one axis (loss curves of optimisers, accuracies by depth...).
+
+    The curves are drawn at ``x`` (e.g. layer counts ``[1, 2, 3, 4, 6]``, each marked on the
+    axis when there are at most 12), or at 1, 2, 3, ... (epochs, steps) when ``x`` is None.
+    """
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, values in series.items():
-        ax.plot(np.arange(1, len(values) + 1), values, label=name)
+        if x is None:
+            ax.plot(np.arange(1, len(values) + 1), values, label=name)
+        else:
+            if len(x) != len(values):
+                raise ValueError(f"plot_series: {len(x)} x values for the {len(values)} "
+                                 f"values of {name!r}")
+            ax.plot(x, values, "o-" if len(x) <= 20 else "-", label=name)
+    if x is not None and len(x) <= 12:
+        ax.set_xticks(list(x))  # few values (layer counts): mark each one
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if log_y:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)

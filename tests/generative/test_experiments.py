@@ -26,7 +26,7 @@ def test_run_gan(tmp_path, capsys):
     assert "D(G(z)):" in printed and "d_loss:" in printed and "g_loss:" in printed
     assert "mean distance of generated samples to the nearest mode" in printed
     _pngs_ok(tmp_path, ["mixture_samples.png", "mixture_distance.png", "mixture_losses.png",
-                        "digits_epoch_001.png", "digits_losses.png"],
+                        "digits_real.png", "digits_epoch_001.png", "digits_losses.png"],
              printed)
 
 

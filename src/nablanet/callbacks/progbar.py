@@ -6,8 +6,8 @@ The format is the one the chapter prints (tf.keras)::
     56/56 [==============================] - 6s 46ms/step - loss: 0.7071 - accuracy: 0.6604 ...
     ... - val_loss: 0.1421 - val_accuracy: 0.9563
 
-(one line, split here at ``...``); while an epoch runs, on a terminal, the same line is
-redrawn in place (``'\\r'``)::
+(one line, split here at ``...``); while an epoch runs, on a terminal or in a Jupyter
+notebook, the same line is redrawn in place (``'\\r'``)::
 
     53/56 [===========================>..] - ETA: 0s - loss: 8.3814e-04 - accuracy: 1.0000
 
@@ -15,8 +15,9 @@ Values are written with 4 decimals, or as ``%.4e`` when ``|value| <= 1e-3``
 (``2.4979e-04``). The bar is 30 characters wide. Times are ``6s`` for the epoch and
 ``46ms/step`` (``s``, ``ms`` or ``us``) per step.
 
-``verbose``: 0 prints nothing; 1 prints the bar (redrawn in place on a terminal, and only
-the finished line of each epoch when the output is not a terminal, so logs stay readable);
+``verbose``: 0 prints nothing; 1 prints the bar (redrawn in place on a terminal and in a
+notebook, and only the finished line of each epoch when the output is a file or a pipe, so
+logs and CI output stay readable);
 2 prints one line per epoch without the bar: ``56/56 - 6s - 46ms/step - loss: ...``.
 """
 
@@ -32,7 +33,7 @@ import numpy as np
 
 from nablanet.callbacks.base import Callback
 
-__all__ = ["Progbar", "ProgbarLogger", "format_value"]
+__all__ = ["Progbar", "ProgbarLogger", "format_value", "is_dynamic_stream"]
 
 
 def format_value(value: Any) -> str:
@@ -47,6 +48,30 @@ def format_value(value: Any) -> str:
         number = float(np.asarray(getattr(value, "data", value)))
         return f"{number:.4f}" if abs(number) > 1e-3 else f"{number:.4e}"
     return str(value)
+
+
+def is_dynamic_stream(stream: Any) -> bool:
+    """Whether progress can be redrawn in place on ``stream`` with ``'\\r'``.
+
+    True for a terminal (``stream.isatty()``) and for the output of a Jupyter kernel
+    (Jupyter, JupyterLab, VS Code and Colab all run ``ipykernel``, whose ``OutStream`` is no
+    terminal but whose front ends honour ``'\\r'``); False for files and pipes (logs, CI).
+    Keras decides the same way but from ``'ipykernel' in sys.modules``; looking at the
+    stream itself also keeps a log file written from inside a notebook one line per epoch.
+
+    Examples
+    --------
+    >>> import io
+    >>> is_dynamic_stream(io.StringIO())
+    False
+    """
+    isatty = getattr(stream, "isatty", None)
+    try:
+        if callable(isatty) and isatty():
+            return True
+    except ValueError:  # a closed file
+        return False
+    return "ipykernel" in sys.modules and type(stream).__module__.startswith("ipykernel")
 
 
 def _format_eta(eta: float) -> str:
@@ -83,7 +108,8 @@ class Progbar:
     stream : file, optional
         Where to write (``sys.stdout`` at the time of each write when None).
     dynamic : bool, optional
-        Redraw in place with ``'\\r'``; by default when ``stream`` is a terminal.
+        Redraw in place with ``'\\r'``; by default when ``stream`` is a terminal or a
+        notebook's output (:func:`is_dynamic_stream`).
     """
 
     def __init__(self, target: int | None, width: int = 30, verbose: int = 1,
@@ -96,8 +122,7 @@ class Progbar:
         self.unit_name = unit_name
         self._stream = stream
         stream_now = stream or sys.stdout
-        self._dynamic = (bool(getattr(stream_now, "isatty", lambda: False)())
-                         if dynamic is None else dynamic)
+        self._dynamic = is_dynamic_stream(stream_now) if dynamic is None else dynamic
         self._values: dict[str, Any] = {}
         self._start = time.perf_counter()
         self._last_update = 0.0

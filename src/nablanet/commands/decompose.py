@@ -48,8 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tol", type=float, default=1e-8,
                         help="cp/tucker: stop when the error changes by less (default: 1e-8)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--output", default=None,
-                        help="save the last decomposition to this .npz file")
+    parser.add_argument("--out", "--output", dest="output", default=None,
+                        help="save the last decomposition to this .npz file (default: none)")
     parser.add_argument("--quiet", action="store_true", help="no progress reports")
 
 

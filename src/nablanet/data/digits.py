@@ -18,7 +18,7 @@ def load_digit_images(limit: int | None = None) -> tuple[np.ndarray, np.ndarray]
         from sklearn.datasets import load_digits
     except ImportError as error:  # pragma: no cover - depends on the environment
         raise ImportError("the digits data set needs scikit-learn: "
-                          "pip install 'nablanet[examples]'") from error
+                          "pip install '.[examples]' (from the nablanet folder)") from error
     digits = load_digits()
     images = (digits.images / 16.0).astype(np.float32)[..., None]
     labels = digits.target.astype(np.int64)

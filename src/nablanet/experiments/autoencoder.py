@@ -23,6 +23,7 @@ import numpy as np
 
 import nablanet as nb
 from nablanet.data.digits import split_digits
+from nablanet.experiments.extras import require_extra
 from nablanet.plotting import plot_image_grid, plot_series, save_figure
 
 
@@ -32,13 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--code-dim", type=int, default=8,
                         help="code size of the convolutional autoencoders (default 8)")
     parser.add_argument("--noise", type=float, default=0.3,
-                        help="std of the Gaussian corruption of the denoising model (0.3)")
+                        help="std of the Gaussian corruption of the denoising model (default 0.3)")
     parser.add_argument("--limit", type=int, default=None,
                         help="use only the first N digit images (default all 1797)")
     parser.add_argument("--learning-rate", type=float, default=3e-3,
                         help="Adam learning rate (default 3e-3)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--out", default="runs/autoencoder",
+    parser.add_argument("--out", "--output", dest="out", default="runs/autoencoder",
                         help="output folder (default runs/autoencoder)")
     parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
                         help="progress output of fit (default 1)")
@@ -70,6 +71,7 @@ def main(args: argparse.Namespace) -> int:
 
     if args.epochs < 1 or args.batch_size < 1 or args.code_dim < 1:
         raise SystemExit("autoencoder: --epochs, --batch-size and --code-dim must be positive")
+    require_extra("autoencoder", "examples", "the 8x8 digits")
     out = Path(args.out)
     x_train, _, x_test, y_test = split_digits(args.limit, args.seed)
     flat_train = x_train.reshape(len(x_train), 64)

@@ -32,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", type=int, default=48,
                         help="total units of the random deep-vs-shallow comparison")
     parser.add_argument("--seeds", type=int, default=5, help="random networks per shape")
-    parser.add_argument("--out", default="runs/depth", help="output folder for the figures")
+    parser.add_argument("--out", "--output", dest="out", default="runs/depth",
+                        help="output folder for the figures")
 
 
 def build_zigzag_model(units: int, depth: int):  # noqa: ANN201 - a Sequential
@@ -101,7 +102,8 @@ def main(args: argparse.Namespace) -> int:
     random_png = plot_series({"mean regions": [random_counts[d] for d in shapes]},
                              out / "random_networks.png",
                              f"Random networks with {args.budget} units",
-                             xlabel=f"number of layers ({shapes})", ylabel="regions")
+                             xlabel="number of layers (equal widths)",
+                             ylabel="mean linear regions on [-3, 3]", x=shapes)
     print("  (depth raises the number of regions a network *can* have; random weights do not\n"
           "   use it — Hanin & Rolnick 2019 — training or construction is what does)")
     print(f"\nSaved {regions_png} and {random_png}")

@@ -97,8 +97,10 @@ def main(args: argparse.Namespace) -> int:
     model.compile(optimizer=optimizers.Adam(learning_rate=0.005, clipnorm=1.0),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     timer = data.Timer()
+    data.announce(args, f"encoder-decoder: training on {n_train} {args.digits}-digit additions "
+                        f"(teacher forcing)")
     history = model.fit([train["encoder"], train["decoder_in"]], train["target"],
-                        epochs=args.epochs, batch_size=args.batch_size, verbose=0)
+                        epochs=args.epochs, batch_size=args.batch_size, verbose=args.verbose)
     seconds = timer.seconds
     decoded = greedy_decode(encoder_model, decoder_model, test["encoder"], args.digits + 2)
     answers = [data.decode_tokens(row) for row in decoded]
@@ -114,11 +116,14 @@ def main(args: argparse.Namespace) -> int:
         print(f"    {a}+{b} = {answer}  ({'ok' if answer == str(a + b) else 'wrong'})")
 
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     epochs = np.arange(1, args.epochs + 1)
     axes[0].plot(epochs, history.history["loss"], "o-")
     axes[0].set_xlabel("epoch")
+    axes[0].set_ylabel("cross-entropy per answer token")
+    axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0].set_title("Training loss (teacher forcing)")
     axes[1].axis("off")
     lines = [f"{a}+{b} = {ans} {'✓' if ans == str(a + b) else '✗ (' + str(a + b) + ')'}"

@@ -68,23 +68,33 @@ def main(args: argparse.Namespace) -> int:
     timer = data.Timer()
     print(f"memory: recall the first of {SYMBOLS} symbols after noise; {args.units} units, "
           f"{args.epochs} epochs of {args.samples} fresh sequences (chance 25%)")
-    print(f"{'length':>7} " + " ".join(f"{cell:>10}" for cell in args.cells))
+    rows = []
     for length in args.lengths:
         row = []
         for cell in args.cells:
+            data.announce(args, f"{cell}, length {length}:")
             nb.set_random_seed(args.seed)
             rng = np.random.default_rng(args.seed + length)
             x_test, y_test = data.recall_task(500, length, SYMBOLS, rng, args.noise)
             model = build_model(cell, args.units, length)
             model.compile(optimizer=optimizers.Adam(learning_rate=0.01, clipnorm=1.0),
                           loss="sparse_categorical_crossentropy")
-            for _ in range(args.epochs):
+            for epoch in range(args.epochs):
                 x, y = data.recall_task(args.samples, length, SYMBOLS, rng, args.noise)
-                history = model.fit(x, y, epochs=1, batch_size=args.batch_size, verbose=0)
+                if args.verbose == 1:
+                    print(f"Epoch {epoch + 1}/{args.epochs} (fresh sequences)")
+                history = model.fit(x, y, epochs=1, batch_size=args.batch_size,
+                                    verbose=args.verbose)
                 losses.append(float(history.history["loss"][0]))
             predicted = model.predict(x_test, verbose=0).argmax(axis=1)
             accuracy[cell].append(float(np.mean(predicted == y_test)))
             row.append(accuracy[cell][-1])
+        rows.append(row)
+        if args.verbose:
+            print(f"  test accuracy at length {length}: "
+                  + ", ".join(f"{cell} {a:.1%}" for cell, a in zip(args.cells, row)))
+    print(f"{'length':>7} " + " ".join(f"{cell:>10}" for cell in args.cells))
+    for length, row in zip(args.lengths, rows):
         print(f"{length:>7} " + " ".join(f"{a:>10.1%}" for a in row))
     seconds = timer.seconds
     print(f"  all runs in {seconds:.1f} s")

@@ -78,7 +78,7 @@ NEAR_ZERO = 1e-3
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=100,
                         help="epoch limit of every variant (default 100)")
-    parser.add_argument("--out", default="runs/regularization",
+    parser.add_argument("--out", "--output", dest="out", default="runs/regularization",
                         help="output folder for the figures (default runs/regularization)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the data set and of every model's initial weights")

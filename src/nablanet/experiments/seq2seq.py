@@ -55,8 +55,10 @@ def main(args: argparse.Namespace) -> int:
     for name, bidirectional in (("bidirectional GRU", True), ("GRU", False)):
         model = build_model(args.units, bidirectional)
         model.compile(optimizer=optimizers.Adam(learning_rate=0.005, clipnorm=1.0), loss="mse")
+        data.announce(args, f"seq2seq: training the {name} ({args.units} units) on "
+                            f"{args.samples} noisy signals")
         histories[name] = model.fit(noisy, clean, epochs=args.epochs,
-                                    batch_size=args.batch_size, verbose=0)
+                                    batch_size=args.batch_size, verbose=args.verbose)
         predictions[name] = model.predict(noisy_test, verbose=0)
         results[name] = float(np.mean((predictions[name] - clean_test) ** 2))
     seconds = timer.seconds
@@ -80,6 +82,8 @@ def main(args: argparse.Namespace) -> int:
         ax.plot(t, predictions["bidirectional GRU"][i, :, 0], "-",
                 label=f"bidirectional GRU (MSE {best:.3f})")
     axes[0].legend(fontsize=8)
+    for ax in axes:
+        ax.set_ylabel("signal")
     axes[1].set_xlabel("step")
     fig.suptitle("Sequence to sequence: denoising step by step")
     png = save_figure(fig, out / "seq2seq.png")

@@ -22,8 +22,8 @@ from nablanet.experiments import sequence_data as data
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_common_arguments(parser, epochs=12, samples=2000, units=32, out="runs/seq2vec")
-    parser.add_argument("--min-length", type=int, default=20, help="shortest sequence (20)")
-    parser.add_argument("--max-length", type=int, default=60, help="longest sequence (60)")
+    parser.add_argument("--min-length", type=int, default=20, help="shortest sequence (default 20)")
+    parser.add_argument("--max-length", type=int, default=60, help="longest sequence (default 60)")
     parser.add_argument("--noise", type=float, default=0.3, help="noise std (default 0.3)")
 
 
@@ -55,7 +55,10 @@ def main(args: argparse.Namespace) -> int:
     model.compile(optimizer=optimizers.Adam(learning_rate=0.01, clipnorm=1.0),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     timer = data.Timer()
-    history = model.fit(x, y, epochs=args.epochs, batch_size=args.batch_size, verbose=0,
+    data.announce(args, f"seq2vec: training Masking → LSTM({args.units}) → Dense(3) on "
+                        f"{args.samples} waves")
+    history = model.fit(x, y, epochs=args.epochs, batch_size=args.batch_size,
+                        verbose=args.verbose,
                         validation_data=(x_test, y_test))
     seconds = timer.seconds
     predicted = model.predict(x_test, verbose=0).argmax(axis=1)
@@ -70,14 +73,16 @@ def main(args: argparse.Namespace) -> int:
 
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 3, figsize=(13, 6))
+    fig, axes = plt.subplots(2, 3, figsize=(13, 6.5), layout="constrained")
     for ax, i in zip(axes.ravel(), range(6)):
         n = len_test[i]
         ax.plot(np.arange(n), x_test[i, :n, 0], lw=1)
         ok = predicted[i] == y_test[i]
-        ax.set_title(f"true {data.WAVE_NAMES[y_test[i]]}, predicted "
-                     f"{data.WAVE_NAMES[predicted[i]]}", color="black" if ok else "red")
+        ax.set_title(f"true: {data.WAVE_NAMES[y_test[i]]}\npredicted: "
+                     f"{data.WAVE_NAMES[predicted[i]]}", color="black" if ok else "red",
+                     fontsize=10)
         ax.set_xlim(0, args.max_length)
+        ax.set_xlabel("time step")
     fig.suptitle(f"Sequence to vector: LSTM on waves of varying length — test accuracy "
                  f"{accuracy:.1%}")
     png = save_figure(fig, out / "seq2vec.png")

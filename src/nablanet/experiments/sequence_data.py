@@ -150,7 +150,8 @@ def recall_task(n: int, length: int, symbols: int, rng: np.random.Generator,
 
 def add_common_arguments(parser: argparse.ArgumentParser, *, epochs: int, samples: int,
                          units: int, out: str) -> None:
-    """``--epochs``, ``--samples``, ``--units``, ``--batch-size``, ``--seed``, ``--out``."""
+    """``--epochs``, ``--samples``, ``--units``, ``--batch-size``, ``--seed``, ``--out``
+    (alias ``--output``), ``--verbose``."""
     parser.add_argument("--epochs", type=int, default=epochs,
                         help=f"training epochs (default {epochs})")
     parser.add_argument("--samples", type=int, default=samples,
@@ -159,7 +160,17 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, epochs: int, sample
                         help=f"recurrent units (default {units})")
     parser.add_argument("--batch-size", type=int, default=32, help="batch size (default 32)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--out", default=out, help=f"output folder (default {out})")
+    parser.add_argument("--out", "--output", dest="out", default=out,
+                        help=f"output folder (default {out})")
+    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
+                        help="progress output while training: 0 none, 1 progress bar, "
+                             "2 one line per epoch (default 1)")
+
+
+def announce(args: argparse.Namespace, text: str) -> None:
+    """Print ``text`` (what is about to be trained) when ``--verbose`` is not 0."""
+    if args.verbose:
+        print(text, flush=True)
 
 
 def check_positive(job: str, args: argparse.Namespace, *names: str) -> None:

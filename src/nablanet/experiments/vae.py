@@ -28,14 +28,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latent-dim", type=int, default=2, help="size of z (default 2)")
     parser.add_argument("--hidden", type=int, nargs="+", default=[128, 64],
                         help="hidden units of the encoder (decoder mirrors them)")
-    parser.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (1)")
-    parser.add_argument("--grid", type=int, default=10, help="traversal grid size (10)")
+    parser.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (default 1)")
+    parser.add_argument("--grid", type=int, default=10, help="traversal grid size (default 10)")
     parser.add_argument("--limit", type=int, default=None,
                         help="use only the first N digit images (default all 1797)")
     parser.add_argument("--learning-rate", type=float, default=2e-3,
                         help="Adam learning rate (default 2e-3)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--out", default="runs/vae", help="output folder (default runs/vae)")
+    parser.add_argument("--out", "--output", dest="out", default="runs/vae",
+                        help="output folder (default runs/vae)")
     parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
                         help="progress output of fit (default 1)")
 
@@ -50,10 +51,12 @@ def _normal_quantiles(n: int) -> np.ndarray:
 def main(args: argparse.Namespace) -> int:
     from nablanet import optimizers
     from nablanet.data.digits import split_digits
+    from nablanet.experiments.extras import require_extra
     from nablanet.generative import dense_vae
 
     if min(args.epochs, args.batch_size, args.latent_dim, args.grid) < 1:
         raise SystemExit("vae: --epochs, --batch-size, --latent-dim and --grid must be positive")
+    require_extra("vae", "examples", "the 8x8 digits")
     out = Path(args.out)
     x_train, _, x_test, _ = split_digits(args.limit, args.seed)
     x_train = x_train.reshape(len(x_train), 64)

@@ -53,8 +53,10 @@ def main(args: argparse.Namespace) -> int:
     model = build_model(args.units, args.steps)
     model.compile(optimizer=optimizers.Adam(learning_rate=0.005, clipnorm=1.0), loss="mse")
     timer = data.Timer()
+    data.announce(args, f"vec2seq: training Dense → GRU({args.units}) initial state, "
+                        f"RepeatVector input, on {args.samples} curves")
     history = model.fit(params, curves, epochs=args.epochs, batch_size=args.batch_size,
-                        verbose=0)
+                        verbose=args.verbose)
     seconds = timer.seconds
     predicted = model.predict(p_test, verbose=0)
     rmse = float(np.sqrt(np.mean((predicted - c_test) ** 2)))
@@ -74,6 +76,10 @@ def main(args: argparse.Namespace) -> int:
         ax.plot(t, predicted[i, :, 0], "o", ms=3, label="generated")
         a, lam10, omega = p_test[i, :3]
         ax.set_title(f"A={a:.2f}, λ={lam10 / 10:.3f}, ω={omega:.2f}")
+    for ax in axes[-1]:
+        ax.set_xlabel("output step t")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("y_t")
     axes[0, 0].legend()
     fig.suptitle(f"Vector to sequence: GRU generating a curve from its parameters — test RMSE "
                  f"{rmse:.3f}")

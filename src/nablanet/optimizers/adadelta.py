@@ -56,7 +56,7 @@ def adadelta_update(
 class Adadelta(Optimizer):
     r"""Adadelta optimizer (Keras's ``keras.optimizers.Adadelta`` arguments and defaults).
 
-    Zeiler's (2012) algorithm, the corrected form of ERRATA.md (the chapter's
+    Zeiler's (2012) algorithm, the corrected form of docs/errata.md (the chapter's
     :math:`\delta_t` is defined by itself and its step divides by :math:`\epsilon + s_t`):
 
     .. math::

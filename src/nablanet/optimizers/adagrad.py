@@ -43,7 +43,7 @@ class Adagrad(Optimizer):
         s_t &= s_{t-1} + g_t \odot g_t, \qquad s_0 = s_{\text{init}} \\
         \theta_t &= \theta_{t-1} - \frac{\eta}{\epsilon + \sqrt{s_t}} \odot g_t
 
-    This is the corrected form of ERRATA.md (the chapter writes a Kronecker product and a
+    This is the corrected form of docs/errata.md (the chapter writes a Kronecker product and a
     square root inside the accumulator, and divides by :math:`\epsilon + s_t` without a
     root): an element-wise square is accumulated and its square root divides the step.
 

@@ -175,7 +175,7 @@ def _adam_update_fused(
 class Adam(Optimizer):
     r"""Adam optimizer (Keras's ``keras.optimizers.Adam`` arguments and defaults).
 
-    The corrected form of ERRATA.md (the chapter feeds :math:`g_{t-1}` to :math:`m_t`,
+    The corrected form of docs/errata.md (the chapter feeds :math:`g_{t-1}` to :math:`m_t`,
     computes the bias-corrected moments and then steps with the uncorrected ones, without a
     square root), written as Keras computes it:
 

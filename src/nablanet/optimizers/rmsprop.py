@@ -77,7 +77,7 @@ class RMSprop(Optimizer):
         \Delta\theta_t &= -\frac{\eta}{\epsilon + \sqrt{s_t}} \odot g_t \\
         \theta_t &= \theta_{t-1} + \Delta\theta_t
 
-    (the corrected form of ERRATA.md: the chapter divides by :math:`\epsilon + s_t`, without
+    (the corrected form of docs/errata.md: the chapter divides by :math:`\epsilon + s_t`, without
     the square root; :math:`\rho` is the chapter's :math:`\beta`). ``centered=True``
     (Graves, 2013) divides by :math:`\sqrt{s_t - \bar g_t^2} + \epsilon` with
     :math:`\bar g_t = \rho \bar g_{t-1} + (1-\rho) g_t`, an estimate of the gradient's

@@ -60,7 +60,7 @@ class SGD(Optimizer):
         \text{Nesterov (§6.2):}\quad & m_t = \beta m_{t-1} - \eta g_t,\qquad
             \theta_t = \theta_{t-1} + \beta m_t - \eta g_t
 
-    with :math:`m_0 = 0`. These are the corrected forms of ERRATA.md: the chapter's first
+    with :math:`m_0 = 0`. These are the corrected forms of docs/errata.md: the chapter's first
     momentum form uses :math:`g_{t-1}` where the gradient at :math:`\theta_{t-1}` (here
     :math:`g_t`) is meant, and its Nesterov form (gradient at the look-ahead point
     :math:`\theta + \beta m`) is rewritten in the equivalent form every framework uses, which
