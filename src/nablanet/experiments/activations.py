@@ -325,19 +325,38 @@ def format_row(run: Run, majority: float) -> str:
             f"{pct(run.saturated_end):>6} {acc:>8.3f}  {result}")
 
 
-def _plot(runs: Sequence[Run], out: Path) -> list[Path]:
+def _panels(count: int) -> tuple[Any, Any]:
+    """A figure with ``count`` panels, three to a row, sharing the y axis."""
     import matplotlib.pyplot as plt
 
+    columns = min(3, count)
+    rows = math.ceil(count / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.8 * rows),
+                             squeeze=False, sharey=True)
+    for ax in axes.flat[count:]:
+        ax.axis("off")
+    return fig, axes
+
+
+def _finish(fig: Any, axes: Any, ylabel: str, title: str, path: Path) -> Path:
     from nablanet.plotting import save_figure
+
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+    axes[0, 0].legend(fontsize=7, ncol=2)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def _plot(runs: Sequence[Run], out: Path) -> list[Path]:
+    import matplotlib.pyplot as plt
 
     paths = []
     activations = list(dict.fromkeys(r.activation for r in runs))
     inits = list(dict.fromkeys(r.init for r in runs))
     colours = dict(zip(inits, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
-    columns = min(3, len(activations))
-    rows = math.ceil(len(activations) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.8 * rows),
-                             squeeze=False, sharey=True)
+    fig, axes = _panels(len(activations))
     for ax, activation in zip(axes.flat, activations):
         silent = []
         for r in (r for r in runs if r.activation == activation):
@@ -356,15 +375,9 @@ def _plot(runs: Sequence[Run], out: Path) -> list[Path]:
         ax.set_title(activation)
         ax.set_xlabel("Dense layer (1 = first hidden, last = output)")
         ax.grid(alpha=0.3)
-    for ax in axes[:, 0]:
-        ax.set_ylabel("gradient norm ||dJ/dW||")
-    for ax in axes.flat[len(activations):]:
-        ax.axis("off")
-    axes[0, 0].legend(fontsize=7, ncol=2)
-    fig.suptitle("Gradient norm per layer at the first step (solid) and after training "
-                 "(dashed)")
-    fig.tight_layout()
-    paths.append(save_figure(fig, out / "gradient_norms.png"))
+    paths.append(_finish(fig, axes, "gradient norm ||dJ/dW||",
+                         "Gradient norm per layer at the first step (solid) and after "
+                         "training (dashed)", out / "gradient_norms.png"))
 
     for key in (("sigmoid", "fixed"), ("relu", "he")):
         run = next((r for r in runs if (r.activation, r.init) == key), None)
@@ -374,9 +387,8 @@ def _plot(runs: Sequence[Run], out: Path) -> list[Path]:
 
     rect = [a for a in activations if a in RECTIFIERS]
     if rect:
-        fig, axes = plt.subplots(1, len(rect), figsize=(4.2 * len(rect), 3.4),
-                                 squeeze=False, sharey=True)
-        for ax, activation in zip(axes[0], rect):
+        fig, axes = _panels(len(rect))
+        for ax, activation in zip(axes.flat, rect):
             for r in (r for r in runs if r.activation == activation):
                 mean = np.mean([v for v in r.dead.values()], axis=0) if r.dead else []
                 ax.plot(r.dead_steps[:len(mean)], mean, color=colours[r.init], label=r.init)
@@ -384,14 +396,11 @@ def _plot(runs: Sequence[Run], out: Path) -> list[Path]:
             ax.set_xlabel("training step")
             ax.set_ylim(-0.02, 1.02)
             ax.grid(alpha=0.3)
-        axes[0, 0].set_ylabel("fraction of dead hidden units")
-        axes[0, 0].legend(fontsize=8)
-        fig.suptitle("Dead units (output 0 on every probe example) over training")
-        fig.tight_layout()
-        paths.append(save_figure(fig, out / "dead_units.png"))
+        paths.append(_finish(fig, axes, "fraction of dead hidden units",
+                             "Dead units (output 0 on every probe example) over training",
+                             out / "dead_units.png"))
 
-    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.6 * rows),
-                             squeeze=False, sharey=True)
+    fig, axes = _panels(len(activations))
     for ax, activation in zip(axes.flat, activations):
         for r in (r for r in runs if r.activation == activation):
             ax.plot(np.arange(1, len(r.val_accuracy) + 1), r.val_accuracy,
@@ -399,14 +408,8 @@ def _plot(runs: Sequence[Run], out: Path) -> list[Path]:
         ax.set_title(activation)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
-    for ax in axes[:, 0]:
-        ax.set_ylabel("validation accuracy")
-    for ax in axes.flat[len(activations):]:
-        ax.axis("off")
-    axes[0, 0].legend(fontsize=8)
-    fig.suptitle("Validation accuracy per epoch")
-    fig.tight_layout()
-    paths.append(save_figure(fig, out / "learning_curves.png"))
+    paths.append(_finish(fig, axes, "validation accuracy", "Validation accuracy per epoch",
+                         out / "learning_curves.png"))
     return paths
 
 
