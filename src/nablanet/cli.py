@@ -25,6 +25,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 EXPERIMENTS: dict[str, tuple[str, str]] = {  # in the chapter's order
     "depth": ("nablanet.experiments.depth",
               "why depth helps: linear regions of ReLU networks (§3)"),
+    "activations": ("nablanet.experiments.activations",
+                    "activations and initialisation in a deep MLP: vanishing and exploding "
+                    "gradients, dead units (§4)"),
     "regularization": ("nablanet.experiments.regularization",
                        "L1/L2 weight decay, dropout, batch norm and early stopping on an "
                        "over-fitting MLP (§5)"),

@@ -13,7 +13,8 @@ from nablanet import cli, regularizers
 from nablanet.experiments import regularization as reg
 
 ROOT = Path(__file__).resolve().parents[2]
-FIGURES = ("learning_curves.png", "validation_loss.png", "generalization_gap.png")
+FIGURES = ("learning_curves.png", "validation_loss.png", "generalization_gap.png",
+           "hidden_units.png")
 
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")
@@ -49,6 +50,13 @@ def test_cli_run_writes_figures_and_table(tmp_path, capsys) -> None:
     for fields in rows.values():
         assert 1 <= int(fields[1]) <= 6
     assert "L2(l2=0.015)" in text  # the chapter's lambda = 0.03 in Keras's convention
+    units = text[text.index("co-adaptation act std start"):].splitlines()[1:7]
+    assert [line.split()[0] for line in units] == list(reg.VARIANTS)
+    for line in units:
+        corr, start, end = (float(v) for v in line.split()[1:])
+        assert 0.0 <= corr <= 1.0 and start > 0 and end > 0
+    assert "§5.3 dropout stops units co-adapting" in text
+    assert "§5.4 batch normalisation keeps activations in range" in text
 
 
 def test_example_script_runs_the_job(tmp_path, monkeypatch, capsys) -> None:

@@ -43,10 +43,18 @@ also records the plain binary cross-entropy of the current model in inference mo
 training and the validation set (``ce`` and ``val_ce`` in each ``History``). The
 *generalisation gap* is ``val_ce - ce``.
 
+The instruments (:class:`nablanet.callbacks.ActivationStats`) also watch the hidden units
+on a probe batch of 256 validation samples after every epoch: their *co-adaptation*, the
+mean absolute correlation between the units of a layer (dropout is meant to stop units
+relying on each other, §5.3), and the *range* of the activations, their standard deviation
+(batch normalisation is meant to keep it steady while the weights change, §5.4). A second
+table gives both per variant.
+
 Outputs (under ``--out``): ``learning_curves.png`` (one panel per variant: training and
 validation cross-entropy per epoch), ``validation_loss.png`` (every variant's validation
-curve on one axis) and ``generalization_gap.png`` (final training and validation
-cross-entropy and their gap, per variant).
+curve on one axis), ``generalization_gap.png`` (final training and validation
+cross-entropy and their gap, per variant) and ``hidden_units.png`` (co-adaptation and
+activation range per epoch, per variant).
 """
 
 from __future__ import annotations
@@ -213,6 +221,18 @@ class Result:
     near_zero: float
     seconds: float
     early_stopping: Any = field(default=None, repr=False)
+    hidden: Any = field(default=None, repr=False)  # ActivationStats of the hidden layers
+
+    @property
+    def coadaptation(self) -> float:
+        """Mean absolute correlation between hidden units on the probe batch, at the end
+        (averaged over the hidden layers): high when units carry redundant features."""
+        return float(np.nanmean([v[-1] for v in self.hidden.correlation.values()]))
+
+    def activation_std(self, when: int) -> float:
+        """Std of the last hidden layer's activations on the probe batch at recording
+        ``when`` (0: before training, -1: at the end)."""
+        return list(self.hidden.std.values())[-1][when]
 
     @property
     def gap(self) -> float:
@@ -229,14 +249,17 @@ def train_variant(variant: str, data: Sequence[np.ndarray], epochs: int, seed: i
     the restored best epoch -- measured in inference mode.
     """
     import nablanet as nb
-    from nablanet import callbacks, optimizers
+    from nablanet import callbacks, layers, optimizers
 
     x_train, y_train, x_val, y_val = data
     nb.set_random_seed(seed)
     model = build_model(variant, x_train.shape[1], units=units, **hyper)
     model.compile(optimizer=optimizers.Adam(learning_rate=learning_rate),
                   loss="binary_crossentropy", metrics=["accuracy"])
-    cbs: list[Any] = [_data_loss_callback(x_train, y_train, x_val, y_val)]
+    hidden = [layer.name for layer in model.layers if type(layer).__name__ == "Activation"
+              or (isinstance(layer, layers.Dense) and layer.units == units)]
+    stats = callbacks.ActivationStats(x_val[:256], layers=hidden, correlation=True)
+    cbs: list[Any] = [_data_loss_callback(x_train, y_train, x_val, y_val), stats]
     stopper = None
     if variant == "early_stopping":
         stopper = callbacks.EarlyStopping(monitor="val_loss", patience=patience,
@@ -259,7 +282,7 @@ def train_variant(variant: str, data: Sequence[np.ndarray], epochs: int, seed: i
         best_val_ce=float(val_ce.min()), best_epoch=int(val_ce.argmin()) + 1,
         weight_norm=float(np.linalg.norm(weights)),
         near_zero=float(np.mean(np.abs(weights) < NEAR_ZERO)),
-        seconds=seconds, early_stopping=stopper,
+        seconds=seconds, early_stopping=stopper, hidden=stats,
     )
 
 
@@ -273,6 +296,67 @@ def format_row(r: Result) -> str:
     return (f"{r.variant:<15} {r.epochs_run:>6d} {r.train_ce:>9.3f} {r.val_ce:>8.3f} "
             f"{best:>14} {r.val_accuracy:>8.3f} {r.gap:>7.3f} {r.weight_norm:>8.2f} "
             f"{r.near_zero:>9.1%}")
+
+
+_UNITS_HEADER = (f"{'variant':<15} {'co-adaptation':>13} {'act std start':>13} "
+                 f"{'act std end':>11}")
+
+
+def format_units_row(r: Result) -> str:
+    """The instruments' row: unit co-adaptation and the hidden activations' range."""
+    return (f"{r.variant:<15} {r.coadaptation:>13.3f} {r.activation_std(0):>13.3f} "
+            f"{r.activation_std(-1):>11.3f}")
+
+
+def check_claims(results: list[Result]) -> list[str]:
+    """The §5.3 / §5.4 claims about hidden units, each marked agrees / DISAGREES with what
+    the instruments measured (correlation is a proxy for co-adaptation, not its definition)."""
+    by = {r.variant: r for r in results}
+    lines: list[str] = []
+    none = by.get("none")
+    if none is None:
+        return lines
+    dropout = by.get("dropout")
+    if dropout is not None:
+        holds = dropout.coadaptation < none.coadaptation
+        lines.append(f"[{'agrees' if holds else 'DISAGREES'}] §5.3 dropout stops units "
+                     f"co-adapting: mean |correlation| {dropout.coadaptation:.3f} with dropout, "
+                     f"{none.coadaptation:.3f} without")
+    bn = by.get("batchnorm")
+    if bn is not None:
+        def growth(r: Result) -> float:
+            return r.activation_std(-1) / r.activation_std(0)
+
+        holds = abs(np.log(growth(bn))) < abs(np.log(growth(none)))
+        lines.append(f"[{'agrees' if holds else 'DISAGREES'}] §5.4 batch normalisation keeps "
+                     f"activations in range: their std changed x{growth(bn):.2f} during "
+                     f"training with batch norm, x{growth(none):.2f} without")
+    return lines
+
+
+def _plot_units(results: list[Result], out: Path) -> Path:
+    """Co-adaptation and activation std of the hidden units per epoch, per variant."""
+    import matplotlib.pyplot as plt
+
+    from nablanet.plotting import save_figure
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for r in results:
+        epochs = np.arange(len(r.hidden.steps))
+        corr = np.nanmean(np.array(list(r.hidden.correlation.values())), axis=0)
+        left.plot(epochs, corr, label=r.variant)
+        right.plot(epochs, list(r.hidden.std.values())[-1], label=r.variant)
+    left.set_title("Co-adaptation: mean |correlation| between hidden units")
+    left.set_ylabel("mean |correlation|")
+    right.set_title("Range of the last hidden layer's activations")
+    right.set_ylabel("activation standard deviation")
+    for ax in (left, right):
+        ax.set_xlabel("epoch (0 = before training)")
+        ax.grid(alpha=0.3)
+    left.legend(fontsize=8)
+    fig.suptitle("Hidden units on a probe batch of validation samples (§5.3, §5.4)")
+    fig.tight_layout()
+    return save_figure(fig, out / "hidden_units.png")
 
 
 def _plot(results: list[Result], out: Path) -> list[Path]:
@@ -322,7 +406,7 @@ def _plot(results: list[Result], out: Path) -> list[Path]:
     ax.grid(alpha=0.3, axis="y")
     ax.legend()
     gap = save_figure(fig, out / "generalization_gap.png")
-    return [curves, val, gap]
+    return [curves, val, gap, _plot_units(results, out)]
 
 
 def main(args: argparse.Namespace) -> int:
@@ -352,6 +436,14 @@ def main(args: argparse.Namespace) -> int:
     print(_HEADER)
     for r in results:
         print(format_row(r))
+    print("\nHidden units on 256 validation samples (ActivationStats): co-adaptation = mean "
+          "|correlation| between units at the end; act std = spread of the last hidden "
+          "layer's activations before and after training")
+    print(_UNITS_HEADER)
+    for r in results:
+        print(format_units_row(r))
+    for line in check_claims(results):
+        print("  " + line)
     paths = _plot(results, out)
     print("\nSaved " + ", ".join(str(p) for p in paths))
     return 0
