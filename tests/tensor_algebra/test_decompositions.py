@@ -170,6 +170,21 @@ def test_tucker_exact_recovery_and_result_type() -> None:
     assert tucker(t, 50).relative_error(t) < 1e-12
 
 
+def test_tucker_hooi_keeps_a_rank_larger_than_the_projected_unfolding() -> None:
+    # Regression (issue 25): with ranks (2, 3, 1) the projected mode-2 unfolding is 4 x 2, and
+    # HOOI used to return a (4, 2) factor and a (2, 2, 1) core without saying so.
+    t = np.random.default_rng(1234).random((3, 4, 3))
+    for method in ("hooi", "hosvd"):
+        result = tucker(t, [2, 3, 1], method=method)
+        assert [f.shape for f in result.factors] == [(3, 2), (4, 3), (3, 1)]
+        assert result.core.shape == (2, 3, 1)
+        for factor in result.factors:
+            np.testing.assert_allclose(factor.T @ factor, np.eye(factor.shape[1]), atol=1e-12)
+    core, factors = tl_tucker(tl.tensor(t), rank=[2, 3, 1])
+    reference = relative(t, tl.tucker_to_tensor((core, factors)))
+    assert tucker(t, [2, 3, 1]).relative_error(t) <= reference + TOLERANCE
+
+
 # --- tensor train ------------------------------------------------------------------------------
 @pytest.mark.parametrize("shape,rank,seed", [((4, 5, 6, 7), 3, 0), ((3, 4, 3, 4, 3), 4, 1)])
 def test_tt_no_worse_than_tensorly(shape: tuple[int, ...], rank: int, seed: int) -> None:

@@ -84,7 +84,9 @@ def leading_left_singular_vectors(matrix: np.ndarray, rank: int) -> tuple[np.nda
     For a wide matrix :math:`X \in \mathbb{R}^{m \times n}` (:math:`m \le n`) this is the
     eigendecomposition of the small Gram matrix :math:`X X^\top = U \Sigma^2 U^\top`
     (one :math:`O(m^2 n)` GEMM and an :math:`m \times m` symmetric eigensolver instead of an
-    SVD of the whole matrix); tall matrices use the thin SVD. Singular values below about
+    SVD of the whole matrix); tall matrices use the thin SVD, or the full one when
+    ``rank`` exceeds the number of columns (the leading vectors are then completed by an
+    orthonormal basis of the complement, with singular value 0). Singular values below about
     :math:`10^{-8}\sigma_1` are not resolved by the Gram route, which is harmless for the
     subspaces and tail energies the decompositions need.
     """
@@ -95,8 +97,10 @@ def leading_left_singular_vectors(matrix: np.ndarray, rank: int) -> tuple[np.nda
         values, vectors = np.linalg.eigh(gram)
         order = slice(m - 1, m - 1 - rank, -1) if rank < m else slice(None, None, -1)
         return vectors[:, order], np.sqrt(np.maximum(values[order], 0.0))
-    u, s, _ = np.linalg.svd(matrix, full_matrices=False)
-    return u[:, :rank], s[:rank]
+    # A tall matrix with fewer columns than the rank has only n singular vectors with
+    # nonzero values; the full SVD completes them with an orthonormal basis of the rest.
+    u, s, _ = np.linalg.svd(matrix, full_matrices=rank > n)
+    return u[:, :rank], np.concatenate([s, np.zeros(max(rank - s.size, 0))])[:rank]
 
 
 def gram_eigenvectors(gram: np.ndarray, rank: int) -> np.ndarray:
