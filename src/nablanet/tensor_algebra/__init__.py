@@ -24,6 +24,7 @@ Review 51(3), 2009; I. V. Oseledets, "Tensor-Train Decomposition", SIAM J. Sci. 
 from nablanet.tensor_algebra.cp import cp
 from nablanet.tensor_algebra.formats import (
     CPTensor,
+    TTMatrix,
     TTTensor,
     TuckerTensor,
     random_cp,
@@ -31,12 +32,13 @@ from nablanet.tensor_algebra.formats import (
     random_tucker,
 )
 from nablanet.tensor_algebra.products import hadamard, khatri_rao, kronecker, outer
-from nablanet.tensor_algebra.tensor_train import tensor_train
+from nablanet.tensor_algebra.tensor_train import tensor_train, tensor_train_matrix
 from nablanet.tensor_algebra.tucker import tucker
 from nablanet.tensor_algebra.unfolding import fold, mode_dot, multi_mode_dot, unfold
 
 __all__ = [
     "CPTensor",
+    "TTMatrix",
     "TTTensor",
     "TuckerTensor",
     "cp",
@@ -51,6 +53,7 @@ __all__ = [
     "random_tt",
     "random_tucker",
     "tensor_train",
+    "tensor_train_matrix",
     "tucker",
     "unfold",
 ]

@@ -15,10 +15,12 @@ def is_tensor(x: Any) -> bool:
     return isinstance(x, Tensor)
 
 
-def as_data_tensor(tensor: Any, where: str, *, min_order: int = 2) -> np.ndarray:
+def as_data_tensor(tensor: Any, where: str, *, min_order: int = 2,
+                   allow_complex: bool = False) -> np.ndarray:
     """``tensor`` as a finite float64 ndarray of order >= ``min_order`` (else ValueError).
 
-    Float32 input is promoted (a copy); float64 input is used as is (no copy).
+    Float32 input is promoted (a copy); float64 input is used as is (no copy). With
+    ``allow_complex`` complex input is kept, as complex128.
     """
     data = tensor.data if isinstance(tensor, Tensor) else tensor
     try:
@@ -26,8 +28,10 @@ def as_data_tensor(tensor: Any, where: str, *, min_order: int = 2) -> np.ndarray
     except Exception:  # pragma: no cover - exotic array-likes
         raise ValueError(f"{where}: the tensor must be a numeric array. "
                          f"Received: {type(tensor).__name__}") from None
-    if array.dtype.kind not in "biuf":
-        raise ValueError(f"{where}: the tensor must hold real numbers. "
+    kinds = "biufc" if allow_complex else "biuf"
+    if array.dtype.kind not in kinds:
+        what = "numbers" if allow_complex else "real numbers"
+        raise ValueError(f"{where}: the tensor must hold {what}. "
                          f"Received: an array of dtype {array.dtype}")
     if array.ndim < min_order:
         raise ValueError(f"{where}: the tensor must have order >= {min_order}. "
@@ -35,7 +39,7 @@ def as_data_tensor(tensor: Any, where: str, *, min_order: int = 2) -> np.ndarray
     if 0 in array.shape:
         raise ValueError(f"{where}: the tensor must not be empty. "
                          f"Received: a tensor of shape {array.shape}")
-    array = np.asarray(array, dtype=np.float64)
+    array = np.asarray(array, dtype=np.complex128 if array.dtype.kind == "c" else np.float64)
     if not np.isfinite(array).all():
         n_nan = int(np.isnan(array).sum())
         n_inf = int(np.isinf(array).sum())
@@ -93,7 +97,7 @@ def leading_left_singular_vectors(matrix: np.ndarray, rank: int) -> tuple[np.nda
     m, n = matrix.shape
     rank = min(rank, m)
     if m <= n:
-        gram = matrix @ matrix.T
+        gram = matrix @ matrix.conj().T
         values, vectors = np.linalg.eigh(gram)
         order = slice(m - 1, m - 1 - rank, -1) if rank < m else slice(None, None, -1)
         return vectors[:, order], np.sqrt(np.maximum(values[order], 0.0))
@@ -140,3 +144,50 @@ def split_point(shape: Sequence[int]) -> int:
     total = logs.sum()
     cumulative = np.cumsum(logs)[:-1]
     return int(np.argmin(np.abs(2 * cumulative - total))) + 1
+
+
+#: The SVD methods of TensorLy's ``svd=`` argument.
+SVD_METHODS = ("truncated_svd", "symeig_svd", "randomized_svd")
+
+
+def check_svd(svd: Any, where: str) -> str:
+    if svd not in SVD_METHODS:
+        raise ValueError(f"{where}: svd must be one of {SVD_METHODS}. Received: svd={svd!r}")
+    return str(svd)
+
+
+def randomized_range(matrix: np.ndarray, rank: int, rng: np.random.Generator,
+                     n_oversamples: int = 10, n_iter: int = 2) -> np.ndarray:
+    r"""An orthonormal basis :math:`Q` of the approximate leading ``rank``-dimensional range.
+
+    Halko, Martinsson and Tropp (2011), Algorithms 4.3/4.4: :math:`Y = (X X^*)^q X \Omega`
+    with a Gaussian :math:`\Omega` of ``rank + n_oversamples`` columns, re-orthonormalised
+    after every product.
+    """
+    m, n = matrix.shape
+    width = min(rank + n_oversamples, m, n)
+    q = np.linalg.qr(matrix @ rng.standard_normal((n, width)).astype(matrix.dtype))[0]
+    for _ in range(n_iter):
+        q = np.linalg.qr(matrix.conj().T @ q)[0]
+        q = np.linalg.qr(matrix @ q)[0]
+    return q
+
+
+def left_singular(matrix: np.ndarray, rank: int, svd: str = "truncated_svd",
+                  rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The ``rank`` leading left singular vectors and values of ``matrix`` by method ``svd``.
+
+    'truncated_svd' picks the exact route that is fastest for the shape
+    (:func:`leading_left_singular_vectors`); 'symeig_svd' always takes the eigenvectors of the
+    Gram matrix; 'randomized_svd' projects onto :func:`randomized_range` first. A rank above
+    ``min(matrix.shape)`` is completed by an orthonormal basis of the complement (value 0).
+    """
+    m, n = matrix.shape
+    if svd == "randomized_svd" and rank < min(m, n):
+        q = randomized_range(matrix, rank, rng if rng is not None else np.random.default_rng(0))
+        u, s, _ = np.linalg.svd(q.conj().T @ matrix, full_matrices=False)
+        return q @ u[:, :rank], s[:rank]
+    if svd == "symeig_svd" and rank <= m:
+        values, vectors = np.linalg.eigh(matrix @ matrix.conj().T)
+        return vectors[:, ::-1][:, :rank], np.sqrt(np.maximum(values[::-1][:rank], 0.0))
+    return leading_left_singular_vectors(matrix, rank)

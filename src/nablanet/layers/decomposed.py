@@ -1,0 +1,536 @@
+r"""Layers whose weights are kept in a decomposed form and trained directly (§2 in a network).
+
+- :class:`TTDense` (Novikov et al. 2015): the weight matrix of a dense layer as a TT-matrix.
+- :class:`CPConv2D` (Lebedev et al. 2015): a :math:`k_h \times k_w` convolution from a rank-R
+  CP decomposition of its kernel, computed as four small convolutions.
+- :class:`TuckerConv2D` (Kim et al. 2016): Tucker-2 on the channel modes of the kernel,
+  computed as a 1×1, a :math:`k_h \times k_w` and a 1×1 convolution.
+
+Each layer computes exactly what a :class:`~nablanet.layers.Dense` or
+:class:`~nablanet.layers.Conv2D` with the reconstructed kernel (:meth:`dense_kernel`) computes,
+with far fewer weights, and the forward pass never forms that kernel. The computations are
+composites of differentiable primitives (reshape, transpose, matmul, conv2d), so no backward
+pass of their own is needed; the functional forms :func:`tt_matmul`, :func:`cp_conv2d` and
+:func:`tucker_conv2d` are what the layers call.
+
+:func:`compress_layer` replaces a trained ``Dense`` or ``Conv2D`` of a Sequential model by
+its decomposed form, initialised from the decomposition of the trained kernel, with the rank
+given or chosen for a target compression or error, ready for fine-tuning.
+
+References
+----------
+A. Novikov, D. Podoprikhin, A. Osokin and D. Vetrov, "Tensorizing Neural Networks", NeurIPS 2015.
+V. Lebedev, Y. Ganin, M. Rakhuba, I. Oseledets and V. Lempitsky, "Speeding-up Convolutional
+Neural Networks Using Fine-tuned CP-Decomposition", ICLR 2015.
+Y.-D. Kim, E. Park, S. Yoo, T. Choi, L. Yang and D. Shin, "Compression of Deep Convolutional
+Neural Networks for Fast and Low Power Mobile Applications", ICLR 2016.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from nablanet import activations, initializers
+from nablanet.autograd.tensor import Tensor
+from nablanet.layers.base import Layer
+from nablanet.layers.conv import _int_tuple, _positive_int, conv_output_length
+from nablanet.ops.conv import conv2d
+from nablanet.ops.elementwise import add
+from nablanet.ops.linalg import matmul
+from nablanet.ops.shape import reshape, transpose
+
+__all__ = ["CPConv2D", "TTDense", "TuckerConv2D"]
+
+
+# -- functional forms ----------------------------------------------------------------------------
+def tt_matmul(x: Any, cores: Sequence[Any]) -> Tensor:
+    r"""``x @ W`` for a matrix ``W`` given as a TT-matrix, without forming ``W``.
+
+    With cores :math:`\mathcal{G}_k \in \mathbb{R}^{r_{k-1} \times n_k \times m_k \times r_k}`
+    (:math:`r_0 = r_d = 1`) the matrix is
+    :math:`W[(i_1 \dots i_d), (j_1 \dots j_d)] = G_1[i_1, j_1] \cdots G_d[i_d, j_d]`
+    (row and column indices in C order of their factors), and
+
+    .. math::
+
+        y_{b, j_1 \dots j_d} = \sum_{i_1 \dots i_d} x_{b, i_1 \dots i_d}\,
+        G_1[i_1, j_1] \cdots G_d[i_d, j_d]
+
+    is contracted one core at a time (Novikov et al. 2015, §4): step :math:`k` sums over
+    :math:`(r_{k-1}, i_k)` with one matrix product of the current state, viewed as
+    :math:`(B\, m_1 \cdots m_{k-1}\, n_{k+1} \cdots n_d) \times (r_{k-1} n_k)`, and the core,
+    viewed as :math:`(r_{k-1} n_k) \times (m_k r_k)`. The cost is
+    :math:`O(B \sum_k r_{k-1} r_k\, m_1 \cdots m_k\, n_k \cdots n_d)` instead of
+    :math:`O(B N M)`.
+
+    Parameters
+    ----------
+    x : Tensor or array of shape ``(batch, n_1 * ... * n_d)``
+    cores : sequence of Tensors or arrays, core k of shape ``(r_{k-1}, n_k, m_k, r_k)``
+
+    Returns
+    -------
+    Tensor of shape ``(batch, m_1 * ... * m_d)``
+    """
+    batch = x.shape[0]
+    rows = [int(c.shape[1]) for c in cores]
+    state = reshape(x, (batch, 1, rows[0], math.prod(rows[1:])))  # (P, r, n_k, Q)
+    for k, core in enumerate(cores):
+        p, r, n, q = state.shape
+        m, r_out = int(core.shape[2]), int(core.shape[3])
+        flat = reshape(transpose(state, (0, 3, 1, 2)), (p * q, r * n))
+        product = reshape(matmul(flat, reshape(core, (r * n, m * r_out))), (p, q, m, r_out))
+        state = transpose(product, (0, 2, 3, 1))  # (P, m_k, r_k, Q)
+        if k + 1 < len(cores):
+            state = reshape(state, (p * m, r_out, rows[k + 1], q // rows[k + 1]))
+    return reshape(state, (batch, -1))
+
+
+def _pointwise(x: Any, matrix: Any) -> Tensor:
+    """A 1×1 convolution: every pixel's channel vector times ``matrix``."""
+    shape = x.shape
+    out = matmul(reshape(x, (-1, shape[-1])), matrix)
+    return reshape(out, (*shape[:-1], matrix.shape[-1]))
+
+
+def cp_conv2d(x: Any, input_factor: Any, vertical_factor: Any, horizontal_factor: Any,
+              output_factor: Any, bias: Any = None, strides: Sequence[int] = (1, 1),
+              padding: str = "valid") -> Tensor:
+    r"""A convolution whose kernel is a CP tensor, as four small convolutions (Lebedev et al.).
+
+    With :math:`K[y, x, c, f] = \sum_{r=1}^R V_{y r} H_{x r} A_{c r} B_{r f}` the convolution
+    :math:`z = x \star K` factorises as
+
+    .. math::
+
+        u = x \star A \;(1 \times 1,\ C \to R), \quad
+        v = u \star_{\text{depthwise}} V \;(k_h \times 1), \quad
+        w = v \star_{\text{depthwise}} H \;(1 \times k_w), \quad
+        z = w \star B \;(1 \times 1,\ R \to F)
+
+    (the depthwise convolutions filter each of the :math:`R` channels on its own, each with
+    its own stride and padding along its axis, which matches the 2-D padding rule).
+
+    Parameters
+    ----------
+    x : Tensor of shape ``(batch, height, width, C)``
+    input_factor : ``(C, R)``; vertical_factor : ``(k_h, R)``; horizontal_factor : ``(k_w, R)``;
+    output_factor : ``(R, F)``; bias : ``(F,)`` or None
+    """
+    rank = input_factor.shape[1]
+    kh, kw = vertical_factor.shape[0], horizontal_factor.shape[0]
+    u = _pointwise(x, input_factor)
+    v = conv2d(u, reshape(vertical_factor, (kh, 1, 1, rank)), strides=(strides[0], 1),
+               padding=padding, groups=rank)
+    w = conv2d(v, reshape(horizontal_factor, (1, kw, 1, rank)), strides=(1, strides[1]),
+               padding=padding, groups=rank)
+    z = _pointwise(w, output_factor)
+    return z if bias is None else add(z, bias)
+
+
+def tucker_conv2d(x: Any, input_factor: Any, core: Any, output_factor: Any, bias: Any = None,
+                  strides: Sequence[int] = (1, 1), padding: str = "valid") -> Tensor:
+    r"""A convolution whose kernel is Tucker-2 on its channel modes (Kim et al. 2016).
+
+    With :math:`K[y, x, c, f] = \sum_{s, t} U_{c s}\, \mathcal{G}[y, x, s, t]\, V_{t f}` the
+    convolution is a 1×1 convolution :math:`C \to R_1` by :math:`U`, the
+    :math:`k_h \times k_w` convolution :math:`R_1 \to R_2` by the core (with the layer's
+    strides and padding) and a 1×1 convolution :math:`R_2 \to F` by :math:`V`.
+
+    Parameters
+    ----------
+    x : Tensor of shape ``(batch, height, width, C)``
+    input_factor : ``(C, R_1)``; core : ``(k_h, k_w, R_1, R_2)``; output_factor : ``(R_2, F)``;
+    bias : ``(F,)`` or None
+    """
+    u = _pointwise(x, input_factor)
+    v = conv2d(u, core, strides=tuple(strides), padding=padding)
+    z = _pointwise(v, output_factor)
+    return z if bias is None else add(z, bias)
+
+
+# -- shared helpers ----------------------------------------------------------------------------
+def balanced_factors(n: int, parts: int) -> tuple[int, ...]:
+    """``n`` as a product of ``parts`` factors as equal as its prime factors allow, largest first.
+
+    Examples
+    --------
+    >>> balanced_factors(63504, 3), balanced_factors(128, 3), balanced_factors(7, 2)
+    ((42, 42, 36), (8, 4, 4), (7, 1))
+    """
+    primes: list[int] = []
+    rest, p = int(n), 2
+    while p * p <= rest:
+        while rest % p == 0:
+            primes.append(p)
+            rest //= p
+        p += 1
+    if rest > 1:
+        primes.append(rest)
+    bins = [1] * parts
+    for prime in sorted(primes, reverse=True):
+        smallest = int(np.argmin(bins))
+        bins[smallest] *= prime
+    return tuple(sorted(bins, reverse=True))
+
+
+def _glorot_variance(fan_in: int, fan_out: int) -> float:
+    """The variance of Keras's Glorot initialisers, :math:`2 / (n_{in} + n_{out})`."""
+    return 2.0 / (fan_in + fan_out)
+
+
+def _positive_ints(owner: str, name: str, value: Any) -> tuple[int, ...]:
+    try:
+        values = tuple(value)
+    except TypeError:
+        values = ()
+    if not values or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0
+                         for v in values):
+        raise ValueError(f"{owner}: {name} must be a non-empty sequence of positive integers. "
+                         f"Received: {name}={value!r}")
+    return tuple(int(v) for v in values)
+
+
+def _check_padding(owner: str, padding: Any) -> str:
+    value = padding.lower() if isinstance(padding, str) else padding
+    if value not in ("valid", "same"):
+        raise ValueError(f"{owner}: padding must be 'valid' or 'same'. "
+                         f"Received: padding={padding!r}")
+    return str(value)
+
+
+class _Decomposed(Layer):
+    """Activation, bias and config handling shared by the three layers."""
+
+    def __init__(self, activation: Any = None, use_bias: bool = True,
+                 bias_initializer: Any = "zeros", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.bias: Tensor | None = None
+
+    def _finish(self, out: Tensor) -> Tensor:
+        if self.use_bias:
+            out = add(out, self.bias)
+        if self.activation is not activations.linear:
+            out = self.activation(out)
+        return out
+
+    def _add_bias(self, size: int) -> None:
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (size,), self.bias_initializer)
+
+    def _normal(self, name: str, shape: tuple[int, ...], std: float) -> Tensor:
+        return self.add_weight(name, shape, initializers.RandomNormal(stddev=std))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "bias_initializer": initializers.serialize(self.bias_initializer)}
+
+
+# -- TTDense -------------------------------------------------------------------------------------
+class TTDense(_Decomposed):
+    r"""A dense layer whose weight matrix is a TT-matrix (Novikov et al. 2015).
+
+    The kernel :math:`W \in \mathbb{R}^{N \times M}`, :math:`N = n_1 \cdots n_d`,
+    :math:`M = m_1 \cdots m_d`, is stored as cores
+    :math:`\mathcal{G}_k \in \mathbb{R}^{r_{k-1} \times n_k \times m_k \times r_k}`:
+
+    .. math::
+
+        W[(i_1 \dots i_d), (j_1 \dots j_d)] = G_1[i_1, j_1]\, G_2[i_2, j_2] \cdots G_d[i_d, j_d],
+        \qquad y = g(x W + b)
+
+    with :math:`\sum_k r_{k-1} n_k m_k r_k` weights instead of :math:`N M`. The forward pass
+    is :func:`tt_matmul` (the kernel is never formed). The cores start with independent normal
+    entries scaled so that the entries of :math:`W` have Glorot's variance
+    :math:`2 / (N + M)`.
+
+    Parameters
+    ----------
+    units : int
+        :math:`M`.
+    tt_rank : int or sequence of int
+        One rank for every inner bond, the :math:`d - 1` inner ranks, or all :math:`d + 1`
+        (starting and ending with 1); each is clamped to what the shapes allow.
+    input_factors, output_factors : sequence of int, optional
+        :math:`(n_1, \dots, n_d)` with product :math:`N` and :math:`(m_1, \dots, m_d)` with
+        product ``units``; by default :func:`balanced_factors` of each into ``num_cores``.
+    num_cores : int
+        :math:`d` when the factors are not given (default 3).
+    activation, use_bias, bias_initializer
+        As :class:`~nablanet.layers.Dense`.
+
+    Input shape: ``(batch, N)``. Output shape: ``(batch, units)``.
+
+    Examples
+    --------
+    >>> layer = TTDense(8, tt_rank=2, input_factors=(4, 3), output_factors=(2, 4))
+    >>> layer(np.ones((5, 12), dtype=np.float32)).shape
+    (5, 8)
+    >>> [w.shape for w in layer.weights]
+    [(1, 4, 2, 2), (2, 3, 4, 1), (8,)]
+    """
+
+    def __init__(self, units: int, tt_rank: int | Sequence[int] = 8,
+                 input_factors: Sequence[int] | None = None,
+                 output_factors: Sequence[int] | None = None, num_cores: int = 3,
+                 activation: Any = None, use_bias: bool = True, bias_initializer: Any = "zeros",
+                 **kwargs: Any) -> None:
+        super().__init__(activation, use_bias, bias_initializer, **kwargs)
+        self.units = _positive_int("TTDense", "units", units)
+        self.num_cores = _positive_int("TTDense", "num_cores", num_cores)
+        self.tt_rank: Any = (_positive_int("TTDense", "tt_rank", tt_rank)
+                             if isinstance(tt_rank, (int, np.integer))
+                             else list(_positive_ints("TTDense", "tt_rank", tt_rank)))
+        self.input_factors = (None if input_factors is None
+                              else list(_positive_ints("TTDense", "input_factors",
+                                                       input_factors)))
+        self.output_factors = (None if output_factors is None
+                               else list(_positive_ints("TTDense", "output_factors",
+                                                        output_factors)))
+        if self.output_factors is not None:
+            if math.prod(self.output_factors) != self.units:
+                raise ValueError(f"TTDense: the output factors must multiply to units "
+                                 f"({self.units}). Received: output_factors="
+                                 f"{tuple(self.output_factors)}")
+            if self.input_factors is not None and \
+                    len(self.input_factors) != len(self.output_factors):
+                raise ValueError(f"TTDense: input_factors and output_factors must have the "
+                                 f"same length. Received: {tuple(self.input_factors)} and "
+                                 f"{tuple(self.output_factors)}")
+        self.cores: list[Tensor] = []
+        self.input_dim: int | None = None
+
+    def _factors(self, input_dim: int) -> tuple[list[int], list[int]]:
+        d = len(self.input_factors or self.output_factors or []) or self.num_cores
+        rows = self.input_factors or list(balanced_factors(input_dim, d))
+        cols = self.output_factors or list(balanced_factors(self.units, d))
+        if math.prod(rows) != input_dim:
+            raise ValueError(f"TTDense '{self.name}': the input factors must multiply to the "
+                             f"input dimension {input_dim}. Received: input_factors="
+                             f"{tuple(rows)}")
+        return rows, cols
+
+    def build(self, input_shape: Sequence[int | None]) -> None:
+        from nablanet.tensor_algebra.formats import tt_ranks
+
+        last = input_shape[-1] if len(input_shape) else None
+        if last is None or len(input_shape) != 2:
+            raise ValueError(f"TTDense '{self.name}': expects inputs (batch, features) with "
+                             f"known features. Received: input_shape={tuple(input_shape)}")
+        self.input_dim = int(last)
+        rows, cols = self._factors(self.input_dim)
+        ranks = tt_ranks([n * m for n, m in zip(rows, cols)], self.tt_rank, "TTDense")
+        # W's entries are sums of prod(r_1..r_{d-1}) products of d core entries.
+        target = _glorot_variance(self.input_dim, self.units)
+        paths = math.prod(ranks[1:-1])
+        std = (target / paths) ** (0.5 / len(rows))
+        self.cores = [self._normal(f"core_{k}", (ranks[k], rows[k], cols[k], ranks[k + 1]), std)
+                      for k in range(len(rows))]
+        self._add_bias(self.units)
+        self.built = True
+
+    @property
+    def tt_ranks(self) -> tuple[int, ...]:
+        """All TT ranks of the built layer, :math:`(1, r_1, \\dots, r_{d-1}, 1)`."""
+        return tuple(int(c.shape[0]) for c in self.cores) + (1,)
+
+    def call(self, inputs: Tensor) -> Tensor:
+        if inputs.ndim != 2 or inputs.shape[-1] != self.input_dim:
+            raise ValueError(f"TTDense '{self.name}': expected input of shape (batch, "
+                             f"{self.input_dim}), got {inputs.shape}")
+        return self._finish(tt_matmul(inputs, self.cores))
+
+    def dense_kernel(self) -> np.ndarray:
+        """The full ``(N, units)`` kernel the cores represent (for checks and export)."""
+        from nablanet.tensor_algebra.formats import TTMatrix
+
+        return TTMatrix([c.data for c in self.cores]).to_matrix()
+
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
+        return (*tuple(input_shape)[:-1], self.units)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "units": self.units, "tt_rank": self.tt_rank,
+                "input_factors": self.input_factors, "output_factors": self.output_factors,
+                "num_cores": self.num_cores}
+
+
+# -- convolutions ----------------------------------------------------------------------------
+class _DecomposedConv(_Decomposed):
+    def __init__(self, owner: str, filters: int, kernel_size: Any, strides: Any, padding: Any,
+                 activation: Any, use_bias: bool, bias_initializer: Any, **kwargs: Any) -> None:
+        super().__init__(activation, use_bias, bias_initializer, **kwargs)
+        self.filters = _positive_int(owner, "filters", filters)
+        self.kernel_size = _int_tuple(owner, "kernel_size", kernel_size, 2)
+        self.strides = _int_tuple(owner, "strides", strides, 2)
+        self.padding = _check_padding(owner, padding)
+        self.input_channels: int | None = None
+
+    def _channels(self, input_shape: Sequence[int | None]) -> int:
+        if len(input_shape) != 4 or input_shape[-1] is None:
+            raise ValueError(f"{type(self).__name__} '{self.name}': expects inputs (batch, "
+                             f"height, width, channels) with known channels. Received: "
+                             f"input_shape={tuple(input_shape)}")
+        self.input_channels = int(input_shape[-1])
+        return self.input_channels
+
+    def _kernel_variance(self) -> float:
+        area = self.kernel_size[0] * self.kernel_size[1]
+        assert self.input_channels is not None
+        return _glorot_variance(area * self.input_channels, area * self.filters)
+
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
+        shape = tuple(input_shape)
+        spatial = [conv_output_length(shape[1 + i], self.kernel_size[i], self.padding,
+                                      self.strides[i]) for i in range(2)]
+        return (shape[0], *spatial, self.filters)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "filters": self.filters,
+                "kernel_size": self.kernel_size, "strides": self.strides,
+                "padding": self.padding}
+
+
+class CPConv2D(_DecomposedConv):
+    r"""A 2-D convolution with a rank-R CP kernel, as four small convolutions (Lebedev et al.).
+
+    The kernel :math:`K \in \mathbb{R}^{k_h \times k_w \times C \times F}` is
+
+    .. math::
+
+        K[y, x, c, f] = \sum_{r=1}^{R} V_{y r}\, H_{x r}\, A_{c r}\, B_{r f}
+
+    and the layer computes :func:`cp_conv2d`: a 1×1 convolution :math:`C \to R`, a
+    :math:`k_h \times 1` and a :math:`1 \times k_w` depthwise convolution on the :math:`R`
+    channels, and a 1×1 convolution :math:`R \to F`: :math:`R (k_h + k_w + C + F)` weights
+    instead of :math:`k_h k_w C F`. The four factors start normal, scaled so that the entries
+    of :math:`K` have Glorot's variance.
+
+    Parameters
+    ----------
+    filters : int
+        :math:`F`.
+    kernel_size : int or pair of int
+    rank : int
+        :math:`R`.
+    strides : int or pair of int
+    padding : {'valid', 'same'}
+    activation, use_bias, bias_initializer
+        As :class:`~nablanet.layers.Conv2D`.
+
+    Input shape ``(batch, height, width, C)``; output shape ``(batch, new_h, new_w, F)``.
+
+    Examples
+    --------
+    >>> layer = CPConv2D(8, 3, rank=4, padding='same')
+    >>> layer(np.ones((2, 5, 5, 3), dtype=np.float32)).shape
+    (2, 5, 5, 8)
+    >>> [w.shape for w in layer.weights]
+    [(3, 4), (3, 4), (3, 4), (4, 8), (8,)]
+    """
+
+    def __init__(self, filters: int, kernel_size: Any, rank: int, strides: Any = (1, 1),
+                 padding: str = "valid", activation: Any = None, use_bias: bool = True,
+                 bias_initializer: Any = "zeros", **kwargs: Any) -> None:
+        super().__init__("CPConv2D", filters, kernel_size, strides, padding, activation,
+                         use_bias, bias_initializer, **kwargs)
+        self.rank = _positive_int("CPConv2D", "rank", rank)
+
+    def build(self, input_shape: Sequence[int | None]) -> None:
+        channels = self._channels(input_shape)
+        kh, kw = self.kernel_size
+        r = self.rank
+        std = (self._kernel_variance() / r) ** 0.125  # K's entries: sums of R 4-fold products
+        self.input_factor = self._normal("input_factor", (channels, r), std)
+        self.vertical_factor = self._normal("vertical_factor", (kh, r), std)
+        self.horizontal_factor = self._normal("horizontal_factor", (kw, r), std)
+        self.output_factor = self._normal("output_factor", (r, self.filters), std)
+        self._add_bias(self.filters)
+        self.built = True
+
+    def call(self, inputs: Tensor) -> Tensor:
+        out = cp_conv2d(inputs, self.input_factor, self.vertical_factor, self.horizontal_factor,
+                        self.output_factor, None, self.strides, self.padding)
+        return self._finish(out)
+
+    def dense_kernel(self) -> np.ndarray:
+        """The full ``(k_h, k_w, C, F)`` kernel the factors represent."""
+        return np.einsum("yr,xr,cr,rf->yxcf", self.vertical_factor.data,
+                         self.horizontal_factor.data, self.input_factor.data,
+                         self.output_factor.data)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rank": self.rank}
+
+
+class TuckerConv2D(_DecomposedConv):
+    r"""A 2-D convolution with a Tucker-2 kernel on its channel modes (Kim et al. 2016).
+
+    .. math::
+
+        K[y, x, c, f] = \sum_{s=1}^{R_1} \sum_{t=1}^{R_2} U_{c s}\, \mathcal{G}[y, x, s, t]\,
+        V_{t f}
+
+    computed as :func:`tucker_conv2d`: a 1×1 convolution :math:`C \to R_1`, the
+    :math:`k_h \times k_w` core convolution :math:`R_1 \to R_2` (with the strides and
+    padding) and a 1×1 convolution :math:`R_2 \to F`; :math:`C R_1 + k_h k_w R_1 R_2 + R_2 F`
+    weights instead of :math:`k_h k_w C F`. The factors start with orthonormal columns and the
+    core normal, scaled so that :math:`K`'s entries have Glorot's variance.
+
+    Parameters
+    ----------
+    filters : int
+    kernel_size : int or pair of int
+    ranks : int or pair of int
+        :math:`(R_1, R_2)`, the input- and output-channel ranks.
+    strides, padding, activation, use_bias, bias_initializer
+        As :class:`~nablanet.layers.Conv2D`.
+
+    Examples
+    --------
+    >>> layer = TuckerConv2D(8, 3, ranks=(2, 4))
+    >>> layer(np.ones((2, 5, 5, 3), dtype=np.float32)).shape
+    (2, 3, 3, 8)
+    >>> [w.shape for w in layer.weights]
+    [(3, 2), (3, 3, 2, 4), (4, 8), (8,)]
+    """
+
+    def __init__(self, filters: int, kernel_size: Any, ranks: Any, strides: Any = (1, 1),
+                 padding: str = "valid", activation: Any = None, use_bias: bool = True,
+                 bias_initializer: Any = "zeros", **kwargs: Any) -> None:
+        super().__init__("TuckerConv2D", filters, kernel_size, strides, padding, activation,
+                         use_bias, bias_initializer, **kwargs)
+        self.ranks = _int_tuple("TuckerConv2D", "ranks", ranks, 2)
+
+    def build(self, input_shape: Sequence[int | None]) -> None:
+        channels = self._channels(input_shape)
+        r1, r2 = self.ranks
+        kh, kw = self.kernel_size
+        init = initializers.Orthogonal()
+        self.input_factor = self.add_weight("input_factor", (channels, r1), init)
+        self.core = self._normal("core", (kh, kw, r1, r2), float(np.sqrt(
+            self._kernel_variance() * channels * self.filters / (r1 * r2))))
+        self.output_factor = self.add_weight("output_factor", (r2, self.filters), init)
+        self._add_bias(self.filters)
+        self.built = True
+
+    def call(self, inputs: Tensor) -> Tensor:
+        out = tucker_conv2d(inputs, self.input_factor, self.core, self.output_factor, None,
+                            self.strides, self.padding)
+        return self._finish(out)
+
+    def dense_kernel(self) -> np.ndarray:
+        """The full ``(k_h, k_w, C, F)`` kernel."""
+        return np.einsum("cs,yxst,tf->yxcf", self.input_factor.data, self.core.data,
+                         self.output_factor.data)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "ranks": self.ranks}
