@@ -534,3 +534,221 @@ class TuckerConv2D(_DecomposedConv):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "ranks": self.ranks}
+
+
+# -- compressing a trained model ----------------------------------------------------------------
+def _tt_parameters(rows: Sequence[int], cols: Sequence[int], rank: int) -> int:
+    from nablanet.tensor_algebra.formats import tt_ranks
+
+    ranks = tt_ranks([n * m for n, m in zip(rows, cols)], rank, "compress_layer")
+    return sum(ranks[k] * n * m * ranks[k + 1] for k, (n, m) in enumerate(zip(rows, cols)))
+
+
+def _largest_rank(parameters: Any, budget: float, upper: int) -> int:
+    """The largest rank in ``[1, upper]`` whose ``parameters(rank)`` fits ``budget`` (or 1)."""
+    low, high = 1, upper
+    while low < high:
+        middle = (low + high + 1) // 2
+        if parameters(middle) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _check_target(rank: Any, compression: Any, error: Any) -> None:
+    given = [name for name, v in (("rank", rank), ("compression", compression),
+                                  ("error", error)) if v is not None]
+    if len(given) != 1:
+        raise ValueError(f"compress_layer: give exactly one of rank, compression or error. "
+                         f"Received: {', '.join(given) or 'none of them'}")
+    if compression is not None and not (isinstance(compression, (int, float))
+                                        and compression >= 1):
+        raise ValueError(f"compress_layer: compression must be a number >= 1 (dense weights "
+                         f"per decomposed weight). Received: compression={compression!r}")
+    if error is not None and not (isinstance(error, (int, float)) and 0 <= error < 1):
+        raise ValueError(f"compress_layer: error must be a relative error in [0, 1). "
+                         f"Received: error={error!r}")
+
+
+def _decompose_dense(layer: Any, rank: Any, compression: Any, error: Any,
+                     input_factors: Any, output_factors: Any, num_cores: int) -> Layer:
+    from nablanet.tensor_algebra import tensor_train_matrix
+
+    kernel = np.asarray(layer.kernel.data, dtype=np.float64)
+    n_in, units = kernel.shape
+    rows = list(input_factors or balanced_factors(n_in, num_cores))
+    cols = list(output_factors or balanced_factors(units, len(rows)))
+    if math.prod(rows) != n_in or math.prod(cols) != units or len(rows) != len(cols):
+        raise ValueError(f"compress_layer: input_factors must multiply to {n_in} and "
+                         f"output_factors to {units}, with as many of each. Received: "
+                         f"{tuple(rows)} and {tuple(cols)}")
+    tensorised = kernel.reshape(rows + cols)
+    if compression is not None:
+        rank = _largest_rank(lambda r: _tt_parameters(rows, cols, r), n_in * units / compression,
+                             max(n_in, units))
+    train = tensor_train_matrix(tensorised, rank, eps=error)
+    new = TTDense(units, tt_rank=list(train.ranks), input_factors=rows, output_factors=cols,
+                  activation=layer.activation, use_bias=layer.use_bias, name=layer.name)
+    new.build((None, n_in))
+    new.set_weights([c.astype(np.float32) for c in train.cores]
+                    + ([layer.bias.data] if layer.use_bias else []))
+    return new
+
+
+def _decompose_conv(layer: Any, method: str, rank: Any, compression: Any, error: Any,
+                    random_state: Any) -> Layer:
+    from nablanet.tensor_algebra import cp, partial_tucker
+
+    if tuple(layer.dilation_rate) != (1, 1) or layer.groups != 1:
+        raise ValueError(f"compress_layer: only Conv2D layers with dilation_rate=(1, 1) and "
+                         f"groups=1 can be decomposed. Received: dilation_rate="
+                         f"{layer.dilation_rate}, groups={layer.groups}")
+    kernel = np.asarray(layer.kernel.data, dtype=np.float64)
+    kh, kw, channels, filters = kernel.shape
+    size = kernel.size
+    common = dict(strides=layer.strides, padding=layer.padding, activation=layer.activation,
+                  use_bias=layer.use_bias, name=layer.name)
+    bias = [layer.bias.data] if layer.use_bias else []
+    norm = float(np.linalg.norm(kernel))
+
+    if method == "cp":
+        def fit(r: int) -> Any:
+            return cp(kernel, r, init="svd", n_iter_max=500, tol=1e-10,
+                      random_state=random_state)
+
+        per_rank = kh + kw + channels + filters
+        if compression is not None:
+            rank = max(1, int(size / compression) // per_rank)
+        if error is not None:  # the smallest rank that reaches the error
+            rank = 1
+            while fit(rank).relative_error(kernel) > error and rank * per_rank < size:
+                rank += 1
+        result = fit(int(rank))
+        vertical, horizontal, inputs, outputs = result.factors
+        new: Layer = CPConv2D(filters, (kh, kw), int(rank), **common)
+        new.build((None, None, None, channels))
+        new.set_weights([inputs, vertical, horizontal, (outputs * result.weights).T] + bias)
+        return new
+
+    def tucker2(r1: int, r2: int) -> Any:
+        return partial_tucker(kernel, [r1, r2], modes=[2, 3], tol=1e-10)
+
+    def ranks_at(scale: float) -> tuple[int, int]:
+        return max(1, round(scale * channels)), max(1, round(scale * filters))
+
+    def parameters(r: tuple[int, int]) -> int:
+        return channels * r[0] + kh * kw * r[0] * r[1] + r[1] * filters
+
+    scales = np.linspace(0.01, 1.0, 100)
+    if compression is not None:
+        fitting = [s for s in scales if parameters(ranks_at(s)) <= size / compression]
+        rank = ranks_at(fitting[-1] if fitting else scales[0])
+    elif error is not None:
+        for s in scales:
+            rank = ranks_at(s)
+            (core, _), _ = tucker2(*rank)
+            if np.sqrt(max(norm ** 2 - float(np.vdot(core, core)), 0.0)) <= error * norm:
+                break
+    r1, r2 = (rank, rank) if isinstance(rank, (int, np.integer)) else tuple(rank)
+    (core, (u, v)), _ = tucker2(int(r1), int(r2))
+    new = TuckerConv2D(filters, (kh, kw), (core.shape[2], core.shape[3]), **common)
+    new.build((None, None, None, channels))
+    new.set_weights([u, core, v.T] + bias)
+    return new
+
+
+def compress_layer(model: Any, layer: Any, *, method: str | None = None, rank: Any = None,
+                   compression: float | None = None, error: float | None = None,
+                   input_factors: Sequence[int] | None = None,
+                   output_factors: Sequence[int] | None = None, num_cores: int = 3,
+                   random_state: Any = 0) -> Any:
+    r"""A copy of a Sequential ``model`` with one trained layer replaced by its decomposed form.
+
+    The new layer is initialised from the decomposition of the trained kernel, so before any
+    fine-tuning the model computes what the original computes up to the decomposition's
+    error; the bias and activation are kept. Every other layer is a copy (same config and
+    weights), so training the result leaves ``model`` unchanged. Compile the result before
+    training it.
+
+    - ``Dense`` → :class:`TTDense` (``method='tt'``): the kernel, reshaped to
+      :math:`(n_1, \dots, n_d, m_1, \dots, m_d)`, by
+      :func:`~nablanet.tensor_algebra.tensor_train_matrix`.
+    - ``Conv2D`` → :class:`CPConv2D` (``method='cp'``, the default): a CP decomposition of
+      the :math:`(k_h, k_w, C, F)` kernel (ALS from the SVD start), the weights folded into
+      the output factor; or → :class:`TuckerConv2D` (``method='tucker'``): Tucker-2 of the
+      kernel on its channel modes (:func:`~nablanet.tensor_algebra.partial_tucker`).
+
+    Give exactly one of
+
+    - ``rank``: the TT rank (int or all ranks), the CP rank, or the Tucker-2 ranks
+      :math:`(R_1, R_2)`;
+    - ``compression``: the largest rank whose decomposed layer has at most
+      ``kernel.size / compression`` weights (Tucker-2: the same fraction of both channel
+      counts);
+    - ``error``: the smallest rank whose relative kernel error
+      :math:`\lVert K - \hat K \rVert_F / \lVert K \rVert_F` is at most ``error``.
+
+    Parameters
+    ----------
+    model : Sequential
+    layer : Layer or str
+        The layer of ``model`` (or its name).
+    method : {'tt', 'cp', 'tucker'}, optional
+    rank, compression, error
+        The target, as above.
+    input_factors, output_factors, num_cores
+        The TT-matrix shape of a Dense kernel (default: :func:`balanced_factors` of each
+        size into ``num_cores``).
+    random_state
+        For the CP start.
+
+    Returns
+    -------
+    Sequential (uncompiled)
+
+    Examples
+    --------
+    >>> from nablanet import layers, models
+    >>> model = models.Sequential([layers.Input((12,)), layers.Dense(8), layers.Dense(2)])
+    >>> small = compress_layer(model, model.layers[0], rank=2, input_factors=(4, 3),
+    ...                        output_factors=(2, 4))
+    >>> [type(l).__name__ for l in small.layers], small.layers[0].count_params()
+    (['TTDense', 'Dense'], 48)
+    """
+    from nablanet import layers as nl
+    from nablanet import models
+
+    if not isinstance(model, models.Sequential):
+        raise ValueError(f"compress_layer: only Sequential models are supported. "
+                         f"Received: {type(model).__name__}")
+    target = model.get_layer(layer) if isinstance(layer, str) else layer
+    if target not in model.layers:
+        raise ValueError(f"compress_layer: the layer {getattr(target, 'name', target)!r} is "
+                         f"not a layer of the model {model.name!r}")
+    _check_target(rank, compression, error)
+    if isinstance(target, nl.Dense):
+        method = method or "tt"
+        if method != "tt":
+            raise ValueError(f"compress_layer: a Dense layer is decomposed with method='tt'. "
+                             f"Received: method={method!r}")
+        new = _decompose_dense(target, rank, compression, error, input_factors,
+                               output_factors, num_cores)
+    elif isinstance(target, nl.Conv2D):
+        method = method or "cp"
+        if method not in ("cp", "tucker"):
+            raise ValueError(f"compress_layer: a Conv2D layer is decomposed with method='cp' "
+                             f"or 'tucker'. Received: method={method!r}")
+        new = _decompose_conv(target, method, rank, compression, error, random_state)
+    else:
+        raise ValueError(f"compress_layer: only Dense and Conv2D layers can be decomposed. "
+                         f"Received: a {type(target).__name__} layer")
+
+    stack: list[Any] = [nl.Input(shape=tuple(model.input_shape[1:]))]
+    for old in model.layers:
+        stack.append(new if old is target else type(old).from_config(old.get_config()))
+    result = models.Sequential(stack, name=f"{model.name}_compressed")
+    for old, copy in zip(model.layers, result.layers):
+        if old is not target:
+            copy.set_weights(old.get_weights())
+    return result

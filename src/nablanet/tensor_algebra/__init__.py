@@ -33,7 +33,7 @@ from nablanet.tensor_algebra.formats import (
 )
 from nablanet.tensor_algebra.products import hadamard, khatri_rao, kronecker, outer
 from nablanet.tensor_algebra.tensor_train import tensor_train, tensor_train_matrix
-from nablanet.tensor_algebra.tucker import tucker
+from nablanet.tensor_algebra.tucker import partial_tucker, tucker
 from nablanet.tensor_algebra.unfolding import fold, mode_dot, multi_mode_dot, unfold
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "mode_dot",
     "multi_mode_dot",
     "outer",
+    "partial_tucker",
     "random_cp",
     "random_tt",
     "random_tucker",

@@ -149,8 +149,9 @@ def tensor_train(tensor: Any, rank: int | Sequence[int] | None = None, svd: str 
     return TTTensor(cores, [error])
 
 
-def tensor_train_matrix(tensor: Any, rank: int | Sequence[int], svd: str = "truncated_svd",
-                        verbose: bool = False) -> TTMatrix:
+def tensor_train_matrix(tensor: Any, rank: int | Sequence[int] | None,
+                        svd: str = "truncated_svd", verbose: bool = False, *,
+                        eps: float | None = None) -> TTMatrix:
     r"""TT-matrix decomposition of a tensorised matrix (Oseledets 2011, §5).
 
     ``tensor`` has shape :math:`(n_1, \dots, n_d, m_1, \dots, m_d)` (a
@@ -169,8 +170,8 @@ def tensor_train_matrix(tensor: Any, rank: int | Sequence[int], svd: str = "trun
     tensor : ndarray of even order 2d
     rank : int or sequence of int
         As :func:`tensor_train`'s ``rank`` for the order-d tensor.
-    svd, verbose
-        As :func:`tensor_train`.
+    svd, verbose, eps
+        As :func:`tensor_train` (``eps``: the ranks are chosen for this relative accuracy).
 
     Returns
     -------
@@ -195,7 +196,7 @@ def tensor_train_matrix(tensor: Any, rank: int | Sequence[int], svd: str = "trun
         return TTMatrix([data.reshape(1, rows[0], cols[0], 1)])
     interleaved = data.transpose([axis for k in range(d) for axis in (k, d + k)])
     merged = np.ascontiguousarray(interleaved).reshape([n * m for n, m in zip(rows, cols)])
-    train = tensor_train(merged, rank, svd, verbose)
+    train = tensor_train(merged, rank, svd, verbose, eps=eps)
     cores = [c.reshape(c.shape[0], rows[k], cols[k], c.shape[2])
              for k, c in enumerate(train.cores)]
     return TTMatrix(cores, train.errors)
