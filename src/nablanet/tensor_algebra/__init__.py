@@ -21,7 +21,7 @@ Review 51(3), 2009; I. V. Oseledets, "Tensor-Train Decomposition", SIAM J. Sci. 
 33(5), 2011.
 """
 
-from nablanet.tensor_algebra.cp import cp
+from nablanet.tensor_algebra.cp import cp, initialize_cp, parafac
 from nablanet.tensor_algebra.formats import (
     CPTensor,
     TTMatrix,
@@ -31,6 +31,7 @@ from nablanet.tensor_algebra.formats import (
     random_tt,
     random_tucker,
 )
+from nablanet.tensor_algebra.nn_cp import non_negative_parafac, non_negative_parafac_hals
 from nablanet.tensor_algebra.products import hadamard, khatri_rao, kronecker, outer
 from nablanet.tensor_algebra.tensor_train import tensor_train, tensor_train_matrix
 from nablanet.tensor_algebra.tucker import partial_tucker, tucker
@@ -48,7 +49,11 @@ __all__ = [
     "kronecker",
     "mode_dot",
     "multi_mode_dot",
+    "initialize_cp",
+    "non_negative_parafac",
+    "non_negative_parafac_hals",
     "outer",
+    "parafac",
     "partial_tucker",
     "random_cp",
     "random_tt",

@@ -191,3 +191,30 @@ def left_singular(matrix: np.ndarray, rank: int, svd: str = "truncated_svd",
         values, vectors = np.linalg.eigh(matrix @ matrix.conj().T)
         return vectors[:, ::-1][:, :rank], np.sqrt(np.maximum(values[::-1][:rank], 0.0))
     return leading_left_singular_vectors(matrix, rank)
+
+
+def nndsvd(matrix: np.ndarray, u: np.ndarray, s: np.ndarray) -> np.ndarray:
+    r"""Non-negative left factor from a truncated SVD: NNDSVDa (Boutsidis & Gallopoulos 2008).
+
+    Column 0 is :math:`\sqrt{\sigma_1} |u_1|`. For each further singular pair
+    :math:`(u_j, v_j)` the positive parts :math:`(u_j^+, v_j^+)` or the negative parts
+    :math:`(u_j^-, v_j^-)` are kept, whichever has the larger product of norms
+    :math:`m`, as :math:`\sqrt{\sigma_j m}\, u / \lVert u \rVert`; entries below the machine
+    epsilon are then replaced by the mean of ``matrix`` (the 'a' variant, TensorLy's default).
+    The right singular vectors are :math:`v_j = u_j^\top X / \sigma_j`.
+    """
+    safe = np.where(s > 0, s, 1.0)
+    v = (u.T @ matrix) / safe[:, None]
+    w = np.zeros_like(u)
+    w[:, 0] = np.sqrt(s[0]) * np.abs(u[:, 0])
+    for j in range(1, u.shape[1]):
+        x, y = u[:, j], v[j]
+        xp, yp, xn, yn = np.maximum(x, 0), np.maximum(y, 0), np.maximum(-x, 0), np.maximum(-y, 0)
+        mp = np.linalg.norm(xp) * np.linalg.norm(yp)
+        mn = np.linalg.norm(xn) * np.linalg.norm(yn)
+        part, sigma = (xp, mp) if mp > mn else (xn, mn)
+        norm = np.linalg.norm(part)
+        if norm > 0:
+            w[:, j] = np.sqrt(s[j] * sigma) * part / norm
+    eps = float(np.finfo(np.float64).eps)
+    return np.where(w < eps, float(np.mean(matrix)), w)
