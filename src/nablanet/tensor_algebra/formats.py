@@ -78,7 +78,15 @@ class CPTensor(_Decomposed):
     factors : sequence of ndarray, each of shape (I_n, R)
     """
 
-    def __init__(self, weights: Any, factors: Sequence[Any], errors: Sequence[float] = ()) -> None:
+    def __init__(self, weights: Any, factors: Sequence[Any] | None = None,
+                 errors: Sequence[float] = ()) -> None:
+        if factors is None:  # TensorLy's CPTensor((weights, factors))
+            try:
+                weights, factors = weights
+            except (TypeError, ValueError):
+                raise ValueError("CPTensor: give weights and factors, or one (weights, "
+                                 "factors) pair") from None
+        assert factors is not None
         factors = [np.asarray(f) for f in factors]
         if not factors or any(f.ndim != 2 for f in factors):
             raise ValueError(f"CPTensor: factors must be matrices. Received shapes "
@@ -126,6 +134,12 @@ class CPTensor(_Decomposed):
     def __iter__(self) -> Iterator[Any]:
         return iter((self.weights, self.factors))
 
+    def __getitem__(self, index: int) -> Any:
+        return (self.weights, self.factors)[index]
+
+    def __len__(self) -> int:
+        return 2
+
     def __repr__(self) -> str:
         return f"CPTensor(shape={self.shape}, rank={self.rank})"
 
@@ -143,7 +157,15 @@ class TuckerTensor(_Decomposed):
     :math:`A^{(n)} \in \mathbb{R}^{I_n \times R_n}`. Unpacks as ``core, factors = tucker``.
     """
 
-    def __init__(self, core: Any, factors: Sequence[Any], errors: Sequence[float] = ()) -> None:
+    def __init__(self, core: Any, factors: Sequence[Any] | None = None,
+                 errors: Sequence[float] = ()) -> None:
+        if factors is None:  # TensorLy's TuckerTensor((core, factors))
+            try:
+                core, factors = core
+            except (TypeError, ValueError):
+                raise ValueError("TuckerTensor: give core and factors, or one (core, factors) "
+                                 "pair") from None
+        assert factors is not None
         core = np.asarray(core)
         factors = [np.asarray(f) for f in factors]
         if core.ndim != len(factors) or any(f.ndim != 2 or f.shape[1] != r
@@ -172,6 +194,12 @@ class TuckerTensor(_Decomposed):
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.core, self.factors))
+
+    def __getitem__(self, index: int) -> Any:
+        return (self.core, self.factors)[index]
+
+    def __len__(self) -> int:
+        return 2
 
     def __repr__(self) -> str:
         return f"TuckerTensor(shape={self.shape}, ranks={self.ranks})"
