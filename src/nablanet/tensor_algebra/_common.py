@@ -115,7 +115,7 @@ def gram_eigenvectors(gram: np.ndarray, rank: int) -> np.ndarray:
 
 
 def unfolding_gram(tensor: np.ndarray, mode: int) -> np.ndarray:
-    r"""The Gram matrix :math:`T_{(n)} T_{(n)}^\top` of the mode-``mode`` unfolding.
+    r"""The Gram matrix :math:`T_{(n)} T_{(n)}^*` of the mode-``mode`` unfolding.
 
     Computed without forming the unfolding: the tensor is viewed as
     :math:`(L, I_n, R)` and the Gram matrix is the sum of :math:`L` products of
@@ -125,17 +125,18 @@ def unfolding_gram(tensor: np.ndarray, mode: int) -> np.ndarray:
     left = int(np.prod(shape[:mode], dtype=np.int64))
     size = shape[mode]
     right = int(np.prod(shape[mode + 1:], dtype=np.int64))
+    conj = np.conj if np.iscomplexobj(tensor) else (lambda x: x)
     if left == 1:
         x = tensor.reshape(size, right)
-        return x @ x.T
+        return x @ conj(x.T)
     if right == 1:
         x = tensor.reshape(left, size)
-        return x.T @ x
+        return x.T @ conj(x)
     slices = tensor.reshape(left, size, right)
     if right >= size:
-        return np.matmul(slices, slices.transpose(0, 2, 1)).sum(axis=0)
+        return np.matmul(slices, conj(slices.transpose(0, 2, 1))).sum(axis=0)
     flat = np.ascontiguousarray(slices.transpose(1, 0, 2)).reshape(size, left * right)
-    return flat @ flat.T
+    return flat @ conj(flat.T)
 
 
 def split_point(shape: Sequence[int]) -> int:

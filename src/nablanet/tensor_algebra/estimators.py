@@ -36,6 +36,9 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "tensor_train_matrix": tensor_train_matrix,
 }
 
+#: Each function's signature, read once: the estimator's parameters.
+SIGNATURES = {name: inspect.signature(function) for name, function in FUNCTIONS.items()}
+
 __all__ = ["CP", "CP_NN", "CP_NN_HALS", "RandomizedCP", "TensorTrain", "TensorTrainMatrix",
            "Tucker", "Tucker_NN", "Tucker_NN_HALS"]
 
@@ -64,7 +67,7 @@ class _Estimator:
 
     @classmethod
     def _parameters(cls) -> dict[str, Any]:
-        signature = inspect.signature(cls._function())
+        signature = SIGNATURES[cls.function_name]
         return {name: p.default for name, p in signature.parameters.items()
                 if name not in cls.excluded and name != "rank"}
 
@@ -76,7 +79,11 @@ class _Estimator:
         """Decompose ``tensor``; returns the decomposition (also in ``decomposition_``)."""
         function = self._function()
         kwargs = self.get_params()
-        if "return_errors" in inspect.signature(function).parameters:
+        if "return_errors" in kwargs:  # an estimator parameter (Tucker's, as in TensorLy)
+            output = function(tensor, **kwargs)
+            result, errors = output if kwargs["return_errors"] is True else (
+                output, list(getattr(output, "errors", [])))
+        elif "return_errors" in SIGNATURES[self.function_name].parameters:
             result, errors = function(tensor, return_errors=True, **kwargs)
         else:
             result = function(tensor, **kwargs)
@@ -124,7 +131,7 @@ class Tucker(_Estimator):
     """:func:`~nablanet.tensor_algebra.tucker` as an estimator."""
 
     function_name = "tucker"
-    excluded = frozenset({"tensor", "return_errors", "ranks", "callback"})
+    excluded = frozenset({"tensor", "ranks", "callback"})
 
     def __init__(self, rank: Any = None, **kwargs: Any) -> None:
         super().__init__(rank, **kwargs)
