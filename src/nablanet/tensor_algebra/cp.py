@@ -199,7 +199,7 @@ def initialize_cp(tensor: Any, rank: int, init: Any = "svd", svd: str = "truncat
             else:
                 u, s = left_singular(unfold(data, n), min(rank, size), svd, rng)
             u = u[:, :min(rank, size)]
-            if non_negative:
+            if non_negative and s is not None:
                 u = nndsvd(unfold(data, n), u, s[:u.shape[1]])
             if n == 0 and s is not None:
                 u = u * s[:u.shape[1]]

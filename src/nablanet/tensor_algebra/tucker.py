@@ -139,12 +139,14 @@ def _hooi(data: np.ndarray, factors: list[np.ndarray], modes: Sequence[int],
     norm_sq = float(np.vdot(data, data).real)
     errors: list[float] = []
     work = data
-    core = _project(data, factors, modes) if observed is not None else None
+    # The starting core is read only by the imputation (or returned when n_iter_max is 0).
+    core = _project(data, factors, modes) if observed is not None or n_iter_max == 0 \
+        else np.zeros(0)
     for iteration in range(n_iter_max):
         if observed is not None:
             work = np.where(observed, data, _expand(core, factors, modes))
             norm_sq = float(np.vdot(work, work).real)
-        core = None
+        last: np.ndarray | None = None  # the core, when the last update produced it
         for group, other in ((lead, trail), (trail, lead)):
             if not any(n in update for n in group):
                 continue
@@ -154,9 +156,8 @@ def _hooi(data: np.ndarray, factors: list[np.ndarray], modes: Sequence[int],
                     continue
                 y = _project(shared, factors, [k for k in group if k != n])
                 factors[n] = left_singular(unfold(y, n), ranks[n], svd, rng)[0]
-                core = _project(y, factors, [n]) if group is trail and n == group[-1] else None
-        if core is None:
-            core = _project(work, factors, modes)
+                last = _project(y, factors, [n]) if group is trail and n == group[-1] else None
+        core = last if last is not None else _project(work, factors, modes)
         kept = float(np.vdot(core, core).real)
         error = float(np.sqrt(max(norm_sq - kept, 0.0) / norm_sq)) if norm_sq > 0 else 0.0
         errors.append(error)
@@ -168,8 +169,6 @@ def _hooi(data: np.ndarray, factors: list[np.ndarray], modes: Sequence[int],
             callback(iteration + 1, error)
         if iteration >= 1 and abs(errors[-2] - errors[-1]) < tol:
             break
-    if core is None:
-        core = _project(work, factors, modes)
     return core, errors
 
 
