@@ -9,13 +9,13 @@ from tensorly import tenalg
 
 import nablanet as nb
 from nablanet.tensor_algebra import (
+    batched_outer,
     fold,
     hadamard,
     khatri_rao,
     kronecker,
     mode_dot,
     multi_mode_dot,
-    batched_outer,
     outer,
     unfold,
 )

@@ -101,10 +101,30 @@ def leading_left_singular_vectors(matrix: np.ndarray, rank: int) -> tuple[np.nda
         values, vectors = np.linalg.eigh(gram)
         order = slice(m - 1, m - 1 - rank, -1) if rank < m else slice(None, None, -1)
         return vectors[:, order], np.sqrt(np.maximum(values[order], 0.0))
+    if m >= 4 * n and rank <= n:
+        found = _tall_gram_route(matrix, rank)
+        if found is not None:
+            return found
     # A tall matrix with fewer columns than the rank has only n singular vectors with
     # nonzero values; the full SVD completes them with an orthonormal basis of the rest.
     u, s, _ = np.linalg.svd(matrix, full_matrices=rank > n)
     return u[:, :rank], np.concatenate([s, np.zeros(max(rank - s.size, 0))])[:rank]
+
+
+def _tall_gram_route(matrix: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray] | None:
+    r"""Speed: the leading left singular vectors of a very tall matrix from its small Gram.
+
+    :math:`X^* X = V \Sigma^2 V^*`, then :math:`U = \operatorname{qr}(X V_R)` (one GEMM, an
+    :math:`n \times n` eigensolver and a thin QR instead of an SVD of the whole matrix). Used
+    only while :math:`\sigma_R / \sigma_1 > 10^{-5}`, where the Gram route loses no accuracy
+    that matters; otherwise None (the caller takes the SVD).
+    """
+    values, vectors = np.linalg.eigh(matrix.conj().T @ matrix)
+    values = values[::-1][:rank]
+    if values[0] <= 0 or values[-1] < 1e-10 * values[0]:
+        return None
+    u, r = np.linalg.qr(matrix @ vectors[:, ::-1][:, :rank])
+    return u * np.sign(np.real(np.diag(r))), np.sqrt(values)
 
 
 def gram_eigenvectors(gram: np.ndarray, rank: int) -> np.ndarray:

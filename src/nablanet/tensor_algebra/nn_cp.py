@@ -23,7 +23,7 @@ for Nonnegative Matrix Factorization", Neural Computation 24(4), 2012.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -74,10 +74,14 @@ def hals_nnls(utm: np.ndarray, utu: np.ndarray, v: np.ndarray | None = None,
         v = np.clip(np.linalg.solve(utu, utm), 0, None)
         scale = np.sum(utm * v) / np.sum(utu * (v @ v.T))
         v = v * scale
-    else:
-        v = np.array(v, dtype=np.float64)
     if exact:
         n_iter_max, tol = 50000, 1e-16
+    v = np.array(v, dtype=np.float64)
+    utm = np.ascontiguousarray(utm, dtype=np.float64)
+    utu = np.ascontiguousarray(utu, dtype=np.float64)
+    kernel = _numba_hals()
+    if kernel is not None:  # speed: the same passes, compiled
+        return kernel(utm, utu, v, n_iter_max, tol, float(sparsity_coefficient or 0.0))
     first = 0.0
     for iteration in range(n_iter_max):
         change = 0.0
@@ -88,13 +92,54 @@ def hals_nnls(utm: np.ndarray, utu: np.ndarray, v: np.ndarray | None = None,
             if sparsity_coefficient is not None:
                 numerator = numerator - sparsity_coefficient
             new = np.maximum(numerator / utu[k, k], 0)
-            change += float(np.sum((v[k] - new) ** 2))
+            step = v[k] - new
+            change += float(step @ step)
             v[k] = new
         if iteration == 0:
             first = change
         if change <= tol * first:
             break
     return v
+
+
+_NUMBA_HALS: list[Callable[..., Any] | None] = []
+
+
+def _numba_hals() -> Callable[..., Any] | None:
+    """:func:`hals_nnls`'s passes as a compiled numba kernel (cached on disk), or None."""
+    if not _NUMBA_HALS:
+        try:
+            import numba
+        except ImportError:  # pragma: no cover - numba is a dependency; keep the NumPy path
+            _NUMBA_HALS.append(None)
+            return None
+
+        @numba.njit(cache=True, nogil=True)
+        def hals_passes(utm, utu, v, n_iter_max, tol, sparsity):  # type: ignore[no-untyped-def]
+            rank, n = utm.shape
+            first = 0.0
+            for iteration in range(n_iter_max):
+                change = 0.0
+                for k in range(rank):
+                    diagonal = utu[k, k]
+                    if diagonal == 0.0:
+                        continue
+                    for j in range(n):
+                        numerator = utm[k, j] + diagonal * v[k, j] - sparsity
+                        for m in range(rank):
+                            numerator -= utu[k, m] * v[m, j]
+                        new = max(numerator / diagonal, 0.0)
+                        step = v[k, j] - new
+                        change += step * step
+                        v[k, j] = new
+                if iteration == 0:
+                    first = change
+                if change <= tol * first:
+                    break
+            return v
+
+        _NUMBA_HALS.append(hals_passes)
+    return _NUMBA_HALS[0]
 
 
 def _prepare(tensor: Any, rank: Any, n_iter_max: Any, tol: Any, cvg_criterion: Any,

@@ -177,6 +177,14 @@ def non_negative_tucker(tensor: Any, rank: int | Sequence[int] | None, n_iter_ma
     return (result, errors) if return_errors else result
 
 
+def _multi_mode(core: np.ndarray, matrices: Sequence[np.ndarray]) -> np.ndarray:
+    r""":math:`\mathcal{C} \times_1 M_1 \cdots \times_N M_N` for small square matrices
+    (speed: plain ``tensordot``, without :func:`mode_dot`'s checks, in FISTA's inner loop)."""
+    for k, matrix in enumerate(matrices):
+        core = np.moveaxis(np.tensordot(matrix, core, axes=(1, k)), 0, k)
+    return core
+
+
 def fista(gradient_target: np.ndarray, grams: Sequence[np.ndarray], x: np.ndarray,
           n_iter_max: int = 100, sparsity_coef: float | None = None, lr: float = 1.0,
           tol: float = 10e-8) -> np.ndarray:
@@ -192,10 +200,7 @@ def fista(gradient_target: np.ndarray, grams: Sequence[np.ndarray], x: np.ndarra
     """
     y, t = x.copy(), 1.0
     for _ in range(n_iter_max):
-        grad = y
-        for k, gram in enumerate(grams):
-            grad = mode_dot(grad, gram, k)
-        grad = grad - gradient_target
+        grad = _multi_mode(y, grams) - gradient_target
         if sparsity_coef:
             grad = grad + sparsity_coef
         new = np.maximum(y - lr * grad, 0.0)
