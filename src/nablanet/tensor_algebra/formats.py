@@ -24,7 +24,8 @@ __all__ = ["CPTensor", "TTMatrix", "TTTensor", "TuckerTensor", "random_cp", "ran
 
 
 def _relative_error(approximation: np.ndarray, tensor: Any) -> float:
-    target = np.asarray(getattr(tensor, "data", tensor), dtype=np.float64)
+    target = np.asarray(getattr(tensor, "data", tensor))
+    target = target.astype(np.complex128 if np.iscomplexobj(target) else np.float64)
     if target.shape != approximation.shape:
         raise ValueError(f"relative_error: the tensor has shape {target.shape} but the "
                          f"decomposition has shape {approximation.shape}")
