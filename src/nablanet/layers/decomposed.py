@@ -97,6 +97,40 @@ def _pointwise(x: Any, matrix: Any) -> Tensor:
     return reshape(out, (*shape[:-1], matrix.shape[-1]))
 
 
+def depthwise_conv1d(x: Any, taps: Any, axis: int, stride: int, padding: str) -> Tensor:
+    r"""A depthwise convolution along one spatial axis (1 or 2) of an NHWC tensor.
+
+    .. math::
+
+        y[\dots, i, \dots, r] = \sum_{m=0}^{k-1} x_p[\dots, i s + m, \dots, r]\, w_{m r}
+
+    computed as :math:`k` shifted strided slices of the (padded) input times one weight per
+    channel (speed: :math:`k` element-wise products instead of a grouped convolution with one
+    channel per group). ``taps`` has shape ``(k, R)``; padding follows TensorFlow's rule.
+    """
+    from nablanet.ops.conv import same_padding
+    from nablanet.ops.shape import getitem, pad
+
+    k = int(taps.shape[0])
+    size = int(x.shape[axis])
+    if padding == "same":
+        before, after = same_padding(size, k, stride)
+        if before or after:
+            widths = [(0, 0)] * 4
+            widths[axis] = (before, after)
+            x = pad(x, widths)
+            size += before + after
+    out = (size - k) // stride + 1
+    total = None
+    for m in range(k):
+        index: list[Any] = [slice(None)] * 4
+        index[axis] = slice(m, m + (out - 1) * stride + 1, stride)
+        term = getitem(x, tuple(index)) * getitem(taps, m)
+        total = term if total is None else total + term
+    assert total is not None
+    return total
+
+
 def cp_conv2d(x: Any, input_factor: Any, vertical_factor: Any, horizontal_factor: Any,
               output_factor: Any, bias: Any = None, strides: Sequence[int] = (1, 1),
               padding: str = "valid") -> Tensor:
@@ -112,8 +146,9 @@ def cp_conv2d(x: Any, input_factor: Any, vertical_factor: Any, horizontal_factor
         w = v \star_{\text{depthwise}} H \;(1 \times k_w), \quad
         z = w \star B \;(1 \times 1,\ R \to F)
 
-    (the depthwise convolutions filter each of the :math:`R` channels on its own, each with
-    its own stride and padding along its axis, which matches the 2-D padding rule).
+    (the depthwise convolutions, :func:`depthwise_conv1d`, filter each of the :math:`R`
+    channels on its own, each with its own stride and padding along its axis, which matches
+    the 2-D padding rule).
 
     Parameters
     ----------
@@ -121,13 +156,9 @@ def cp_conv2d(x: Any, input_factor: Any, vertical_factor: Any, horizontal_factor
     input_factor : ``(C, R)``; vertical_factor : ``(k_h, R)``; horizontal_factor : ``(k_w, R)``;
     output_factor : ``(R, F)``; bias : ``(F,)`` or None
     """
-    rank = input_factor.shape[1]
-    kh, kw = vertical_factor.shape[0], horizontal_factor.shape[0]
     u = _pointwise(x, input_factor)
-    v = conv2d(u, reshape(vertical_factor, (kh, 1, 1, rank)), strides=(strides[0], 1),
-               padding=padding, groups=rank)
-    w = conv2d(v, reshape(horizontal_factor, (1, kw, 1, rank)), strides=(1, strides[1]),
-               padding=padding, groups=rank)
+    v = depthwise_conv1d(u, vertical_factor, 1, strides[0], padding)
+    w = depthwise_conv1d(v, horizontal_factor, 2, strides[1], padding)
     z = _pointwise(w, output_factor)
     return z if bias is None else add(z, bias)
 
