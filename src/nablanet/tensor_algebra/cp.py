@@ -482,7 +482,8 @@ def parafac(tensor: Any, rank: int, n_iter_max: int = 100, init: Any = "svd",
     l2_reg : float
         Ridge penalty :math:`\lambda_2 \lVert U^{(n)} \rVert_F^2` on each update.
     mask : array_like of bool, optional
-        False (0) marks a missing entry.
+        False (0) marks a missing entry; missing entries are imputed from the model after
+        every sweep.
     cvg_criterion : {'abs_rec_error', 'rec_error'}
     fixed_modes : sequence of int, optional
         Modes whose factors stay as started (the last mode cannot be fixed; a warning says so).
@@ -624,9 +625,10 @@ def cp(tensor: Any, rank: int, *, n_iter_max: int = 100, tol: float = 1e-8,
         Return unit-norm factor columns with the norms in ``weights``; with False the weights
         are all one and the scale sits in the last factor.
     mask : array_like of bool, optional
-        Same shape as ``tensor``; False (0) marks a missing entry. Missing entries are imputed
-        from the current model before every sweep (Tomasi & Bro 2005), and the error is
-        measured on the observed entries only.
+        Same shape as ``tensor``; False (0) marks a missing entry. Missing entries start at
+        the mean of the observed ones and are imputed from the current model after every
+        sweep (Tomasi & Bro 2005); the error is that of the imputed tensor (its residual lies
+        on the observed entries), as in TensorLy.
     verbose : bool
         Print the relative error after every sweep.
     callback : callable, optional
