@@ -43,6 +43,8 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {  # in the chapter's order
     "autoencoder": ("nablanet.experiments.autoencoder",
                     "dense, convolutional and denoising autoencoders on 8x8 digits (§9.2)"),
     "vae": ("nablanet.experiments.vae", "a variational autoencoder on 8x8 digits (§9.2)"),
+    "compress": ("nablanet.experiments.compress",
+                 "the one-conv CNN's Dense layer as a TT-matrix: weights vs test accuracy (§2)"),
 }
 
 

@@ -131,7 +131,7 @@ def files(tmp_path):
     ("sparse.npy", ["--method", "cp", "--rank", "2"], "memory"),
     ("archive.npz", ["--method", "cp", "--rank", "2"], ".npz archive"),
     ("small.npy", ["--method", "cp", "--rank", "1000000000000"], "memory"),
-    ("small.npy", ["--method", "tucker", "--rank", "0,2,2"], "ranks=(0, 2, 2)"),
+    ("small.npy", ["--method", "tucker", "--rank", "0,2,2"], "rank=(0, 2, 2)"),
     ("missing.npy", ["--method", "cp", "--rank", "2"], "No such file"),
 ])
 def test_decompose_user_errors_are_one_line_and_status_2(files, name, args, message):

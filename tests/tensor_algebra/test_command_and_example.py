@@ -55,7 +55,7 @@ def test_decompose_bad_input_reports_and_fails(npy: Path, tmp_path: Path,
     assert cli_main(["decompose", str(npy), "--method", "cp", "--rank", "0"]) == 2
     assert "rank=0" in capsys.readouterr().err
     assert cli_main(["decompose", str(npy), "--method", "tucker", "--rank", "2,2"]) == 2
-    assert "ranks=(2, 2)" in capsys.readouterr().err
+    assert "rank=(2, 2)" in capsys.readouterr().err
     assert cli_main(["decompose", str(npy), "--method", "cp"]) == 2
     assert "--rank is required" in capsys.readouterr().err
     bad = tmp_path / "bad.npy"

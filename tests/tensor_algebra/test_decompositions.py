@@ -170,6 +170,21 @@ def test_tucker_exact_recovery_and_result_type() -> None:
     assert tucker(t, 50).relative_error(t) < 1e-12
 
 
+def test_tucker_hooi_keeps_a_rank_larger_than_the_projected_unfolding() -> None:
+    # Regression (issue 25): with ranks (2, 3, 1) the projected mode-2 unfolding is 4 x 2, and
+    # HOOI used to return a (4, 2) factor and a (2, 2, 1) core without saying so.
+    t = np.random.default_rng(1234).random((3, 4, 3))
+    for method in ("hooi", "hosvd"):
+        result = tucker(t, [2, 3, 1], method=method)
+        assert [f.shape for f in result.factors] == [(3, 2), (4, 3), (3, 1)]
+        assert result.core.shape == (2, 3, 1)
+        for factor in result.factors:
+            np.testing.assert_allclose(factor.T @ factor, np.eye(factor.shape[1]), atol=1e-12)
+    core, factors = tl_tucker(tl.tensor(t), rank=[2, 3, 1], tol=1e-8)
+    reference = relative(t, tl.tucker_to_tensor((core, factors)))
+    assert tucker(t, [2, 3, 1], tol=1e-8).relative_error(t) <= reference + TOLERANCE
+
+
 # --- tensor train ------------------------------------------------------------------------------
 @pytest.mark.parametrize("shape,rank,seed", [((4, 5, 6, 7), 3, 0), ((3, 4, 3, 4, 3), 4, 1)])
 def test_tt_no_worse_than_tensorly(shape: tuple[int, ...], rank: int, seed: int) -> None:
@@ -234,16 +249,16 @@ GOOD = np.ones((3, 4, 5))
     (lambda: cp(np.array(3.0), 1), r"shape \(\) \(order 0\)"),
     (lambda: cp(np.where(np.eye(3)[:, :, None] > 0, np.nan, GOOD[:, :3]), 1),
      r"NaN or inf. Received: a tensor of shape \(3, 3, 5\) with 15 NaN and 0 inf"),
-    (lambda: tucker(GOOD, (2, 2)), r"one entry per mode \(3\). Received: ranks=\(2, 2\)"),
-    (lambda: tucker(GOOD, (2, 0, 2)), r"Received: ranks=\(2, 0, 2\)"),
-    (lambda: tucker(GOOD, 0), r"Received: ranks=0"),
+    (lambda: tucker(GOOD, (2, 2)), r"one entry per mode \(3\). Received: rank=\(2, 2\)"),
+    (lambda: tucker(GOOD, (2, 0, 2)), r"Received: rank=\(2, 0, 2\)"),
+    (lambda: tucker(GOOD, 0), r"Received: rank=0"),
     (lambda: tucker(GOOD, 2, method="svd"), r"method='svd'"),
     (lambda: tucker(np.full((3, 3), np.inf), 2), r"0 NaN and 9 inf"),
     (lambda: tucker(np.ones(4), 2), r"order >= 2"),
-    (lambda: tensor_train(GOOD, 0), r"Received: ranks=0"),
-    (lambda: tensor_train(GOOD, [2, 2, 2]), r"Received: ranks=\[2, 2, 2\]"),
+    (lambda: tensor_train(GOOD, 0), r"Received: rank=0"),
+    (lambda: tensor_train(GOOD, [2, 2, 2]), r"Received: rank=\[2, 2, 2\]"),
     (lambda: tensor_train(GOOD, [2, 2, 2, 2]), r"first and last TT ranks must be 1"),
-    (lambda: tensor_train(GOOD), r"give ranks, eps or both"),
+    (lambda: tensor_train(GOOD), r"give rank, eps or both"),
     (lambda: tensor_train(GOOD, eps=1.5), r"eps=1.5"),
     (lambda: tensor_train(np.ones(3), 2), r"order >= 2"),
     (lambda: random_cp((3,), 2), r"shape=\(3,\)"),

@@ -9,6 +9,7 @@ from tensorly import tenalg
 
 import nablanet as nb
 from nablanet.tensor_algebra import (
+    batched_outer,
     fold,
     hadamard,
     khatri_rao,
@@ -75,8 +76,8 @@ def test_mismatched_shapes_raise_naming_the_shapes() -> None:
         khatri_rao(randn(3, 4), randn(5, 3))
     with pytest.raises(ValueError, match=r"\(3, 4\).*\(4, 3\)"):
         hadamard(randn(3, 4), randn(4, 3))
-    with pytest.raises(ValueError, match=r"\(2, 2\)"):
-        outer(randn(3), randn(2, 2))
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(3, 2\)"):
+        batched_outer(randn(2, 3), randn(3, 2))
     with pytest.raises(ValueError, match=r"\(3,\)"):
         khatri_rao(randn(3), randn(3, 1))
     with pytest.raises(ValueError, match=r"\(2, 3, 4\).*\(5, 4\)"):

@@ -9,6 +9,7 @@ from nablanet.layers import (  # the modules themselves, for their __all__ lists
     conv,
     conv_transpose,
     core,
+    decomposed,
     embedding,
     normalization,
     pooling,
@@ -23,6 +24,7 @@ from nablanet.layers.base import LAYER_REGISTRY, Layer, clear_session
 from nablanet.layers.conv import *  # noqa: F403
 from nablanet.layers.conv_transpose import *  # noqa: F403
 from nablanet.layers.core import *  # noqa: F403
+from nablanet.layers.decomposed import *  # noqa: F403
 from nablanet.layers.embedding import *  # noqa: F403
 from nablanet.layers.input_layer import Input, InputLayer, KerasTensor, SymbolicTensor
 from nablanet.layers.normalization import *  # noqa: F403
@@ -40,6 +42,7 @@ __all__ = [
                           pooling, recurrent, recurrent_weights, regularization, sampling,
                           wrappers)
       for name in module.__all__),
+    *decomposed.__all__,
 ]
 
 from nablanet.layers.conv1d_transpose import Conv1DTranspose  # noqa: E402

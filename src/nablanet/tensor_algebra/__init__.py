@@ -21,24 +21,57 @@ Review 51(3), 2009; I. V. Oseledets, "Tensor-Train Decomposition", SIAM J. Sci. 
 33(5), 2011.
 """
 
-from nablanet.tensor_algebra.cp import cp
+from nablanet.tensor_algebra.cp import (
+    cp,
+    initialize_cp,
+    parafac,
+    randomised_parafac,
+    sample_khatri_rao,
+)
+from nablanet.tensor_algebra.estimators import (
+    CP,
+    CP_NN,
+    CP_NN_HALS,
+    RandomizedCP,
+    TensorTrain,
+    TensorTrainMatrix,
+    Tucker,
+    Tucker_NN,
+    Tucker_NN_HALS,
+)
 from nablanet.tensor_algebra.formats import (
     CPTensor,
+    TTMatrix,
     TTTensor,
     TuckerTensor,
     random_cp,
     random_tt,
     random_tucker,
 )
-from nablanet.tensor_algebra.products import hadamard, khatri_rao, kronecker, outer
-from nablanet.tensor_algebra.tensor_train import tensor_train
-from nablanet.tensor_algebra.tucker import tucker
+from nablanet.tensor_algebra.nn_cp import non_negative_parafac, non_negative_parafac_hals
+from nablanet.tensor_algebra.nn_tucker import non_negative_tucker, non_negative_tucker_hals
+from nablanet.tensor_algebra.products import batched_outer, hadamard, khatri_rao, kronecker, outer
+from nablanet.tensor_algebra.tensor_train import tensor_train, tensor_train_matrix
+from nablanet.tensor_algebra.tucker import partial_tucker, tucker
 from nablanet.tensor_algebra.unfolding import fold, mode_dot, multi_mode_dot, unfold
 
 __all__ = [
+    "CP",
+    "CP_NN",
+    "CP_NN_HALS",
+    "RandomizedCP",
+    "TensorTrain",
+    "TensorTrainMatrix",
+    "Tucker",
+    "Tucker_NN",
+    "Tucker_NN_HALS",
+    "non_negative_tucker",
+    "non_negative_tucker_hals",
     "CPTensor",
+    "TTMatrix",
     "TTTensor",
     "TuckerTensor",
+    "batched_outer",
     "cp",
     "fold",
     "hadamard",
@@ -46,11 +79,19 @@ __all__ = [
     "kronecker",
     "mode_dot",
     "multi_mode_dot",
+    "initialize_cp",
+    "non_negative_parafac",
+    "non_negative_parafac_hals",
     "outer",
+    "parafac",
+    "partial_tucker",
     "random_cp",
     "random_tt",
     "random_tucker",
+    "randomised_parafac",
+    "sample_khatri_rao",
     "tensor_train",
+    "tensor_train_matrix",
     "tucker",
     "unfold",
 ]

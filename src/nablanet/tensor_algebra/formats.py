@@ -19,11 +19,13 @@ from nablanet.tensor_algebra._common import check_positive_int, check_ranks
 from nablanet.tensor_algebra.products import khatri_rao
 from nablanet.tensor_algebra.unfolding import multi_mode_dot
 
-__all__ = ["CPTensor", "TTTensor", "TuckerTensor", "random_cp", "random_tt", "random_tucker"]
+__all__ = ["CPTensor", "TTMatrix", "TTTensor", "TuckerTensor", "random_cp", "random_tt",
+           "random_tucker"]
 
 
 def _relative_error(approximation: np.ndarray, tensor: Any) -> float:
-    target = np.asarray(getattr(tensor, "data", tensor), dtype=np.float64)
+    target = np.asarray(getattr(tensor, "data", tensor))
+    target = target.astype(np.complex128 if np.iscomplexobj(target) else np.float64)
     if target.shape != approximation.shape:
         raise ValueError(f"relative_error: the tensor has shape {target.shape} but the "
                          f"decomposition has shape {approximation.shape}")
@@ -77,7 +79,15 @@ class CPTensor(_Decomposed):
     factors : sequence of ndarray, each of shape (I_n, R)
     """
 
-    def __init__(self, weights: Any, factors: Sequence[Any], errors: Sequence[float] = ()) -> None:
+    def __init__(self, weights: Any, factors: Sequence[Any] | None = None,
+                 errors: Sequence[float] = ()) -> None:
+        if factors is None:  # TensorLy's CPTensor((weights, factors))
+            try:
+                weights, factors = weights
+            except (TypeError, ValueError):
+                raise ValueError("CPTensor: give weights and factors, or one (weights, "
+                                 "factors) pair") from None
+        assert factors is not None
         factors = [np.asarray(f) for f in factors]
         if not factors or any(f.ndim != 2 for f in factors):
             raise ValueError(f"CPTensor: factors must be matrices. Received shapes "
@@ -125,6 +135,12 @@ class CPTensor(_Decomposed):
     def __iter__(self) -> Iterator[Any]:
         return iter((self.weights, self.factors))
 
+    def __getitem__(self, index: int) -> Any:
+        return (self.weights, self.factors)[index]
+
+    def __len__(self) -> int:
+        return 2
+
     def __repr__(self) -> str:
         return f"CPTensor(shape={self.shape}, rank={self.rank})"
 
@@ -142,7 +158,15 @@ class TuckerTensor(_Decomposed):
     :math:`A^{(n)} \in \mathbb{R}^{I_n \times R_n}`. Unpacks as ``core, factors = tucker``.
     """
 
-    def __init__(self, core: Any, factors: Sequence[Any], errors: Sequence[float] = ()) -> None:
+    def __init__(self, core: Any, factors: Sequence[Any] | None = None,
+                 errors: Sequence[float] = ()) -> None:
+        if factors is None:  # TensorLy's TuckerTensor((core, factors))
+            try:
+                core, factors = core
+            except (TypeError, ValueError):
+                raise ValueError("TuckerTensor: give core and factors, or one (core, factors) "
+                                 "pair") from None
+        assert factors is not None
         core = np.asarray(core)
         factors = [np.asarray(f) for f in factors]
         if core.ndim != len(factors) or any(f.ndim != 2 or f.shape[1] != r
@@ -171,6 +195,12 @@ class TuckerTensor(_Decomposed):
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.core, self.factors))
+
+    def __getitem__(self, index: int) -> Any:
+        return (self.core, self.factors)[index]
+
+    def __len__(self) -> int:
+        return 2
 
     def __repr__(self) -> str:
         return f"TuckerTensor(shape={self.shape}, ranks={self.ranks})"
@@ -232,6 +262,73 @@ class TTTensor(_Decomposed):
 
     def __repr__(self) -> str:
         return f"TTTensor(shape={self.shape}, ranks={self.ranks})"
+
+
+class TTMatrix(_Decomposed):
+    r"""A matrix in tensor-train form (a TT-matrix, Oseledets 2011 §5; Novikov et al. 2015).
+
+    Cores :math:`\mathcal{G}_k \in \mathbb{R}^{R_{k-1} \times n_k \times m_k \times R_k}`
+    (:math:`R_0 = R_d = 1`) represent the order-2d tensor of shape
+    :math:`(n_1, \dots, n_d, m_1, \dots, m_d)`
+
+    .. math::
+
+        W[i_1, \dots, i_d, j_1, \dots, j_d] = G_1[i_1, j_1]\, G_2[i_2, j_2] \cdots
+        G_d[i_d, j_d], \qquad G_k[i, j] = \mathcal{G}_k(:, i, j, :)
+
+    which is the :math:`(n_1 \cdots n_d) \times (m_1 \cdots m_d)` matrix :meth:`to_matrix`
+    with row and column indices in C order. Iterates over its cores.
+    """
+
+    def __init__(self, cores: Sequence[Any], errors: Sequence[float] = ()) -> None:
+        cores = [np.asarray(c) for c in cores]
+        shapes = [c.shape for c in cores]
+        if not cores or any(c.ndim != 4 for c in cores):
+            raise ValueError(f"TTMatrix: cores must be fourth-order. Received shapes {shapes}")
+        if cores[0].shape[0] != 1 or cores[-1].shape[3] != 1 or any(
+                a.shape[3] != b.shape[0] for a, b in zip(cores[:-1], cores[1:])):
+            raise ValueError(f"TTMatrix: core ranks must chain, starting and ending with 1. "
+                             f"Received shapes {shapes}")
+        self.cores = cores
+        self.errors = list(errors)
+
+    @property
+    def shape(self) -> tuple[int, ...]:  # type: ignore[override]
+        return tuple(c.shape[1] for c in self.cores) + tuple(c.shape[2] for c in self.cores)
+
+    @property
+    def ranks(self) -> tuple[int, ...]:
+        return tuple(c.shape[0] for c in self.cores) + (1,)
+
+    @property
+    def n_parameters(self) -> int:
+        return int(sum(c.size for c in self.cores))
+
+    def to_matrix(self) -> np.ndarray:
+        """The :math:`N \times M` matrix (rows: the n-modes, columns: the m-modes)."""
+        d = len(self.cores)
+        rows = int(np.prod(self.shape[:d], dtype=np.int64))
+        return self.to_dense().reshape(rows, -1)
+
+    def to_dense(self) -> np.ndarray:
+        d = len(self.cores)
+        # The cores as a TT of order d with modes (n_k m_k), then the axes de-interleaved.
+        train = TTTensor([c.reshape(c.shape[0], c.shape[1] * c.shape[2], c.shape[3])
+                          for c in self.cores]).to_dense()
+        interleaved = train.reshape([size for c in self.cores for size in c.shape[1:3]])
+        return interleaved.transpose(list(range(0, 2 * d, 2)) + list(range(1, 2 * d, 2)))
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.cores)
+
+    def __len__(self) -> int:
+        return len(self.cores)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return self.cores[index]
+
+    def __repr__(self) -> str:
+        return f"TTMatrix(shape={self.shape}, ranks={self.ranks})"
 
 
 def _check_shape(shape: Any, where: str) -> tuple[int, ...]:
@@ -305,7 +402,7 @@ def random_tucker(shape: Sequence[int], ranks: int | Sequence[int], *, orthogona
     return TuckerTensor(core, factors)
 
 
-def tt_ranks(shape: Sequence[int], ranks: Any, where: str) -> list[int]:
+def tt_ranks(shape: Sequence[int], ranks: Any, where: str, name: str = "ranks") -> list[int]:
     """Full TT ranks ``(1, R_1, ..., R_{N-1}, 1)`` from an int, N-1 or N+1 values, clamped.
 
     Rank :math:`R_n` cannot usefully exceed
@@ -314,19 +411,19 @@ def tt_ranks(shape: Sequence[int], ranks: Any, where: str) -> list[int]:
     """
     n = len(shape)
     if isinstance(ranks, (int, np.integer)) and not isinstance(ranks, (bool, np.bool_)):
-        inner = [check_positive_int(ranks, "ranks", where)] * (n - 1)
+        inner = [check_positive_int(ranks, name, where)] * (n - 1)
     else:
         values = list(ranks) if isinstance(ranks, (Sequence, np.ndarray)) else None
         if values is None or len(values) not in (n - 1, n + 1):
-            raise ValueError(f"{where}: ranks must be an int, {n - 1} inner ranks or {n + 1} "
+            raise ValueError(f"{where}: {name} must be an int, {n - 1} inner ranks or {n + 1} "
                              f"ranks starting and ending with 1 for a tensor of order {n}. "
-                             f"Received: ranks={ranks!r}")
+                             f"Received: {name}={ranks!r}")
         if len(values) == n + 1:
             if values[0] != 1 or values[-1] != 1:
                 raise ValueError(f"{where}: the first and last TT ranks must be 1. "
-                                 f"Received: ranks={tuple(values)!r}")
+                                 f"Received: {name}={tuple(values)!r}")
             values = values[1:-1]
-        inner = check_ranks(values, n - 1, "ranks", where)
+        inner = check_ranks(values, n - 1, name, where)
     full = [1]
     for k in range(1, n):
         left = int(np.prod(shape[:k], dtype=np.int64))

@@ -20,7 +20,7 @@ import numpy as np
 from nablanet import ops
 from nablanet.tensor_algebra._common import is_tensor
 
-__all__ = ["hadamard", "khatri_rao", "kronecker", "outer"]
+__all__ = ["batched_outer", "hadamard", "khatri_rao", "kronecker", "outer"]
 
 
 def _shape(x: Any) -> tuple[int, ...]:
@@ -38,6 +38,23 @@ def _prepare(operands: tuple[Any, ...], where: str, minimum: int) -> tuple[list[
     return [np.asarray(x) for x in operands], False
 
 
+def _operands(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """TensorLy's list call ``f([a, b, c])`` and nablanet's ``f(a, b, c)`` alike."""
+    if len(args) == 1 and isinstance(args[0], (list, tuple)):
+        return tuple(args[0])
+    return args
+
+
+def _skip(args: tuple[Any, ...], skip_matrix: int | None, where: str) -> tuple[Any, ...]:
+    if skip_matrix is None:
+        return args
+    if not isinstance(skip_matrix, (int, np.integer)) or not -len(args) <= skip_matrix < len(args):
+        raise ValueError(f"{where}: skip_matrix must index one of the {len(args)} operands. "
+                         f"Received: skip_matrix={skip_matrix!r}")
+    skipped = int(skip_matrix) % len(args)
+    return tuple(x for i, x in enumerate(args) if i != skipped)
+
+
 def _reshape(x: Any, shape: tuple[int, ...], differentiable: bool) -> Any:
     return ops.reshape(x, shape) if differentiable else np.reshape(x, shape)
 
@@ -46,48 +63,83 @@ def _mul(x: Any, y: Any, differentiable: bool) -> Any:
     return ops.mul(x, y) if differentiable else np.multiply(x, y)
 
 
-def outer(*vectors: Any) -> Any:
-    r"""Outer product of N vectors: an order-N tensor (chapter eq. 1).
+def outer(*tensors: Any) -> Any:
+    r"""Outer product of tensors of any order (chapter eq. 1 for vectors).
 
     .. math::
 
-        \mathcal{T} = u^{(1)} \circ u^{(2)} \circ \dots \circ u^{(N)}, \qquad
-        t_{i_1 i_2 \dots i_N} = u^{(1)}_{i_1} u^{(2)}_{i_2} \cdots u^{(N)}_{i_N}
+        (\mathcal{A} \circ \mathcal{B})_{i_1 \dots i_M j_1 \dots j_P} =
+        a_{i_1 \dots i_M}\, b_{j_1 \dots j_P}, \qquad
+        u^{(1)} \circ \dots \circ u^{(N)} \text{ for vectors}
+
+    Called as ``outer(a, b, c)`` or, as in TensorLy, ``outer([a, b, c])``.
 
     Parameters
     ----------
-    *vectors : 1-D array_like or Tensor
-        :math:`u^{(n)} \in \mathbb{R}^{I_n}`.
+    *tensors : array_like or Tensor
+        The operands, left to right; the result's shape is the concatenation of theirs.
 
     Returns
     -------
-    ndarray or Tensor of shape ``(I_1, ..., I_N)``
+    ndarray or Tensor
         A Tensor (differentiable) when any input is a Tensor.
 
     Raises
     ------
     ValueError
-        If no vector is given or an operand is not 1-D (its shape is named).
+        If no operand is given.
 
     Examples
     --------
     >>> outer([1.0, 2.0], [1.0, 10.0, 100.0])
     array([[  1.,  10., 100.],
            [  2.,  20., 200.]])
+    >>> outer([np.ones((2, 3)), np.ones(4)]).shape
+    (2, 3, 4)
     """
-    items, diff = _prepare(vectors, "outer", 1)
-    for k, v in enumerate(items):
-        if len(_shape(v)) != 1:
-            shapes = ", ".join(str(_shape(u)) for u in items)
-            raise ValueError(f"outer: every operand must be a vector (1-D). "
-                             f"Received: operand {k} of shape {_shape(v)} (shapes {shapes})")
+    items, diff = _prepare(_operands(tensors), "outer", 1)
     result = items[0]
-    for v in items[1:]:
-        result = _mul(_reshape(result, _shape(result) + (1,), diff), v, diff)
+    for t in items[1:]:
+        shape = _shape(result)
+        result = _mul(_reshape(result, shape + (1,) * len(_shape(t)), diff), t, diff)
     return result
 
 
-def kronecker(a: Any, b: Any, *more: Any) -> Any:
+def batched_outer(*tensors: Any) -> Any:
+    r"""Outer product of tensors sample by sample: the first axis is a shared batch axis.
+
+    .. math::
+
+        \mathcal{R}[b, i_1 \dots, j_1 \dots] = \mathcal{A}[b, i_1 \dots]\,
+        \mathcal{B}[b, j_1 \dots]
+
+    Called as ``batched_outer(a, b)`` or ``batched_outer([a, b])``.
+
+    Raises
+    ------
+    ValueError
+        If the batch sizes differ (all are named).
+
+    Examples
+    --------
+    >>> batched_outer(np.ones((5, 2)), np.ones((5, 3, 4))).shape
+    (5, 2, 3, 4)
+    """
+    items, diff = _prepare(_operands(tensors), "batched_outer", 1)
+    shapes = [_shape(t) for t in items]
+    if any(len(sh) < 1 for sh in shapes) or len({sh[0] for sh in shapes}) != 1:
+        raise ValueError(f"batched_outer: every operand needs the same batch size (first "
+                         f"axis). Received shapes {', '.join(map(str, shapes))}")
+    result = items[0]
+    for t, shape in zip(items[1:], shapes[1:]):
+        current = _shape(result)
+        left = _reshape(result, current + (1,) * (len(shape) - 1), diff)
+        right = _reshape(t, (shape[0],) + (1,) * (len(current) - 1) + shape[1:], diff)
+        result = _mul(left, right, diff)
+    return result
+
+
+def kronecker(*matrices: Any, skip_matrix: int | None = None, reverse: bool = False) -> Any:
     r"""Kronecker product :math:`A \otimes B \otimes \dots` (chapter eq. 2), as ``np.kron``.
 
     For :math:`A \in \mathbb{R}^{m \times n}`, :math:`B \in \mathbb{R}^{p \times q}`:
@@ -100,11 +152,17 @@ def kronecker(a: Any, b: Any, *more: Any) -> Any:
 
     Operands of any (equal or unequal) order are accepted; a lower-order operand gets
     leading axes of length one, as in ``np.kron``. More than two operands associate left.
+    Called as ``kronecker(a, b, c)`` or, as in TensorLy, ``kronecker([a, b, c])``; one
+    operand is returned as it is.
 
     Parameters
     ----------
-    a, b, *more : array_like or Tensor
+    *matrices : array_like or Tensor
         The operands, :math:`A \otimes B \otimes \dots` from left to right.
+    skip_matrix : int, optional
+        Leave out the operand at this index.
+    reverse : bool
+        Multiply in reverse order, :math:`\dots \otimes B \otimes A`.
 
     Returns
     -------
@@ -116,7 +174,8 @@ def kronecker(a: Any, b: Any, *more: Any) -> Any:
     >>> kronecker(np.eye(2), np.array([[1.0, 2.0], [3.0, 4.0]])).shape
     (4, 4)
     """
-    items, diff = _prepare((a, b) + more, "kronecker", 2)
+    operands = _skip(_operands(matrices), skip_matrix, "kronecker")
+    items, diff = _prepare(operands[::-1] if reverse else operands, "kronecker", 1)
     result = items[0]
     for other in items[1:]:
         result = _kron2(result, other, diff)
@@ -135,7 +194,8 @@ def _kron2(a: Any, b: Any, diff: bool) -> Any:
     return _reshape(product, tuple(x * y for x, y in zip(sa, sb)), diff)
 
 
-def khatri_rao(a: Any, b: Any, *more: Any) -> Any:
+def khatri_rao(*matrices: Any, weights: Any = None, skip_matrix: int | None = None,
+               mask: Any = None) -> Any:
     r"""Khatri–Rao (column-wise Kronecker) product :math:`A \odot B \odot \dots` (chapter eq. 3).
 
     For :math:`A \in \mathbb{R}^{m \times R}` and :math:`B \in \mathbb{R}^{p \times R}` with the
@@ -146,10 +206,20 @@ def khatri_rao(a: Any, b: Any, *more: Any) -> Any:
         A \odot B = \left[ a_{:1} \otimes b_{:1} \;\; a_{:2} \otimes b_{:2} \;\; \cdots \;\;
         a_{:R} \otimes b_{:R} \right] \in \mathbb{R}^{mp \times R}
 
+    Called as ``khatri_rao(a, b, c)`` or, as in TensorLy, ``khatri_rao([a, b, c])``; the
+    product of one matrix is that matrix.
+
     Parameters
     ----------
-    a, b, *more : 2-D array_like or Tensor
+    *matrices : 2-D array_like or Tensor
         Matrices with the same number of columns :math:`R`.
+    weights : array_like of shape (R,), optional
+        Column weights, multiplied into the first matrix: :math:`(A\,\mathrm{diag}(w))
+        \odot B \odot \dots`.
+    skip_matrix : int, optional
+        Leave out the matrix at this index (the MTTKRP of mode ``skip_matrix``).
+    mask : array_like, optional
+        Row weights of the result (flattened to one per row), e.g. 0/1 for missing entries.
 
     Returns
     -------
@@ -167,7 +237,8 @@ def khatri_rao(a: Any, b: Any, *more: Any) -> Any:
     >>> khatri_rao(A, B)[:, 0]
     array([1., 0., 1., 3., 0., 3.])
     """
-    items, diff = _prepare((a, b) + more, "khatri_rao", 2)
+    operands = _skip(_operands(matrices), skip_matrix, "khatri_rao")
+    items, diff = _prepare(operands, "khatri_rao", 1)
     shapes = [_shape(x) for x in items]
     described = ", ".join(str(s) for s in shapes)
     if any(len(s) != 2 for s in shapes):
@@ -178,11 +249,17 @@ def khatri_rao(a: Any, b: Any, *more: Any) -> Any:
                          f"Received shapes {described}")
     result, rows = items[0], shapes[0][0]
     columns = shapes[0][1]
+    if weights is not None:
+        result = _mul(result, _reshape(weights, (1, columns), diff) if diff
+                      else np.reshape(weights, (1, columns)), diff)
     for other, (p, _) in zip(items[1:], shapes[1:]):
         product = _mul(_reshape(result, (rows, 1, columns), diff),
                        _reshape(other, (1, p, columns), diff), diff)
         rows *= p
         result = _reshape(product, (rows, columns), diff)
+    if mask is not None:
+        result = _mul(result, _reshape(mask, (-1, 1), diff) if diff
+                      else np.reshape(np.asarray(mask), (-1, 1)), diff)
     return result
 
 
