@@ -96,3 +96,25 @@ def test_accuracy_metrics_are_element_wise_with_element_weights() -> None:
     assert m.result() == pytest.approx(0.5)
     assert len(m.variables) == 2
     assert metrics.SparseTopKCategoricalAccuracy(k=3).k == 3
+
+
+@pytest.mark.parametrize("targets, units, expected", [
+    (np.array([0.0, 1.0, 1.0, 0.0]), 1, "BinaryCrossentropy"),
+    (np.array([0, 2, 1, 0]), 3, "SparseCategoricalCrossentropy"),
+    (np.array([[0], [2], [1], [0]]), 3, "SparseCategoricalCrossentropy"),
+    (np.eye(3, dtype=np.float32)[[0, 2, 1, 0]], 3, "CategoricalCrossentropy"),
+])
+def test_compile_crossentropy_is_chosen_from_the_shapes(targets, units, expected) -> None:
+    """``compile(loss='crossentropy')`` (or ``'ce'``) picks the cross-entropy as Keras does."""
+    from nablanet.models.compile_utils import _crossentropy_for
+
+    x = RNG.normal(size=(4, 2)).astype(np.float32)
+    activation = "sigmoid" if units == 1 else "softmax"
+    model = models.Sequential([layers.Input(shape=(2,)), layers.Dense(units, activation)])
+    for name in ("crossentropy", "ce"):
+        model.compile("sgd", loss=name)
+        loss = model.evaluate(x, targets, verbose=0)
+        reference = _crossentropy_for(targets, model(x))
+        assert type(reference).__name__ == expected
+        np.testing.assert_allclose(loss, float(reference(targets, model.predict(x, verbose=0))),
+                                   rtol=1e-6)

@@ -11,9 +11,7 @@ Changes, all mechanical: classes are renamed ``TestX`` so pytest collects them; 
 imports scipy directly (Keras skips it with a warning when scipy is missing; here it fails);
 ``subTest`` only labels a block; ``model.fit`` runs with ``verbose=0``.
 
-Left out: nothing. One test is marked ``xfail(strict=True)``: test_handles_sas_metrics compiles
-with ``loss="crossentropy"``, a name Keras 3 resolves to binary / categorical cross-entropy from
-the shapes and that nablanet.losses does not know yet (outside this branch's files).
+Left out: nothing.
 """
 
 from __future__ import annotations
@@ -841,8 +839,6 @@ class TestSensitivityAtSpecificity(KerasTestCase):
         ):
             metrics.SensitivityAtSpecificity(0.4, num_thresholds=-1)
 
-    @pytest.mark.xfail(strict=True, reason="needs compile(loss='crossentropy'), which Keras "
-                       "resolves from the shapes; nablanet.losses has no such name yet")
     def test_handles_sas_metrics(self):
         # Test for https://github.com/keras-team/keras/issues/19376
         model = models.Sequential(

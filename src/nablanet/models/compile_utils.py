@@ -118,7 +118,8 @@ class CompileLoss:
         self.trackers: list[MeanTracker | None] = []
         # Resolve names now so that unknown names fail in compile().
         for identifier in _flatten_identifiers(loss):
-            losses.get(identifier)
+            if not _is_shape_resolved(identifier):
+                losses.get(identifier)
 
     def build(self, n_outputs: int, output_names: list[str] | None) -> None:
         from nablanet import losses
@@ -134,7 +135,8 @@ class CompileLoss:
                 raise ValueError(f"compile: `loss` is a list of {len(self.loss)} entries but "
                                  "the model has 1 output.")
             raw = [self.loss[0]]
-        self.fns = [_as_loss(losses.get(r)) if r is not None else None for r in raw]
+        self.fns = [None if r is None else r if _is_shape_resolved(r) else _as_loss(losses.get(r))
+                    for r in raw]
         if self.loss_weights is None:
             self.weights = [1.0] * n_outputs
         else:
@@ -168,6 +170,8 @@ class CompileLoss:
                     f"The model has an output '{self.names[i]}' with a loss but no target was "
                     "given for it (pass y for every output)."
                 )
+            if _is_shape_resolved(fn):
+                fn = self.fns[i] = _crossentropy_for(y_true[i], y_pred[i])
             sw = sample_weight[i] if i < len(sample_weight) else None
             value = fn(y_true[i], y_pred[i], sample_weight=sw)
             tracker = self.trackers[i]
@@ -179,6 +183,25 @@ class CompileLoss:
 
     def get_config(self) -> dict[str, Any]:
         return {"loss": _serialize(self.loss), "loss_weights": _serialize(self.loss_weights)}
+
+
+def _is_shape_resolved(identifier: Any) -> bool:
+    """``'crossentropy'`` / ``'ce'``: Keras picks the cross-entropy from the data's shapes."""
+    return isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce")
+
+
+def _crossentropy_for(y_true: Any, y_pred: Any) -> Any:
+    """The cross-entropy ``compile(loss='crossentropy')`` means for these shapes (Keras's
+    rule): binary when the prediction has one unit, sparse categorical when the target has
+    fewer axes or one column against several, else categorical."""
+    from nablanet import losses
+
+    t_shape, p_shape = np.shape(getattr(y_true, "data", y_true)), tuple(y_pred.shape)
+    if p_shape[-1] == 1:
+        return losses.BinaryCrossentropy()
+    if len(t_shape) < len(p_shape) or (t_shape[-1] == 1 and p_shape[-1] > 1):
+        return losses.SparseCategoricalCrossentropy()
+    return losses.CategoricalCrossentropy()
 
 
 def _as_loss(fn: Any) -> Any:

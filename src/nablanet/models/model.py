@@ -37,7 +37,13 @@ import numpy as np
 from nablanet.autograd.function import no_grad
 from nablanet.autograd.tensor import Tensor
 from nablanet.layers.base import Layer, _shape_of
-from nablanet.models.compile_utils import CompileLoss, CompileMetrics, MeanTracker, log_value
+from nablanet.models.compile_utils import (
+    CompileLoss,
+    CompileMetrics,
+    MeanTracker,
+    _is_shape_resolved,
+    log_value,
+)
 from nablanet.models.data_adapter import (
     DataHandler,
     flatten,
@@ -246,7 +252,8 @@ class Model(Layer):
             self._compile_metrics = CompileMetrics(metrics, weighted_metrics,
                                                    output_names=names)
             probe = []
-            if loss is not None and not isinstance(loss, (list, tuple, dict)):
+            if loss is not None and not isinstance(loss, (list, tuple, dict)) \
+                    and not _is_shape_resolved(loss):
                 from nablanet import losses as losses_module
 
                 probe = [losses_module.get(loss)]
