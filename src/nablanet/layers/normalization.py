@@ -9,6 +9,8 @@ import numpy as np
 
 from nablanet import initializers, regularizers
 from nablanet.autograd.tensor import Tensor
+from nablanet.distribute._runtime import is_distributed
+from nablanet.distribute.batchnorm import sync_batch_normalization
 from nablanet.layers.base import Layer
 from nablanet.ops.normalization import batch_normalization
 
@@ -36,6 +38,11 @@ class BatchNormalization(Layer):
 
     One fused primitive (:class:`~nablanet.ops.normalization.BatchNorm`) computes the
     forward and the hand-written backward pass.
+
+    ``synchronized=True`` (Keras's argument): under ``mpiexec`` the batch statistics (and
+    the sums in the backward pass) are taken over the examples of *all* workers
+    (:mod:`nablanet.distribute.batchnorm`), so N workers train as one process on the
+    global batch; in a one-worker run it changes nothing.
 
     Input shape: any, channels on ``axis``. Output shape: the input's.
     """
@@ -111,8 +118,12 @@ class BatchNormalization(Layer):
             raise ValueError(f"BatchNormalization '{self.name}': expected {self._channel_shape} "
                              f"channels on axis {self.axis}, got input shape {inputs.shape}")
         if training and self.trainable:
-            y, mean, var = batch_normalization(inputs, self.gamma, self.beta, axes,
-                                               self.epsilon, training=True)
+            if self.synchronized and is_distributed():  # the statistics of all workers
+                y, mean, var = sync_batch_normalization(inputs, self.gamma, self.beta, axes,
+                                                        self.epsilon)
+            else:
+                y, mean, var = batch_normalization(inputs, self.gamma, self.beta, axes,
+                                                   self.epsilon, training=True)
             # Built (call checked the channel shape); training returns the batch statistics.
             assert self.moving_mean is not None and self.moving_variance is not None
             assert mean is not None and var is not None

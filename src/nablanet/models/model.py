@@ -62,7 +62,9 @@ def _resolve_verbose(verbose: Any) -> int:
         return 1
     if verbose not in (0, 1, 2, True, False):
         raise ValueError(f"verbose must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
-    return int(verbose)
+    from nablanet.distribute._runtime import quiet_worker
+
+    return 0 if verbose and quiet_worker() else int(verbose)  # only worker 0 prints
 
 
 def _as_list(structure: Any) -> list[Any]:
@@ -536,6 +538,11 @@ class Model(Layer):
                                               validation_batch_size or batch_size,
                                               validation_steps)
             self._prepare(val_handler)
+        from nablanet.distribute.training import distributed_fit
+
+        dist = distributed_fit(self, handler, val_handler, callbacks)  # None unless mpiexec
+        if dist is not None:
+            handler, val_handler, callbacks = dist.handler, dist.val_handler, dist.callbacks
         if not isinstance(callbacks, CallbackList):
             callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                      model=self, verbose=verbose, epochs=epochs,
@@ -569,6 +576,8 @@ class Model(Layer):
         finally:
             for weight in self.trainable_weights:
                 weight.grad = None
+            if dist is not None:
+                dist.close()
         callbacks.on_train_end(logs=training_logs)
         history = callbacks._history
         return history if history is not None else self.history
