@@ -187,3 +187,31 @@ def test_mismatched_workers_are_reported_not_deadlocked(tmp_path, scenario, args
     result = mpirun(scenario, tmp_path / "none", *args, check=False, timeout=60)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_nablanet_run_cnn_unchanged_under_mpiexec(tmp_path) -> None:
+    """``mpiexec -n 2 nablanet run cnn`` gives the one-worker results (global batch 32
+    split in two), and only worker 0 prints and writes."""
+    from nablanet.cli import main
+
+    args = ["run", "cnn", "--depths", "1", "--epochs", "2", "--max-train", "50",
+            "--max-test", "6", "--image-size", "24", "--dataset", "generated",
+            "--threads", "1", "--verbose", "2"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])]), "MPLBACKEND": "Agg"}
+    result = subprocess.run(
+        [distribute.mpiexec_path(), "-n", "2", "-prepend-rank", sys.executable, "-m",
+         "nablanet.cli", *args, "--out", str(tmp_path / "two")],
+        capture_output=True, text=True, timeout=90, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines and all(line.startswith("[0]") for line in lines if line.strip())
+    assert any("2 workers" in line for line in lines)
+    assert main([*args, "--out", str(tmp_path / "one")]) == 0
+    one = json.loads((tmp_path / "one" / "results.json").read_text())["models"][0]
+    two = json.loads((tmp_path / "two" / "results.json").read_text())["models"][0]
+    for key, values in one["history"].items():
+        np.testing.assert_allclose(two["history"][key], values, rtol=1e-4, err_msg=key)
+    assert two["test_accuracy"] == one["test_accuracy"]
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(
+        p.name for p in (tmp_path / "one").iterdir())

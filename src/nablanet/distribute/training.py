@@ -143,11 +143,13 @@ class _SplitData:
 
 
 class _AgreeOnStop(Callback):
-    """After every step, every worker stops when any one of them wants to."""
+    """After every step, every worker stops when any one of them wants to. Last in the
+    list, it also gives muted callbacks their ``verbose`` back at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, muted: list[tuple[Any, Any]]) -> None:
         super().__init__()
         self._flag = np.zeros(1, dtype=np.int64)
+        self.muted = muted
 
     def _agree(self) -> None:
         self._flag[0] = int(bool(self.model.stop_training))
@@ -160,6 +162,10 @@ class _AgreeOnStop(Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._agree()
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        for cb, verbose in self.muted:  # the callbacks' own messages were muted until now
+            cb.verbose = verbose
 
 
 class _EpochCounts(Callback):
@@ -209,14 +215,13 @@ class DistributedFit:
         first: list[Any] = [_EpochCounts(self.handler, self.val_handler)]
         if not any(isinstance(cb, MetricAverageCallback) for cb in kept):
             first.append(MetricAverageCallback())
-        self.callbacks = [*first, *kept, BroadcastGlobalVariablesCallback(0), _AgreeOnStop()]
+        self.callbacks = [*first, *kept, BroadcastGlobalVariablesCallback(0),
+                          _AgreeOnStop(self._muted)]
 
     def close(self) -> None:
-        """Undo the per-fit changes (the optimizer stays distributed)."""
+        """Undo the per-step state (the optimizer stays distributed)."""
         _runtime.state.batch_share = None
         _runtime.state.epoch_samples = None
-        for cb, verbose in self._muted:
-            cb.verbose = verbose
 
 
 def distributed_fit(model: Any, handler: Any, val_handler: Any,

@@ -59,7 +59,7 @@ def _is_metric(value: Any) -> bool:
 
 def _resolve_verbose(verbose: Any) -> int:
     if verbose == "auto":
-        return 1
+        verbose = 1
     if verbose not in (0, 1, 2, True, False):
         raise ValueError(f"verbose must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
     from nablanet.distribute._runtime import quiet_worker
