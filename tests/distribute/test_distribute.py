@@ -113,12 +113,35 @@ def test_two_workers_equal_one_worker(tmp_path, optimizer, batchnorm) -> None:
     mpirun("equivalence", out, optimizer, batchnorm)
     got = np.load(out)
     assert int(got["size"]) == 2 and bool(got["identical"])  # the workers agree bitwise
+    steps = scenarios.EPOCHS * -(-scenarios.NUM_EXAMPLES // scenarios.GLOBAL_BATCH)
+    # One fused allreduce per step for all the gradients; synchronised batch normalisation
+    # adds two in its forward pass and one in its backward pass.
+    assert int(got["allreduce_calls"]) == steps * (4 if batchnorm == "bn" else 1)
     reference = scenarios.train(optimizer, batchnorm == "bn")
-    assert sorted(reference) == sorted(k for k in got.files if k not in ("size", "identical"))
+    assert sorted(reference) == sorted(
+        k for k in got.files if k not in ("size", "identical", "allreduce_calls"))
     for key, value in reference.items():
         np.testing.assert_allclose(got[key], value, rtol=1e-5, atol=1e-6, err_msg=key)
     assert not np.allclose(reference["w0"], scenarios.make_model(optimizer, batchnorm == "bn")
                            .weights[0].data)  # it did train
+
+
+def test_distributed_optimizer_applies_the_average_for_every_optimizer(tmp_path) -> None:
+    """Custom loop, 2 workers with different gradients: every optimizer (clipping, weight
+    decay, momentum, AMSGrad included) applies exactly what one process applies with the
+    mean gradient."""
+    out = tmp_path / "optimizers.npz"
+    mpirun("all_optimizers", out)
+    got = np.load(out)
+    for name in scenarios.OPTIMIZER_CASES:
+        def mean_gradients(step):
+            a, b = (scenarios.worker_gradients(r, step) for r in (0, 1))
+            return [(x + y) / 2 for x, y in zip(a, b)]
+
+        expected = scenarios.apply_steps(name, mean_gradients)
+        for i, value in enumerate(expected):
+            np.testing.assert_allclose(got[f"{name}_{i}"], value, rtol=1e-6, atol=1e-7,
+                                       err_msg=name)
 
 
 def test_broadcast_makes_differently_seeded_workers_identical(tmp_path) -> None:

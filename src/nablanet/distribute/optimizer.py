@@ -57,12 +57,11 @@ def _average_then_apply(self: Any, grads: Any, variables: Any = None) -> int:
     targets = list(self._variables) if variables is None else list(variables)
     if _runtime.size() == 1 or len(targets) != len(grads):
         return apply(self, grads, variables)  # one worker, or a mismatch apply reports
-    arrays = [v.data if isinstance(getattr(v, "data", None), np.ndarray) else np.asarray(v)
-              for v in targets]
     key = tuple(id(v) for v in targets)
     flat = self._distributed_buffers.get(key)
     if flat is None:
-        flat = _FlatGradients(arrays)
+        flat = _FlatGradients([v.data if isinstance(getattr(v, "data", None), np.ndarray)
+                               else np.asarray(v) for v in targets])
         # One-time check when the set of variables changes: the buffers must match.
         _runtime.check_same(flat.layout, "the shapes of the variables being trained")
         self._distributed_buffers.clear()
