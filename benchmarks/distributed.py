@@ -23,6 +23,7 @@ Usage::
 
     python benchmarks/distributed.py                   # 3 rounds, 4 epochs of 8 steps
     python benchmarks/distributed.py --rounds 5 --steps 12
+    python benchmarks/distributed.py --depth 1          # the one-conv model (8.1M weights)
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def worker(args: argparse.Namespace) -> None:
     n = BATCH * args.steps
     x = rng.random((n, SIZE, SIZE, 3), dtype=np.float32)
     y = rng.integers(0, 3, n)
-    model = _model(4)
+    model = _model(args.depth)
     epoch_times: list[float] = []
     reduce_times: list[float] = []
 
@@ -120,6 +121,7 @@ def launch(config: str, args: argparse.Namespace) -> dict[str, Any]:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads),
            "OPENBLAS_NUM_THREADS": str(threads), "NUMBA_NUM_THREADS": str(threads)}
     command = [sys.executable, str(HERE), "--worker", "--threads", str(threads),
+               "--depth", str(args.depth),
                "--steps", str(args.steps), "--epochs", str(args.epochs),
                "--repeats", str(args.repeats)]
     if workers > 1:
@@ -137,6 +139,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4, help="epochs (the first untimed)")
     parser.add_argument("--repeats", type=int, default=10, help="allreduce repeats per size")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--depth", type=int, default=4, choices=[1, 2, 3, 4],
+                        help="conv layers of the timed model (default 4; 1 is the 8.1M-weight "
+                             "stress case for the allreduce)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -151,7 +156,7 @@ def main() -> None:
             print(f"round {round_ + 1} {config}: "
                   f"{results[config][-1]['images_per_s']:.1f} images/s", flush=True)
     median = {c: statistics.median(r["images_per_s"] for r in results[c]) for c in configs}
-    print(f"\nfour-conv model, global batch {BATCH}, {args.steps} steps x "
+    print(f"\n{args.depth}-conv model, global batch {BATCH}, {args.steps} steps x "
           f"{args.epochs - 1} timed epochs, median of {args.rounds} interleaved rounds:")
     print(f"{'config':>6} {'images/s':>9} {'ms/step':>8} {'allreduce ms/step':>18} "
           f"{'vs 1x1':>7}")

@@ -191,6 +191,17 @@ def test_only_rank_zero_writes_and_all_resume_and_stop_together(tmp_path) -> Non
     assert result.stdout.count("Epoch 3/6") == 1
 
 
+def test_chapter_listing_runs_unchanged_under_mpiexec(tmp_path) -> None:
+    """§5.2's early-stopping listing (unseeded: the workers start from different weights,
+    which fit's broadcast makes equal) on 2 workers."""
+    out = tmp_path / "listing.json"
+    listing = HERE.parent / "compat" / "listings" / "s5_2_early_stopping.py"
+    mpirun("listing", out, str(listing))
+    report = json.loads(out.read_text())
+    assert report["identical"] and 1 <= report["epochs"] <= 5
+    assert report["keys"] == ["loss", "val_loss"]
+
+
 def test_a_failing_worker_ends_all_workers_with_its_error(tmp_path) -> None:
     start = time.perf_counter()
     result = mpirun("failure", tmp_path / "none", check=False, timeout=60)
