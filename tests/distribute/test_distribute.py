@@ -228,8 +228,8 @@ def test_nablanet_run_cnn_unchanged_under_mpiexec(tmp_path) -> None:
     split in two), and only worker 0 prints and writes."""
     from nablanet.cli import main
 
-    args = ["run", "cnn", "--depths", "1", "--epochs", "2", "--max-train", "50",
-            "--max-test", "6", "--image-size", "24", "--dataset", "generated",
+    args = ["run", "cnn", "--depths", "1", "--epochs", "2", "--max-train", "30",
+            "--max-test", "4", "--image-size", "24", "--dataset", "generated",
             "--threads", "1", "--verbose", "2"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])]), "MPLBACKEND": "Agg"}

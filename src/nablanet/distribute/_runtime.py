@@ -59,6 +59,10 @@ def is_distributed() -> bool:
 
 def _import_mpi() -> Any:
     try:
+        import mpi4py
+
+        if "mpi4py.MPI" not in sys.modules:  # nablanet calls MPI from the main thread only
+            mpi4py.rc.thread_level = "funneled"
         from mpi4py import MPI
     except ImportError as error:  # mpi4py itself, or its MPI library, is missing
         raise ImportError(
@@ -78,8 +82,8 @@ def init(abort_on_error: bool = True) -> None:
     """Start MPI (once) and read this worker's place: :func:`rank`, :func:`size`,
     :func:`local_rank`.
 
-    Called implicitly by everything in :mod:`nablanet.distribute` and by ``fit`` under
-    ``mpiexec``. Without ``mpiexec`` it gives a one-worker world. With ``abort_on_error``
+    Called implicitly under ``mpiexec`` (by ``fit`` and by every function of
+    :mod:`nablanet.distribute`). Without ``mpiexec`` it gives a one-worker world. With ``abort_on_error``
     (default) and more than one worker, an exception that reaches the top of a worker prints
     its traceback and calls ``MPI_Abort``, which ends every worker within seconds instead of
     leaving them waiting in a collective operation.
