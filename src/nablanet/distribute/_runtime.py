@@ -83,10 +83,10 @@ def init(abort_on_error: bool = True) -> None:
     :func:`local_rank`.
 
     Called implicitly under ``mpiexec`` (by ``fit`` and by every function of
-    :mod:`nablanet.distribute`). Without ``mpiexec`` it gives a one-worker world. With ``abort_on_error``
-    (default) and more than one worker, an exception that reaches the top of a worker prints
-    its traceback and calls ``MPI_Abort``, which ends every worker within seconds instead of
-    leaving them waiting in a collective operation.
+    :mod:`nablanet.distribute`). Without ``mpiexec`` it gives a one-worker world. With
+    ``abort_on_error`` (default) and more than one worker, an exception that reaches the top
+    of a worker prints its traceback and calls ``MPI_Abort``, which ends every worker within
+    seconds instead of leaving them waiting in a collective operation.
 
     Raises
     ------
