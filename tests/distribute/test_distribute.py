@@ -107,8 +107,9 @@ def test_broadcast_and_callbacks_check_root_rank() -> None:
                                                  ("adam", "bn"), ("sgd", "bn")])
 def test_two_workers_equal_one_worker(tmp_path, optimizer, batchnorm) -> None:
     """2 workers splitting each global batch of 16 train as 1 worker with batch 16 on the
-    same shuffled examples (uneven last batch, clipping, an L2 penalty, synchronised batch
-    normalisation): same weights, same epoch losses and accuracies."""
+    same shuffled examples (uneven last batch, sample weights, clipping, an L2 penalty,
+    synchronised batch normalisation, a validation set split unevenly): same weights, same
+    epoch losses and accuracies, training and validation."""
     out = tmp_path / "result.npz"
     mpirun("equivalence", out, optimizer, batchnorm)
     got = np.load(out)
