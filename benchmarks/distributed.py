@@ -12,7 +12,9 @@ Each configuration runs ``fit`` on the same random images in its own process(es)
 ``--epochs`` epochs of ``--steps`` steps; the first epoch is a warm-up and the others are
 timed. The configurations take turns ``--rounds`` times (so that the drift of a shared
 machine falls on all of them) and the medians are reported, with the time per step spent in
-the allreduce.
+the allreduce (which includes waiting for the slower worker) and the CPU time per image of
+all the processes together (the work each configuration does, which other jobs on the
+machine disturb less than the wall-clock time).
 
 Then, in two workers, the allreduce alone on a flat float32 buffer of the size of each of the
 chapter's four models: its time grows with the number of weights (a sum of the buffers
@@ -73,21 +75,28 @@ def worker(args: argparse.Namespace) -> None:
     model = _model(args.depth)
     epoch_times: list[float] = []
     reduce_times: list[float] = []
+    cpu_times: list[float] = []
 
     class Clock(callbacks.Callback):
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
             self.start = time.perf_counter()
+            self.cpu = time.process_time()
             self.reduce = distribute.allreduce_seconds()[0]
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             epoch_times.append(time.perf_counter() - self.start)
+            cpu_times.append(time.process_time() - self.cpu)
             reduce_times.append(distribute.allreduce_seconds()[0] - self.reduce)
 
     with limit_threads(args.threads):
         model.fit(x, y, batch_size=BATCH, epochs=args.epochs, shuffle=True, verbose=0,
                   callbacks=[Clock()])
     timed = epoch_times[1:]  # the first epoch is the warm-up
+    cpu = sum(cpu_times[1:])
+    if distribute.size() > 1:  # the CPU time of all workers
+        cpu = sum(distribute._runtime.comm().allgather(cpu))
     result = {"images_per_s": n * len(timed) / sum(timed),
+              "cpu_ms_per_image": 1000 * cpu / (n * len(timed)),
               "step_ms": 1000 * sum(timed) / (len(timed) * args.steps),
               "allreduce_ms_per_step": 1000 * sum(reduce_times[1:]) / (len(timed) * args.steps)}
     if distribute.size() > 1:
@@ -160,13 +169,14 @@ def main() -> None:
           f"{args.epochs - 1} timed epochs, median of {args.rounds} interleaved rounds:")
     best = {c: max(r["images_per_s"] for r in results[c]) for c in configs}
     print(f"{'config':>6} {'images/s':>9} {'ms/step':>8} {'allreduce ms/step':>18} "
-          f"{'vs 1x1':>7} {'best images/s':>14} {'best vs 1x1':>12}")
+          f"{'vs 1x1':>7} {'best images/s':>14} {'best vs 1x1':>12} {'CPU ms/image':>13}")
     for c in configs:
         step = statistics.median(r["step_ms"] for r in results[c])
         reduce = statistics.median(r["allreduce_ms_per_step"] for r in results[c])
+        cpu = statistics.median(r["cpu_ms_per_image"] for r in results[c])
         print(f"{c:>6} {median[c]:>9.1f} {step:>8.1f} {reduce:>18.2f} "
               f"{median[c] / median['1x1']:>6.2f}x {best[c]:>14.1f} "
-              f"{best[c] / best['1x1']:>11.2f}x")
+              f"{best[c] / best['1x1']:>11.2f}x {cpu:>13.1f}")
     print(f"2x1 / 1x2: {median['2x1'] / median['1x2']:.2f}x (medians), "
           f"{best['2x1'] / best['1x2']:.2f}x (best runs)")
     print("\nallreduce of one flat float32 buffer between 2 workers (median and best of the "
