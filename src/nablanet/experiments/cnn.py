@@ -99,7 +99,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="use only the first N test images; for quick runs")
     parser.add_argument("--threads", type=int, default=0,
                         help="threads for BLAS and numba (default 0: the libraries' own "
-                             "default, all cores; 1 can be faster when other jobs share "
+                             "default, all cores, or under mpiexec the cores divided among "
+                             "the machine's workers; 1 can be faster when other jobs share "
                              "the cores)")
     parser.add_argument("--verbose", type=int, choices=[0, 1, 2], default=1,
                         help="fit/evaluate verbosity (default 1: the progress lines)")
