@@ -24,8 +24,8 @@ __version__ = "0.1.0"
 #: Subpackages reachable as attributes (``nb.layers.Dense``), imported on first use so that
 #: ``import nablanet`` stays fast and light.
 _SUBMODULES = (
-    "activations", "callbacks", "data", "distribute", "functional", "generative",
-    "initializers", "layers",
+    "activations", "callbacks", "data", "functional", "generative", "initializers", "layers",
+    "distribute",
     "linear_regions", "losses", "metrics", "models", "ops", "optimizers", "plotting",
     "regularizers", "tensor_algebra", "testing", "utils",
 )
