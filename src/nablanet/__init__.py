@@ -26,7 +26,7 @@ __version__ = "0.1.0"
 #: ``import nablanet`` stays fast and light.
 _SUBMODULES = (
     "activations", "callbacks", "data", "functional", "generative", "initializers", "layers",
-    "constraints", "config",
+    "constraints", "config", "distribute",
     "linear_regions", "losses", "metrics", "models", "ops", "optimizers", "plotting",
     "regularizers", "tensor_algebra", "testing", "utils",
     "datasets",

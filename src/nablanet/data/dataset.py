@@ -774,6 +774,38 @@ class Dataset:
 
         return Dataset(make_iterator, self._cardinality)
 
+    def shard(self, num_shards: int, index: int, name: str | None = None) -> Dataset:
+        """Every ``num_shards``-th element, starting at element ``index`` (``tf.data``'s
+        meaning): element ``i`` belongs to shard ``i % num_shards``.
+
+        For data-parallel training, ``ds.shard(distribute.size(), distribute.rank())``
+        gives each worker a disjoint part; the shards of all indices together are the whole
+        dataset. Shard before shuffling and batching so each worker shuffles its own part.
+
+        Examples
+        --------
+        >>> [int(x) for x in Dataset.range(10).shard(3, 1)]
+        [1, 4, 7]
+        """
+        for arg, value in (("num_shards", num_shards), ("index", index)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+                raise TypeError(f"shard: {arg} must be an integer. Received: {arg}={value!r}")
+        if num_shards < 1:
+            raise ValueError(f"shard: num_shards must be at least 1. Received: "
+                             f"num_shards={num_shards}")
+        if not 0 <= index < num_shards:
+            raise ValueError(f"shard: index must be in [0, num_shards) = [0, {num_shards}). "
+                             f"Received: index={index}")
+        parent, step, first = self._make_iterator, int(num_shards), int(index)
+
+        def make_iterator() -> Iterator[Any]:
+            return itertools.islice(parent(), first, None, step)
+
+        c = self._cardinality
+        if c >= 0:
+            c = max(0, (c - first + step - 1) // step)
+        return Dataset(make_iterator, c, self._spec)
+
 
 # -- helpers --------------------------------------------------------------------------------------
 def _tuplify(x: Any) -> Any:

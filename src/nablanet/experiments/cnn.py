@@ -36,18 +36,27 @@ step takes ~79 ms on two cores against ~143 ms on one (``benchmarks/cnn.py``). W
 processes share the cores, ``--threads 1`` can be faster, because OpenBLAS's idle threads
 spin.
 
+Several workers: ``mpiexec -n 2 nablanet run cnn`` runs the same job on two MPI workers
+(:mod:`nablanet.distribute`): every batch of 32 is split among them, gradients are averaged
+each step, and only worker 0 prints and writes the outputs. The global batch stays 32, so
+the training is the one-worker training (same steps, same learning rate); ``--threads 0``
+then means the machine's cores divided among its workers.
+
 Usage::
 
     nablanet run cnn                                  # the chapter's settings
     nablanet run cnn --depths 1 4 --epochs 5 --out runs/cnn-quick
     nablanet run cnn --data-dir ~/data/rps            # the published data set
     nablanet run cnn --download                       # download it first (230 MB)
+    mpiexec -n 2 nablanet run cnn                     # two workers, global batch 32
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -95,7 +104,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="use only the first N test images; for quick runs")
     parser.add_argument("--threads", type=int, default=0,
                         help="threads for BLAS and numba (default 0: the libraries' own "
-                             "default, all cores; 1 can be faster when other jobs share "
+                             "default, all cores, or under mpiexec the cores divided among "
+                             "the machine's workers; 1 can be faster when other jobs share "
                              "the cores)")
     parser.add_argument("--verbose", type=int, choices=[0, 1, 2], default=1,
                         help="fit/evaluate verbosity (default 1: the progress lines)")
@@ -246,7 +256,22 @@ def _check_args(args: argparse.Namespace) -> None:
 
 def main(args: argparse.Namespace) -> int:
     _check_args(args)
-    with limit_threads(args.threads):
+    from nablanet import distribute
+
+    threads = args.threads
+    if not distribute.is_distributed():
+        with limit_threads(threads):
+            return _run(args)
+    # Under mpiexec: the cores of a machine are shared by its workers, and only worker 0
+    # prints and writes (fit splits every batch of 32 among the workers).
+    if threads == 0:
+        threads = max(1, (os.cpu_count() or 1) // distribute.local_size())
+    with limit_threads(threads), contextlib.ExitStack() as stack:
+        if distribute.rank() != 0:
+            stack.enter_context(contextlib.redirect_stdout(open(os.devnull, "w")))  # noqa: SIM115
+        else:
+            print(f"{distribute.size()} workers, {threads} thread(s) each; the global batch "
+                  f"of {args.batch_size} is split among them.", flush=True)
         return _run(args)
 
 
@@ -256,8 +281,10 @@ def _run(args: argparse.Namespace) -> int:
     from nablanet.data import Dataset
 
     started = time.perf_counter()
+    writer = nb.distribute.rank() == 0  # under mpiexec only worker 0 writes files
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if writer:
+        out.mkdir(parents=True, exist_ok=True)
     nb.set_random_seed(args.seed)  # tf.keras.utils.set_random_seed(42)
 
     splits, source = load_splits(args)
@@ -304,18 +331,20 @@ def _run(args: argparse.Namespace) -> int:
             "incorrect": out / f"incorrect_{tag}.png",
             "confusion": out / f"confusion_{tag}.png",
         }
-        model.save(files["model"])
         title = f"{depth} convolutional layer{'s' if depth > 1 else ''}"
-        plotting.plot_learning_curves(history, files["learning_curves"], title=title)
-        plotting.plot_predictions(x_test, true_labels, predicted_labels, correct,
-                                  f"Correct Predictions ({title})", files["correct"],
-                                  class_names=CLASS_NAMES)
-        plotting.plot_predictions(x_test, true_labels, predicted_labels, incorrect,
-                                  f"Incorrect Predictions ({title})", files["incorrect"],
-                                  class_names=CLASS_NAMES)
         matrix = plotting.confusion_matrix(true_labels, predicted_labels, len(CLASS_NAMES))
-        plotting.plot_confusion_matrix(matrix, files["confusion"], class_names=CLASS_NAMES,
-                                       title=f"Confusion matrix, test set ({title})")
+        if writer:
+            model.save(files["model"])
+            plotting.plot_learning_curves(history, files["learning_curves"], title=title)
+            plotting.plot_predictions(x_test, true_labels, predicted_labels, correct,
+                                      f"Correct Predictions ({title})", files["correct"],
+                                      class_names=CLASS_NAMES)
+            plotting.plot_predictions(x_test, true_labels, predicted_labels, incorrect,
+                                      f"Incorrect Predictions ({title})", files["incorrect"],
+                                      class_names=CLASS_NAMES)
+            plotting.plot_confusion_matrix(matrix, files["confusion"],
+                                           class_names=CLASS_NAMES,
+                                           title=f"Confusion matrix, test set ({title})")
         logs = history.history
         epochs_run = len(logs["loss"])
         best_epoch = int(np.argmin(logs["val_loss"])) + 1
@@ -337,7 +366,7 @@ def _run(args: argparse.Namespace) -> int:
               f"{files['correct'].name}, {files['incorrect'].name}, "
               f"{files['confusion'].name}", flush=True)
 
-    if len(curves) > 1 or any(len(v) > 1 for v in curves.values()):
+    if writer and (len(curves) > 1 or any(len(v) > 1 for v in curves.values())):
         plotting.plot_series(curves, out / "val_accuracy_by_depth.png",
                              "Validation accuracy by number of convolutional layers",
                              xlabel="epoch", ylabel="val_accuracy")
@@ -345,7 +374,8 @@ def _run(args: argparse.Namespace) -> int:
     summary = {"data": source, "image_size": args.image_size, "batch_size": args.batch_size,
                "epochs": args.epochs, "seed": args.seed, "total_seconds": total,
                "models": results}
-    (out / "results.json").write_text(json.dumps(summary, indent=2))
+    if writer:
+        (out / "results.json").write_text(json.dumps(summary, indent=2))
 
     print("\nComparison (test accuracy of the restored best weights; the chapter's is on the "
           "real data)")

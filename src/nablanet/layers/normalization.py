@@ -9,6 +9,8 @@ import numpy as np
 
 from nablanet import constraints, initializers, regularizers
 from nablanet.autograd.tensor import Tensor
+from nablanet.distribute._runtime import is_distributed
+from nablanet.distribute.batchnorm import sync_batch_normalization
 from nablanet.layers.base import Layer
 from nablanet.ops.normalization import batch_normalization
 
@@ -51,6 +53,11 @@ class BatchNormalization(Layer):
     where :math:`\mu_R, \sigma_R` (``renorm_mean``, ``renorm_stddev``) move with
     ``renorm_momentum``. The inference statistics then move as a standard deviation,
     ``moving_stddev``, with ``moving_variance`` = ``moving_stddev``² − ε (Keras's layer).
+
+    ``synchronized=True`` (Keras's argument): under ``mpiexec`` the batch statistics (and
+    the sums in the backward pass) are taken over the examples of *all* workers
+    (:mod:`nablanet.distribute.batchnorm`), so N workers train as one process on the
+    global batch; in a one-worker run it changes nothing.
 
     Input shape: any, channels on ``axis``. Output shape: the input's.
     """
@@ -166,8 +173,12 @@ class BatchNormalization(Layer):
         if training and self.trainable and (mask is not None or self.renorm):
             return self._composite_training_call(inputs, mask, axes)
         if training and self.trainable:
-            y, mean, var = batch_normalization(inputs, self.gamma, self.beta, axes,
-                                               self.epsilon, training=True)
+            if self.synchronized and is_distributed():  # the statistics of all workers
+                y, mean, var = sync_batch_normalization(inputs, self.gamma, self.beta, axes,
+                                                        self.epsilon)
+            else:
+                y, mean, var = batch_normalization(inputs, self.gamma, self.beta, axes,
+                                                   self.epsilon, training=True)
             # Built (call checked the channel shape); training returns the batch statistics.
             assert mean is not None and var is not None
             self._update_moving_statistics(mean, var)

@@ -66,10 +66,12 @@ def _is_metric(value: Any) -> bool:
 
 def _resolve_verbose(verbose: Any) -> int:
     if verbose == "auto":
-        return 1
+        verbose = 1
     if verbose not in (0, 1, 2, True, False):
         raise ValueError(f"verbose must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
-    return int(verbose)
+    from nablanet.distribute._runtime import quiet_worker
+
+    return 0 if verbose and quiet_worker() else int(verbose)  # only worker 0 prints
 
 
 def _as_list(structure: Any) -> list[Any]:
@@ -608,6 +610,11 @@ class Model(Layer):
                                               validation_batch_size or batch_size,
                                               validation_steps)
             self._prepare(val_handler)
+        from nablanet.distribute.training import distributed_fit
+
+        dist = distributed_fit(self, handler, val_handler, callbacks)  # None unless mpiexec
+        if dist is not None:
+            handler, val_handler, callbacks = dist.handler, dist.val_handler, dist.callbacks
         if not isinstance(callbacks, CallbackList):
             callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                      model=self, verbose=verbose, epochs=epochs,
@@ -618,6 +625,8 @@ class Model(Layer):
         backup = self.__dict__.pop("_backup_and_restore", None)  # set by BackupAndRestore
         if backup is not None:
             backup.resume(callbacks)  # callbacks' state, generators, where to start
+        if dist is not None:
+            dist.after_resume(self)  # worker 0's (restored) weights and epoch to every worker
         start = self._initial_epoch if self._initial_epoch is not None else initial_epoch
         self._initial_epoch = None
         training_logs: dict[str, Any] | None = None
@@ -658,6 +667,8 @@ class Model(Layer):
         finally:
             for weight in self.trainable_weights:
                 weight.grad = None
+            if dist is not None:
+                dist.close()
         if epochs > 0 and self.optimizer is not None:  # EMA averages replace the weights
             self.optimizer.finalize_variable_values(self.trainable_weights)
         callbacks.on_train_end(logs=training_logs)
