@@ -17,6 +17,7 @@ from nablanet.autograd.creation import (
     zeros_like,
 )
 from nablanet.autograd.function import set_grad_enabled
+from nablanet.kernels.registry import get_kernels, set_kernels, use_kernels
 from nablanet.random import set_random_seed
 
 __version__ = "0.1.0"
@@ -24,7 +25,8 @@ __version__ = "0.1.0"
 #: Subpackages reachable as attributes (``nb.layers.Dense``), imported on first use so that
 #: ``import nablanet`` stays fast and light.
 _SUBMODULES = (
-    "activations", "callbacks", "data", "functional", "generative", "initializers", "layers",
+    "activations", "callbacks", "data", "functional", "generative", "initializers", "kernels",
+    "layers",
     "linear_regions", "losses", "metrics", "models", "ops", "optimizers", "plotting",
     "regularizers", "tensor_algebra", "testing", "utils",
 )
@@ -50,6 +52,7 @@ __all__ = [
     "arange",
     "enable_grad",
     "full",
+    "get_kernels",
     "is_grad_enabled",
     "no_grad",
     "ones",
@@ -57,8 +60,10 @@ __all__ = [
     "rand",
     "randn",
     "set_grad_enabled",
+    "set_kernels",
     "set_random_seed",
     "tensor",
+    "use_kernels",
     "zeros",
     "zeros_like",
 ]

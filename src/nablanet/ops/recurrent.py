@@ -66,7 +66,9 @@ import numpy as np
 
 from nablanet.autograd.function import Function
 from nablanet.autograd.tensor import Tensor
-from nablanet.ops.conv import worker_count
+from nablanet.kernels._numba import numba_module
+from nablanet.kernels.registry import get_kernels
+from nablanet.kernels.threads import worker_count
 
 ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "linear")
 
@@ -484,9 +486,8 @@ def _kernels() -> dict[str, Any]:
     numba cannot be imported, in which case the NumPy code runs."""
     global _NB, _nb_tanh, _nb_gemm_acc, _nb_gemm_tn_acc
     if _NB is None:
-        try:
-            import numba
-        except ImportError:  # pragma: no cover - depends on the environment
+        numba = numba_module()
+        if numba is None:
             _NB = {}
             return _NB
         # fastmath "contract" only (fused multiply-adds; no reassociation, NaN and inf kept);
@@ -515,7 +516,7 @@ def _parts(n: int) -> int:
 
 def _use_kernels(dtype: np.dtype, fast: bool) -> dict[str, Any]:
     """The kernels when they apply (float32, default activations, numba present), else ``{}``."""
-    if not (USE_NUMBA and fast and dtype == np.float32):
+    if not (USE_NUMBA and fast and dtype == np.float32) or get_kernels() != "fast":
         return {}
     return _kernels()
 

@@ -149,7 +149,7 @@ def _adam_update_fused(
     kernel = _numba_adam()
     if kernel is None:  # pragma: no cover - numba is a dependency
         return False
-    from nablanet.ops.conv import split_batch
+    from nablanet.kernels.threads import split_batch
 
     scalar = param.dtype.type  # NumPy casts the Python-float operands to the arrays' dtype
     bias_1 = 1.0 - beta_1**step
