@@ -4,6 +4,7 @@ The public API: tensors and autograd at the top level, and the subpackages
 (``ops``, ``functional``, ``tensor_algebra``, ``layers``, ``optimizers``, ``models``, ...).
 """
 
+import nablanet.ops  # noqa: E402, F401, I001  (binds Tensor's operators and methods)
 from nablanet.autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad
 from nablanet.autograd.creation import (
     arange,
