@@ -130,16 +130,15 @@ def _dot(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndar
     """``a @ b`` (2-D, or 1-D by 2-D) by ``np.dot``, which releases the GIL at any size.
 
     ``np.matmul`` keeps the GIL when its output has fewer than 500 values, however long the
-    inner dimension: from two threads at once, a first-layer weight gradient (27×16, inner
-    dimension 15,876) ran at 0.8–0.9× the speed of one thread, and 1.9× with ``np.dot``. So
-    the small products that run inside :func:`split_batch` chunks (weight gradients, column
-    sums) go through here. ``out`` must have the operands' dtype (``np.dot``'s rule).
+    inner dimension, so two threads' small products would run one at a time. The small
+    products that run inside :func:`split_batch` chunks (weight gradients, column sums) go
+    through here. ``out`` must have the operands' dtype (``np.dot``'s rule).
     """
     return np.dot(a, b, out=out)
 
 
 def _column_sums(a: np.ndarray) -> np.ndarray:
-    """``a.sum(axis=0)`` of a tall ``(M, F)`` array as one GEMV (~8× faster for small F)."""
+    """``a.sum(axis=0)`` of a tall ``(M, F)`` array as one GEMV (a vector of ones times ``a``)."""
     if not a.flags.c_contiguous:
         return a.sum(axis=0)
     return _dot(_ones(a.shape[0], a.dtype), a)
@@ -165,21 +164,16 @@ def planar_windows(xq: np.ndarray, kernel: tuple[int, ...], strides: tuple[int, 
 # im2col rows (about ``_SUB_BYTES``) are built in a small buffer and used by the GEMM while they
 # are still in cache, and built again from the saved input in backward for the weight
 # gradient. Likewise the backward's column gradient exists a few images at a time, scattered by
-# col2im straight after its GEMM. Measured on the chapter's four-conv step: 1.1-1.3x faster than
-# whole-batch intermediates (which go out to memory and back, and the two threads' passes then
-# share its bandwidth), and 160 MB less memory. An image whose im2col rows take more than this
-# is done in bands of output rows (the first two layers of the chapter's models: 1.7 and 2.1 MB
-# an image), so that a run's buffers stay in a core's L2 (1-1.25 MB here): against 2 MB runs of
-# whole images, the four-conv step at 2 threads took 0.88-0.97x as long (same-process A/B,
-# medians); at 1 thread it was within the noise.
+# col2im straight after its GEMM. An image whose im2col rows take more than this is done in
+# bands of output rows (the first two layers of the chapter's models), so that a run's buffers
+# stay in a core's L2 cache. docs/performance.md has the measurements.
 _SUB_BYTES = 1 << 20
 
 # An NHWC window row is a run of kw·C contiguous values, and copying short runs costs more per
 # value than copying the rows of a planar (channels-first) copy, which are Wo values long. So an
 # input with few channels (kw·C up to this many values, stride 1 along the width) is copied to
-# NCHW once in forward and its im2col matrix is built transposed from that copy. Measured on
-# the chapter's first layer (C = 3): im2col 15-18 -> 6-8 ms, forward 34 -> 25 ms, weight
-# gradient 37 -> 20-24 ms at one thread; at C = 6 still 10% faster, at C = 8 10% slower.
+# NCHW once in forward and its im2col matrix is built transposed from that copy (the threshold
+# is measured: docs/performance.md).
 _PLANAR_MAX_RUN = 18
 
 

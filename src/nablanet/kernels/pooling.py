@@ -34,7 +34,7 @@ def _numba_max_pool() -> tuple[Callable[..., Any], ...] | None:
     a bias per channel and clamped at zero afterwards (``bias`` empty for none, ``relu``): that
     is the max pool of ``relu(x + b)`` with the same values and winners, since rounding
     ``x + b`` and the ReLU are monotonic (what the fused conv + pool primitive uses); windows of
-    2×2 keep their maxima in registers (25–50% faster on the chapter's layers). The backward
+    2×2 keep their maxima in registers. The backward
     adds each output gradient at its winner; the dense backward, for windows that tile the
     input exactly (stride = pool size), writes every position (gradient or zero), so the
     gradient array needs no zero-fill first. Each kernel is serial over its batch range and

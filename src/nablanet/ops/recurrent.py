@@ -51,10 +51,10 @@ the batch is split into one slice per allowed thread (the BLAS limit that
 :func:`nablanet.utils.limit_threads` sets, on plain Python threads: numba's threading layer is
 never started). Samples are independent, so the threads never synchronise inside the time
 loop; each slice has its own weight-gradient accumulators, summed at the end, so results
-depend on the thread count only through that summation order. On the 2-core machines used
-here that is 2-5x faster than the NumPy loop, whose per-step cost is dominated by the
-small-GEMM and per-call overheads. The NumPy code stays the reference; the tests compare the
-two paths.
+depend on the thread count only through that summation order (docs/performance.md has the
+measurements against the NumPy loop, whose per-step cost is dominated by small GEMMs and
+per-call overheads). The NumPy code stays the reference; the op table compares the two paths,
+and ``NABLANET_KERNELS=reference`` (:func:`nablanet.set_kernels`) runs the NumPy code.
 """
 
 from __future__ import annotations
@@ -253,8 +253,7 @@ def _k_tanh(x):  # noqa: ANN001, ANN202
 def _k_gemm_acc(a, b, out):  # noqa: ANN001, ANN202
     """``out += a @ b`` for C-contiguous 2-D arrays, 4 rows x 8 inner indices per pass: each
     vector of 8 rows of ``b`` feeds 32 fused multiply-adds into 4 output rows, and the ``j``
-    loop vectorises. Each pass reads and writes half as many output rows as 8 x 4 blocks do,
-    which made the whole LSTM step 2-5% faster here."""
+    loop vectorises. Each pass reads and writes half as many output rows as 8 x 4 blocks do."""
     n, kk = a.shape
     m = b.shape[1]
     k8 = kk - kk % 8
