@@ -28,7 +28,8 @@ from nablanet.autograd.tensor import Tensor
 from nablanet.kernels._numba import njit
 from nablanet.kernels.registry import register
 from nablanet.kernels.threads import split_batch
-from nablanet.ops.conv import Conv1D, Conv2D, Conv2DTranspose, _crop_nhwc, windows
+from nablanet.ops import conv as reference
+from nablanet.ops.conv import Conv1D, Conv2D, Conv2DTranspose, _crop_nhwc, windows, with_bias
 
 _FLOATS = (np.float32, np.float64)
 
@@ -102,13 +103,8 @@ def col2im_add(cols: np.ndarray, out: np.ndarray, strides: tuple[int, ...],
     kernel = _col2im_kernel
     if kernel is not None and cols.dtype == out.dtype and cols.dtype in _FLOATS:
         kernel(cols, out, strides[0], strides[1], dilation[0], dilation[1])
-        return
-    _, ho, wo, kh, kw, _ = cols.shape
-    (sh, sw), (dh, dw) = strides, dilation
-    for i in range(kh):
-        for j in range(kw):
-            out[:, i * dh : i * dh + (ho - 1) * sh + 1 : sh,
-                j * dw : j * dw + (wo - 1) * sw + 1 : sw, :] += cols[:, :, :, i, j, :]
+    else:
+        reference.col2im_add(cols, out, strides, dilation)
 
 
 # --- small products ---------------------------------------------------------------------------
@@ -413,9 +409,7 @@ def conv2d(x: Any, w: Any, bias: Any = None, **options: Any) -> Tensor | None:
     """Fast :func:`nablanet.ops.conv.conv2d`, or None (grouped, or other dtypes)."""
     if not _plain(x, w, options.get("groups", 1)):
         return None
-    if bias is None:
-        return FastConv2D.apply(x, w, **options)
-    return FastConv2D.apply(x, w, bias, **options)
+    return with_bias(FastConv2D)(x, w, bias, **options)
 
 
 @register("conv1d")
@@ -423,14 +417,10 @@ def conv1d(x: Any, w: Any, bias: Any = None, **options: Any) -> Tensor | None:
     """Fast :func:`nablanet.ops.conv.conv1d`, or None (grouped, or other dtypes)."""
     if not _plain(x, w, options.get("groups", 1)):
         return None
-    if bias is None:
-        return FastConv1D.apply(x, w, **options)
-    return FastConv1D.apply(x, w, bias, **options)
+    return with_bias(FastConv1D)(x, w, bias, **options)
 
 
 @register("conv2d_transpose")
 def conv2d_transpose(x: Any, w: Any, bias: Any = None, **options: Any) -> Tensor | None:
     """Fast :func:`nablanet.ops.conv.conv2d_transpose`."""
-    if bias is None:
-        return FastConv2DTranspose.apply(x, w, **options)
-    return FastConv2DTranspose.apply(x, w, bias, **options)
+    return with_bias(FastConv2DTranspose)(x, w, bias, **options)

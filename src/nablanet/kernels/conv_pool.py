@@ -35,7 +35,7 @@ from nablanet.autograd.tensor import Tensor
 from nablanet.kernels.conv import FastConv2D, Run, _plain
 from nablanet.kernels.pooling import _MAX_TAPS, _NOT_POSITIVE, _numba_max_pool, applies
 from nablanet.kernels.registry import register
-from nablanet.ops.conv import normalize_tuple
+from nablanet.ops.conv import normalize_tuple, with_bias
 
 
 class Conv2DMaxPool2D(FastConv2D):
@@ -107,6 +107,4 @@ def conv2d_max_pool2d(x: Any, w: Any, bias: Any = None, **options: Any) -> Tenso
     data = x.data if isinstance(x, Tensor) else np.asarray(x)
     if not (_plain(x, w, 1) and applies(data.dtype, ph * pw)):
         return None
-    if bias is None:
-        return Conv2DMaxPool2D.apply(x, w, **options)
-    return Conv2DMaxPool2D.apply(x, w, bias, **options)
+    return with_bias(Conv2DMaxPool2D)(x, w, bias, **options)

@@ -211,7 +211,7 @@ def _taps(pool_size: Any) -> int:
 
 
 @register("max_pool2d")
-def max_pool2d(x: Any, pool_size: Any = (2, 2), strides: Any = None,
+def max_pool2d(x: Any, *, pool_size: Any = (2, 2), strides: Any = None,
                padding: str = "valid") -> Tensor | None:
     """Fast :func:`nablanet.ops.pooling.max_pool2d`, or None where the kernels do not apply."""
     if not applies(_dtype(x), _taps(pool_size)):
@@ -220,7 +220,7 @@ def max_pool2d(x: Any, pool_size: Any = (2, 2), strides: Any = None,
 
 
 @register("max_pool1d")
-def max_pool1d(x: Any, pool_size: Any = 2, strides: Any = None,
+def max_pool1d(x: Any, *, pool_size: Any = 2, strides: Any = None,
                padding: str = "valid") -> Tensor | None:
     """Fast :func:`nablanet.ops.pooling.max_pool1d`, or None where the kernels do not apply."""
     if not isinstance(pool_size, (int, np.integer)) or not applies(_dtype(x), int(pool_size)):

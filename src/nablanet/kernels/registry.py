@@ -7,8 +7,9 @@ in a module of :mod:`nablanet.kernels` and is registered under the primitive's n
     def conv2d(x, w, bias=None, **options):  # same arguments as nablanet.ops.conv.conv2d
         ...                                   # a Tensor, or None: "not for these arguments"
 
-The primitive's public function asks :func:`lookup` first and falls back to the reference when
-there is no kernel, the kernel returns None, or the switch says ``'reference'``. The switch is
+The primitive's public function returns :func:`dispatch`'s result: the kernel's, or the
+reference's when there is no kernel, the kernel returns None, or the switch says
+``'reference'``. The switch is
 the environment variable ``NABLANET_KERNELS`` (``fast``, the default, or ``reference``) read at
 import, and :func:`set_kernels` / :func:`use_kernels` at run time.
 
@@ -118,6 +119,14 @@ def lookup(name: str) -> Callable[..., Any] | None:
         for module in KERNEL_MODULES:
             importlib.import_module(module)
     return _FAST.get(name)
+
+
+def dispatch(name: str, reference: Callable[..., Any], *args: Any, **options: Any) -> Any:
+    """``name``'s fast kernel on these arguments when there is one and it takes them, else
+    ``reference(*args, **options)``: what a primitive's public function returns."""
+    fast = lookup(name)
+    out = None if fast is None else fast(*args, **options)
+    return reference(*args, **options) if out is None else out
 
 
 def registered() -> dict[str, Callable[..., Any]]:

@@ -21,14 +21,14 @@ runs is :func:`nablanet.set_kernels`'s choice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from nablanet.autograd.function import Function
 from nablanet.autograd.tensor import Tensor
-from nablanet.kernels.registry import lookup
+from nablanet.kernels.registry import dispatch
 
 Pads = tuple[tuple[int, int], tuple[int, int]]
 
@@ -127,13 +127,19 @@ def col2im(cols: np.ndarray, padded_shape: tuple[int, ...], strides: tuple[int, 
         \bar X[n, o_y, o_x, i, j, c]
     """
     out = np.zeros(padded_shape, dtype=cols.dtype)
+    col2im_add(cols, out, strides, dilation)
+    return out
+
+
+def col2im_add(cols: np.ndarray, out: np.ndarray, strides: tuple[int, ...],
+               dilation: tuple[int, ...]) -> None:
+    """``out += col2im(cols)`` in place: for each kernel tap, one strided slice of ``out``."""
     _, ho, wo, kh, kw, _ = cols.shape
     (sh, sw), (dh, dw) = strides, dilation
     for i in range(kh):
         for j in range(kw):
             out[:, i * dh : i * dh + (ho - 1) * sh + 1 : sh,
                 j * dw : j * dw + (wo - 1) * sw + 1 : sw, :] += cols[:, :, :, i, j, :]
-    return out
 
 
 def _pad_nhwc(x: np.ndarray, pads: Pads) -> np.ndarray:
@@ -473,6 +479,18 @@ class Conv2DTranspose(Function):
 
 
 # --- public functions -------------------------------------------------------------------------
+def with_bias(primitive: type[Function]) -> Callable[..., Tensor]:
+    """``primitive.apply`` on ``(x, w, bias=None, **options)``: the bias is an input only when
+    given."""
+
+    def run(x: Any, w: Any, bias: Any = None, **options: Any) -> Tensor:
+        if bias is None:
+            return primitive.apply(x, w, **options)
+        return primitive.apply(x, w, bias, **options)
+
+    return run
+
+
 def conv2d(x: Any, w: Any, bias: Any = None, strides: int | Sequence[int] = (1, 1),
            padding: str = "valid", dilation_rate: int | Sequence[int] = (1, 1),
            groups: int = 1, activation: str | None = None) -> Tensor:
@@ -510,13 +528,8 @@ def conv2d(x: Any, w: Any, bias: Any = None, strides: int | Sequence[int] = (1, 
     >>> conv2d(x, np.ones((2, 2, 1, 1))).shape
     (1, 3, 3, 1)
     """
-    options = {"strides": strides, "padding": padding, "dilation_rate": dilation_rate,
-               "groups": groups, "activation": activation}
-    fast = lookup("conv2d")
-    out = None if fast is None else fast(x, w, bias, **options)
-    if out is not None:
-        return out  # type: ignore[no-any-return]
-    return Conv2D.apply(x, w, **options) if bias is None else Conv2D.apply(x, w, bias, **options)
+    return dispatch("conv2d", with_bias(Conv2D), x, w, bias, strides=strides, padding=padding,  # type: ignore[no-any-return]
+                    dilation_rate=dilation_rate, groups=groups, activation=activation)
 
 
 def conv1d(x: Any, w: Any, bias: Any = None, strides: int = 1, padding: str = "valid",
@@ -535,13 +548,8 @@ def conv1d(x: Any, w: Any, bias: Any = None, strides: int = 1, padding: str = "v
     >>> conv1d(np.ones((2, 10, 3)), np.ones((3, 3, 4)), padding="causal").shape
     (2, 10, 4)
     """
-    options = {"strides": strides, "padding": padding, "dilation_rate": dilation_rate,
-               "groups": groups, "activation": activation}
-    fast = lookup("conv1d")
-    out = None if fast is None else fast(x, w, bias, **options)
-    if out is not None:
-        return out  # type: ignore[no-any-return]
-    return Conv1D.apply(x, w, **options) if bias is None else Conv1D.apply(x, w, bias, **options)
+    return dispatch("conv1d", with_bias(Conv1D), x, w, bias, strides=strides, padding=padding,  # type: ignore[no-any-return]
+                    dilation_rate=dilation_rate, groups=groups, activation=activation)
 
 
 def conv2d_transpose(x: Any, w: Any, bias: Any = None, strides: int | Sequence[int] = (1, 1),
@@ -566,12 +574,6 @@ def conv2d_transpose(x: Any, w: Any, bias: Any = None, strides: int | Sequence[i
     ...                  padding="same").shape
     (1, 8, 8, 8)
     """
-    options = {"strides": strides, "padding": padding, "output_padding": output_padding,
-               "dilation_rate": dilation_rate}
-    fast = lookup("conv2d_transpose")
-    out = None if fast is None else fast(x, w, bias, **options)
-    if out is not None:
-        return out  # type: ignore[no-any-return]
-    primitive = Conv2DTranspose
-    return primitive.apply(x, w, **options) if bias is None else primitive.apply(x, w, bias,
-                                                                                  **options)
+    return dispatch("conv2d_transpose", with_bias(Conv2DTranspose), x, w, bias,  # type: ignore[no-any-return]
+                    strides=strides, padding=padding, output_padding=output_padding,
+                    dilation_rate=dilation_rate)

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from nablanet.autograd.tensor import Tensor
-from nablanet.kernels.registry import lookup
+from nablanet.kernels.registry import dispatch
 from nablanet.ops.conv import conv2d
 from nablanet.ops.pooling import max_pool2d
 
@@ -39,10 +39,13 @@ def conv2d_max_pool2d(x: Any, w: Any, bias: Any = None, strides: int | Sequence[
     >>> conv2d_max_pool2d(x, np.ones((2, 2, 1, 3), dtype=np.float32)).shape
     (1, 2, 2, 3)
     """
-    fast = lookup("conv2d_max_pool2d")
-    out = None if fast is None else fast(x, w, bias, strides=strides, padding=padding,
-                                         dilation_rate=dilation_rate, pool_size=pool_size)
-    if out is not None:
-        return out  # type: ignore[no-any-return]
+    return dispatch("conv2d_max_pool2d", _composition, x, w, bias,  # type: ignore[no-any-return]
+                    strides=strides, padding=padding, dilation_rate=dilation_rate,
+                    pool_size=pool_size)
+
+
+def _composition(x: Any, w: Any, bias: Any = None, *, strides: Any, padding: str,
+                 dilation_rate: Any, pool_size: Any) -> Tensor:
+    """The reference: the two primitives one after the other."""
     y = conv2d(x, w, bias, strides, padding, dilation_rate, activation="relu")
     return max_pool2d(y, pool_size)

@@ -9,7 +9,7 @@ import numpy as np
 from nablanet.autograd.broadcasting import unbroadcast
 from nablanet.autograd.function import Function
 from nablanet.autograd.tensor import Tensor
-from nablanet.kernels.registry import lookup
+from nablanet.kernels.registry import dispatch
 
 
 class MatMul(Function):
@@ -95,5 +95,4 @@ def matmul(x: Any, y: Any) -> Tensor:
         from nablanet.ops.elementwise import _promote
 
         x, y = _promote(x, y)
-    fast = lookup("matmul")
-    return MatMul.apply(x, y) if fast is None else fast(x, y)  # type: ignore[no-any-return]
+    return dispatch("matmul", MatMul.apply, x, y)  # type: ignore[no-any-return]

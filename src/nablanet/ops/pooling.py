@@ -29,7 +29,7 @@ import numpy as np
 
 from nablanet.autograd.function import Function
 from nablanet.autograd.tensor import Tensor
-from nablanet.kernels.registry import lookup
+from nablanet.kernels.registry import dispatch
 from nablanet.ops.conv import normalize_tuple, resolve_padding
 
 
@@ -251,11 +251,8 @@ def max_pool2d(x: Any, pool_size: int | Sequence[int] = (2, 2),
     array([[ 5.,  7.],
            [13., 15.]])
     """
-    fast = lookup("max_pool2d")
-    out = None if fast is None else fast(x, pool_size, strides, padding)
-    if out is not None:
-        return out  # type: ignore[no-any-return]
-    return MaxPool2D.apply(x, pool_size=pool_size, strides=strides, padding=padding)
+    return dispatch("max_pool2d", MaxPool2D.apply, x, pool_size=pool_size,  # type: ignore[no-any-return]
+                    strides=strides, padding=padding)
 
 
 def avg_pool2d(x: Any, pool_size: int | Sequence[int] = (2, 2),
@@ -282,11 +279,8 @@ def max_pool1d(x: Any, pool_size: int = 2, strides: int | None = None,
 
     .. math:: y[n, i, c] = \max_{m < p} x_p[n, i s + m, c]
     """
-    fast = lookup("max_pool1d")
-    out = None if fast is None else fast(x, pool_size, strides, padding)
-    if out is not None:
-        return out  # type: ignore[no-any-return]
-    return MaxPool1D.apply(x, pool_size=pool_size, strides=strides, padding=padding)
+    return dispatch("max_pool1d", MaxPool1D.apply, x, pool_size=pool_size,  # type: ignore[no-any-return]
+                    strides=strides, padding=padding)
 
 
 def avg_pool1d(x: Any, pool_size: int = 2, strides: int | None = None,
