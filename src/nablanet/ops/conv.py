@@ -82,6 +82,18 @@ def resolve_padding(padding: Any, spatial: Sequence[int], kernel: Sequence[int],
     )
 
 
+def _check_4d(op: str, x: np.ndarray, w: np.ndarray, kernel_axes: str,
+              shown: tuple[int, ...]) -> None:
+    """A ValueError naming the op unless ``x`` is NHWC and ``w`` a 4-D kernel
+    ``(kernel_height, kernel_width, <kernel_axes>)``; ``shown`` is the input shape as given."""
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D input (batch, height, width, channels); "
+                         f"received an input of shape {shown}")
+    if w.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D kernel (kernel_height, kernel_width, "
+                         f"{kernel_axes}); received a kernel of shape {w.shape}")
+
+
 def _check_fits(op: str, x_shape: tuple[int, ...], w_shape: tuple[int, ...],
                 padded: tuple[int, ...], effective: tuple[int, ...]) -> None:
     if any(p < e for p, e in zip(padded, effective)):
@@ -225,16 +237,7 @@ class Conv2D(Function):
         x = np.asarray(x)
         w = np.asarray(w)
         xs, ws = (x.shape, w.shape) if shown is None else shown  # shapes as the user gave them
-        if x.ndim != 4:
-            raise ValueError(
-                f"{op}: expected a 4-D input (batch, height, width, channels); received an "
-                f"input of shape {xs}"
-            )
-        if w.ndim != 4:
-            raise ValueError(
-                f"{op}: expected a 4-D kernel (kernel_height, kernel_width, in_channels // "
-                f"groups, filters); received a kernel of shape {w.shape}"
-            )
+        _check_4d(op, x, w, "in_channels // groups, filters", xs)
         strides = normalize_tuple(strides, 2, "strides", op)
         dilation = normalize_tuple(dilation_rate, 2, "dilation_rate", op)
         if not isinstance(groups, (int, np.integer)) or groups < 1:
@@ -377,16 +380,7 @@ class Conv2DTranspose(Function):
         op = "conv2d_transpose"
         x = np.asarray(x)
         w = np.asarray(w)
-        if x.ndim != 4:
-            raise ValueError(
-                f"{op}: expected a 4-D input (batch, height, width, channels); received an "
-                f"input of shape {x.shape}"
-            )
-        if w.ndim != 4:
-            raise ValueError(
-                f"{op}: expected a 4-D kernel (kernel_height, kernel_width, filters, "
-                f"in_channels); received a kernel of shape {w.shape}"
-            )
+        _check_4d(op, x, w, "filters, in_channels", x.shape)
         strides = normalize_tuple(strides, 2, "strides", op)
         dilation = normalize_tuple(dilation_rate, 2, "dilation_rate", op)
         mode = padding.lower() if isinstance(padding, str) else padding
