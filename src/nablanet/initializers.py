@@ -486,7 +486,7 @@ def get(identifier: Any) -> Callable[..., np.ndarray] | None:
     Examples
     --------
     >>> get('he_normal')
-    HeNormal(seed=None)
+    HeNormal(seed=None, input_axes=None, output_axes=None)
     >>> get('glorot_uniform')((2, 3)).shape
     (2, 3)
     """

@@ -1,8 +1,11 @@
 """The one table of primitives: every Function subclass in nablanet.ops has an entry.
 
 Each entry is an :class:`OpCase`: a name (the Function class's name), a callable taking
-Tensors, and sample inputs as NumPy arrays. ``test_op_table.py`` gradient-checks every
-case in float64 and compares forward values and gradients with PyTorch in float32.
+Tensors, and sample inputs as NumPy arrays. ``test_op_table.py`` gradient-checks every case in
+float64 on the reference path, compares forward values and gradients with PyTorch in float32,
+and runs every case on both kernel paths (``nablanet.set_kernels``), asserting that the fast
+path equals the reference. :data:`LARGE_CASES` are for that last check only: shapes large
+enough to reach the fast kernels' threaded and banded code.
 
 Append new cases to the list for your module (keep the module sections).
 """
@@ -571,3 +574,44 @@ CASES += [
 ]
 
 # --- tensor algebra --------------------------------------------------------------------------
+
+
+# --- large shapes: fast kernels against the reference only ----------------------------------
+# Big enough for the worker-thread split (a pass of >= 1 MB) and, for the convolutions, for
+# bands of output rows (one image's im2col rows > 1 MB), and the planar im2col (few channels).
+LARGE_CASES: list[OpCase] = [
+    OpCase("Conv2D", lambda x, w, b: _conv.conv2d(x, w, b, padding="same", activation="relu"),
+           [randn(4, 66, 66, 16), randn(3, 3, 16, 8), randn(8)], None, id="large-bands-relu"),
+    OpCase("Conv2D", lambda x, w, b: _conv.conv2d(x, w, b, strides=2),
+           [randn(6, 70, 70, 3), randn(5, 5, 3, 16), randn(16)], None, id="large-planar"),
+    OpCase("Conv2D", lambda x, w: _conv.conv2d(x, w, dilation_rate=2, activation="relu"),
+           [randn(8, 40, 40, 32), randn(3, 3, 32, 32)], None, id="large-dilated"),
+    OpCase("Conv1D", lambda x, w, b: _conv.conv1d(x, w, b, padding="causal"),
+           [randn(16, 400, 64), randn(5, 64, 32), randn(32)], None, id="large"),
+    OpCase("Conv2DTranspose",
+           lambda x, w, b: _conv.conv2d_transpose(x, w, b, strides=2, padding="same"),
+           [randn(8, 32, 32, 16), randn(3, 3, 8, 16), randn(8)], None, id="large"),
+    OpCase("MaxPool2D", lambda x: _pool.max_pool2d(x), [randn(8, 64, 64, 16)], None,
+           id="large-2x2"),
+    OpCase("MaxPool2D", lambda x: _pool.max_pool2d(x, 3, 2, padding="same"),
+           [randn(8, 63, 64, 16)], None, id="large-3x3-overlapping"),
+    OpCase("MaxPool1D", lambda x: _pool.max_pool1d(x, 2), [randn(16, 500, 32)], None,
+           id="large"),
+    OpCase("Conv2DMaxPool2D", lambda x, w, b: _conv_pool.conv2d_max_pool2d(x, w, b),
+           [randn(4, 66, 67, 16), randn(3, 3, 16, 8), randn(8)], None, id="large-bands"),
+    OpCase("Conv2DMaxPool2D",
+           lambda x, w, b: _conv_pool.conv2d_max_pool2d(x, w, b, padding="same", pool_size=3),
+           [randn(6, 64, 64, 3), randn(3, 3, 3, 16), randn(16)], None, id="large-planar-3x3"),
+    OpCase("MatMul", lambda a, b: a @ b, [randn(512, 300), randn(300, 256)], None,
+           id="large-rows"),
+    OpCase("MatMul", lambda a, b: a @ b, [randn(64, 300), randn(300, 1024)], None,
+           id="large-columns"),
+    OpCase("LSTMSequence",
+           lambda x, h, c, k, rk, b: _rec.LSTMSequence.apply(x, h, c, k, rk, b),
+           [randn(32, 20, 16), randn(32, 32), randn(32, 32), 0.2 * randn(16, 128),
+            0.2 * randn(32, 128), randn(128)], None, id="large"),
+    OpCase("GRUSequence",
+           lambda x, h, k, rk, b: _rec.GRUSequence.apply(x, h, k, rk, b),
+           [randn(32, 20, 16), randn(32, 32), 0.2 * randn(16, 96), 0.2 * randn(32, 96),
+            randn(2, 96)], None, id="large"),
+]

@@ -305,27 +305,6 @@ def test_bad_input_raises(call: Any, match: str) -> None:
         call()
 
 
-@pytest.mark.parametrize("strides,dilation,padding", [((1, 1), (1, 1), "same"),
-                                                      ((2, 3), (1, 1), "valid"),
-                                                      ((1, 1), (2, 2), "same")])
-def test_numpy_col2im_matches_compiled(monkeypatch: Any, strides: tuple, dilation: tuple,
-                                       padding: str) -> None:
-    """The pure-NumPy col2im (no numba) gives the same input gradient."""
-    from nablanet.ops import conv
-
-    x, k = rand(2, 8, 9, 3), rand(3, 2, 3, 4)
-    g = rand(*conv2d(x, k, strides=strides, padding=padding, dilation_rate=dilation).shape)
-
-    def run() -> np.ndarray:
-        t = nb.Tensor(x, dtype=np.float64, requires_grad=True)
-        conv2d(t, k, strides=strides, padding=padding, dilation_rate=dilation).backward(g)
-        return t.grad
-
-    compiled = run()
-    monkeypatch.setattr(conv, "_NUMBA_COL2IM", [None])
-    np.testing.assert_allclose(run(), compiled, rtol=1e-12, atol=1e-12)
-
-
 # --- fused relu, tap-loop input gradient, im2col workspace ------------------------------------
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("use_bias", [True, False])
@@ -336,7 +315,7 @@ def test_fused_relu_equals_conv_then_relu(dtype: Any, use_bias: bool) -> None:
     ref_tensors = [nb.tensor(a, dtype=dtype, requires_grad=True) for a in arrays]
     fused = conv2d(*tensors, padding="same", activation="relu")
     plain = nb.ops.relu(conv2d(*ref_tensors, padding="same"))
-    assert type(fused.grad_fn).__name__ == "Conv2D"  # no separate ReLU node
+    assert isinstance(fused.grad_fn, nb.ops.conv.Conv2D)  # no separate ReLU node
     g = np.random.default_rng(3).standard_normal(fused.shape).astype(dtype)
     fused.backward(g)
     plain.backward(g)
@@ -374,101 +353,6 @@ def test_tap_loop_input_gradient_is_adjoint(strides: tuple, dilation: tuple,
     np.testing.assert_allclose(np.vdot(y.data, g0), np.vdot(x, xt.grad), rtol=1e-10)
 
 
-@pytest.mark.parametrize("strides, dilation, padding, activation", [
-    ((1, 1), (1, 1), "valid", "relu"), ((2, 1), (1, 1), "same", None),
-    ((1, 1), (2, 2), "same", "relu"),
-])
-def test_runs_of_images_match_the_whole_batch(monkeypatch: Any, strides: tuple, dilation: tuple,
-                                               padding: str, activation: Any) -> None:
-    """Building im2col rows and column gradients a few images at a time, or a band of one
-    image's rows at a time (the runs of ``_SUB_BYTES``), gives what one pass over the whole
-    batch gives."""
-    from nablanet.ops import conv as conv_ops
-
-    rng = np.random.default_rng(2)
-    arrays = [rng.standard_normal((5, 9, 8, 3)), rng.standard_normal((3, 3, 3, 4)),
-              rng.standard_normal(4)]
-
-    def step() -> list[np.ndarray]:
-        tensors = [nb.tensor(a, dtype=np.float64, requires_grad=True) for a in arrays]
-        y = conv2d(*tensors, strides=strides, padding=padding, dilation_rate=dilation,
-                   activation=activation)
-        y.backward(np.random.default_rng(3).standard_normal(y.shape))
-        return [y.data] + [t.grad for t in tensors]
-
-    monkeypatch.setattr(conv_ops, "_SUB_BYTES", 1 << 40)
-    whole = step()
-    for sub_bytes in (9 * 8 * 27 * 8, 3 * 8 * 27 * 8, 1):  # about an image, a few rows, a row
-        monkeypatch.setattr(conv_ops, "_SUB_BYTES", sub_bytes)
-        for a, b in zip(step(), whole):
-            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
-
-
-def test_sub_chunks_are_images_or_aligned_bands_of_rows(monkeypatch: Any) -> None:
-    from nablanet.ops import conv as conv_ops
-    from nablanet.ops.conv import Run, _sub_chunks
-
-    monkeypatch.setattr(conv_ops, "_SUB_BYTES", 1000)
-    assert _sub_chunks(2, 9, 300, 10) == [Run(2, 5, 0, 10), Run(5, 8, 0, 10), Run(8, 9, 0, 10)]
-    assert _sub_chunks(0, 2, 3000, 11) == [Run(k, k + 1, y, min(y + 3, 11))
-                                           for k in range(2) for y in (0, 3, 6, 9)]
-    assert _sub_chunks(0, 1, 3000, 11, align=2) == [Run(0, 1, 0, 2), Run(0, 1, 2, 4),
-                                                    Run(0, 1, 4, 6), Run(0, 1, 6, 8),
-                                                    Run(0, 1, 8, 10), Run(0, 1, 10, 11)]
-    assert _sub_chunks(0, 1, 10**6, 11, align=4) == [Run(0, 1, y, min(y + 4, 11))
-                                                    for y in (0, 4, 8)]
-    assert _sub_chunks(0, 2, 10**6, 3, align=4) == [Run(0, 1, 0, 3), Run(1, 2, 0, 3)]
-    assert Run(1, 2, 3, 7).out_rows(10, 5) == slice(65, 85)
-    assert Run(1, 3, 0, 10).out_rows(10, 5) == slice(50, 150)
-
-
-@pytest.mark.parametrize("channels", [1, 3, 6, 8])
-@pytest.mark.parametrize("strides, dilation, padding, activation", [
-    ((1, 1), (1, 1), "valid", "relu"), ((2, 1), (1, 1), "same", None),
-    ((1, 1), (2, 3), "same", "relu"),
-])
-def test_planar_im2col_matches_channels_last(monkeypatch: Any, channels: int, strides: tuple,
-                                             dilation: tuple, padding: str,
-                                             activation: Any) -> None:
-    """The transposed im2col built from an NCHW copy (few channels, _PLANAR_MAX_RUN) gives
-    the values and gradients of the channels-last im2col, over runs of images and threads."""
-    from nablanet.ops import conv as conv_ops
-
-    rng = np.random.default_rng(4)
-    arrays = [rng.standard_normal((6, 10, 9, channels)), rng.standard_normal((3, 3, channels, 5)),
-              rng.standard_normal(5)]
-
-    def step() -> list[np.ndarray]:
-        tensors = [nb.tensor(a, dtype=np.float64, requires_grad=True) for a in arrays]
-        y = conv2d(*tensors, strides=strides, padding=padding, dilation_rate=dilation,
-                   activation=activation)
-        node = y._ctx
-        y.backward(np.random.default_rng(5).standard_normal(y.shape))
-        return [y.data] + [t.grad for t in tensors], node.x_planar is not None
-
-    monkeypatch.setattr(conv_ops, "_PLANAR_MAX_RUN", 0)
-    channels_last, planar = step()
-    assert not planar
-    monkeypatch.setattr(conv_ops, "_PLANAR_MAX_RUN", 1 << 20)
-    monkeypatch.setattr(conv_ops, "_SUB_BYTES", 1)  # one image per run
-    monkeypatch.setattr(conv_ops, "worker_count", lambda: 2)
-    monkeypatch.setattr(conv_ops, "_SPLIT_MIN_BYTES", 0)
-    values, planar = step()
-    assert planar
-    for a, b in zip(values, channels_last):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
-
-
-def test_planar_im2col_only_for_few_channels_at_width_stride_one() -> None:
-    def uses_planar(channels: int, strides: tuple) -> bool:
-        x = nb.tensor(rand(2, 8, 8, channels), requires_grad=True)
-        y = conv2d(x, nb.tensor(rand(3, 3, channels, 4)), strides=strides)
-        return y._ctx.x_planar is not None
-
-    assert uses_planar(3, (1, 1)) and uses_planar(6, (2, 1))
-    assert not uses_planar(8, (1, 1)) and not uses_planar(3, (1, 2))
-
-
 @pytest.mark.parametrize("groups", [1, 2])
 def test_backward_twice_with_retain_graph(groups: int) -> None:
     """conv2d keeps what its backward needs: a second backward (retain_graph) adds the same."""
@@ -480,86 +364,3 @@ def test_backward_twice_with_retain_graph(groups: int) -> None:
     loss.backward()
     np.testing.assert_allclose(x.grad, 2 * first[0], rtol=1e-12)
     np.testing.assert_allclose(w.grad, 2 * first[1], rtol=1e-12)
-
-
-# --- batch split over worker threads ------------------------------------------------------------
-def _conv_step(dtype: Any, activation: Any, use_bias: bool) -> list[np.ndarray]:
-    """Output and gradients of a conv2d (stride 2, 'same') on fixed data."""
-    rng = np.random.default_rng(11)
-    arrays = [rng.standard_normal((5, 9, 8, 3)), rng.standard_normal((3, 3, 3, 4))]
-    if use_bias:
-        arrays.append(rng.standard_normal(4))
-    tensors = [nb.tensor(a, dtype=dtype, requires_grad=True) for a in arrays]
-    y = conv2d(*tensors, strides=(2, 1), padding="same", activation=activation)
-    y.backward(rng.standard_normal(y.shape).astype(dtype))
-    return [y.data] + [t.grad for t in tensors]
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("activation,use_bias", [("relu", True), (None, False)])
-def test_split_batch_conv_matches_serial(monkeypatch: Any, dtype: Any, activation: Any,
-                                         use_bias: bool) -> None:
-    """Splitting im2col/GEMM/bias+relu and the backward over 3 threads changes nothing but
-    the order of the partial weight- and bias-gradient sums."""
-    from nablanet.ops import conv as conv_ops
-
-    monkeypatch.setattr(conv_ops, "worker_count", lambda: 1)
-    serial = _conv_step(dtype, activation, use_bias)
-    monkeypatch.setattr(conv_ops, "worker_count", lambda: 3)
-    monkeypatch.setattr(conv_ops, "_SPLIT_MIN_BYTES", 0)
-    calls: list[tuple[int, int]] = []
-    real = conv_ops.split_batch
-
-    def spy(fn: Any, n: int, nbytes: int) -> None:
-        calls.append((n, nbytes))
-        real(fn, n, nbytes)
-
-    monkeypatch.setattr(conv_ops, "split_batch", spy)
-    split = _conv_step(dtype, activation, use_bias)
-    assert len(calls) >= 2  # forward and backward went through the split
-    tol = 1e-5 if dtype == np.float32 else 1e-12
-    np.testing.assert_array_equal(serial[0], split[0])
-    np.testing.assert_array_equal(serial[1], split[1])  # input gradient: disjoint chunks
-    for a, b in zip(serial[2:], split[2:]):
-        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
-
-
-def test_split_batch_covers_range_and_restores_blas_threads(monkeypatch: Any) -> None:
-    from nablanet.ops import conv as conv_ops
-
-    before = conv_ops.worker_count()
-    monkeypatch.setattr(conv_ops, "_SPLIT_MIN_BYTES", 0)
-    seen: list[tuple[int, int]] = []
-    conv_ops.split_batch(lambda a, z: seen.append((a, z)), 7, 1)
-    assert len(seen) == min(before, 7)
-    covered = sorted(i for a, z in seen for i in range(a, z))
-    assert covered == list(range(7))
-    assert conv_ops.worker_count() == before
-
-    def boom(a: int, z: int) -> None:
-        raise RuntimeError("chunk failed")
-
-    with pytest.raises(RuntimeError, match="chunk failed"):
-        conv_ops.split_batch(boom, 4, 1)
-    assert conv_ops.worker_count() == before
-
-
-@pytest.mark.parametrize("shape", [(40, 300, 7), (3, 200, 90)])
-def test_split_matmul_matches_numpy(monkeypatch: Any, shape: tuple) -> None:
-    """Dense-sized products split over rows or columns equal np.matmul, forward and backward."""
-    from nablanet.ops import conv as conv_ops
-    from nablanet.ops import linalg
-
-    monkeypatch.setattr(linalg, "_SPLIT_MIN_MULTS", 0)
-    monkeypatch.setattr(conv_ops, "_SPLIT_MIN_BYTES", 0)
-    monkeypatch.setattr(conv_ops, "worker_count", lambda: 2)
-    m, k, n = shape
-    rng = np.random.default_rng(2)
-    a, b, g = rng.standard_normal((m, k)), rng.standard_normal((k, n)), rng.standard_normal((m, n))
-    at, bt = nb.tensor(a, dtype=np.float64, requires_grad=True), \
-        nb.tensor(b, dtype=np.float64, requires_grad=True)
-    y = at @ bt
-    y.backward(g)
-    np.testing.assert_allclose(y.data, a @ b, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(at.grad, g @ b.T, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(bt.grad, a.T @ g, rtol=1e-12, atol=1e-12)

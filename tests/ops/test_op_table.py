@@ -1,7 +1,8 @@
-"""Every case of the op table: gradient check in float64, PyTorch reference in float32.
+"""Every case of the op table: gradient check of the reference in float64, PyTorch reference
+in float32, and the fast kernels against the reference on every case (plus the large ones).
 
 Also checks that the table covers every ``Function`` subclass defined in any module of
-the ``nablanet.ops`` package (modules added later included).
+the ``nablanet.ops`` package (modules added later included) and every registered kernel.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import torch
 import nablanet as nb
 import nablanet.ops
 from nablanet.autograd import Function, Tensor
+from nablanet.kernels import registry, threads
+from nablanet.kernels.registry import use_kernels
 from nablanet.testing import gradcheck
 
 CASES = op_table.CASES
@@ -63,7 +66,8 @@ def test_gradcheck_float64(case: Any) -> None:
         return nb.ops.concatenate([o.reshape(-1) for o in outs])
 
     options = {k: v for k, v in case.tolerance.items() if k in GRADCHECK_KEYS}
-    assert gradcheck(flat, *case.inputs, wrt=_wrt(case), **options)
+    with use_kernels("reference"):
+        assert gradcheck(flat, *case.inputs, wrt=_wrt(case), **options)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
@@ -138,3 +142,113 @@ def test_every_function_in_ops_has_a_case() -> None:
 def test_case_ids_are_unique() -> None:
     ids = [_case_id(c) for c in CASES]
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+
+
+# --- the fast kernels against the reference ---------------------------------------------------
+def _run(case: Any, dtype: Any, mode: str) -> list[np.ndarray]:
+    """Outputs and input gradients of ``case`` on one kernel path (the same random weights of
+    the outputs on both paths)."""
+    wrt = _wrt(case)
+    arrays = [np.asarray(a).astype(dtype) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
+              for a in case.inputs]
+    with use_kernels(mode):
+        ours = [Tensor(a, dtype=a.dtype, requires_grad=i in wrt) for i, a in enumerate(arrays)]
+        outs = _outputs(case.fn(*ours))
+        floats = [o for o in outs if _is_float(o.data)]
+        rng = np.random.default_rng(0)
+        if floats and any(o.requires_grad for o in floats):
+            total: Any = 0.0
+            for out in floats:
+                total = total + (out * Tensor(rng.standard_normal(out.shape).astype(out.dtype),
+                                              dtype=out.dtype)).sum()
+            total.backward()
+        return [o.data for o in outs] + [ours[i].grad for i in wrt if ours[i].grad is not None]
+
+
+ALL_CASES = CASES + op_table.LARGE_CASES
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", ALL_CASES, ids=[_case_id(c) for c in ALL_CASES])
+def test_fast_equals_reference(case: Any, dtype: Any, monkeypatch: Any) -> None:
+    """The fast path (kernels, threads, bands of rows) gives the reference's values and
+    gradients to float tolerance. Two workers even where BLAS is limited to one thread, so
+    that the large cases take the threaded code."""
+    monkeypatch.setattr(threads, "worker_count", lambda: 2)
+    fast = _run(case, dtype, "fast")
+    reference = _run(case, dtype, "reference")
+    assert len(fast) == len(reference)
+    tol = 2e-4 if dtype == np.float32 else 1e-10
+    for a, b in zip(fast, reference):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        scale = max(1.0, float(np.max(np.abs(b)))) if b.size and b.dtype.kind == "f" else 1.0
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol * scale)
+
+
+def test_large_cases_reach_threads_and_bands(monkeypatch: Any) -> None:
+    """The large cases do take the threaded split and the bands of rows."""
+    from nablanet.kernels import conv as conv_kernels
+
+    monkeypatch.setattr(threads, "worker_count", lambda: 2)
+    split_sizes: list[int] = []
+    bands: list[bool] = []
+    real_split, real_chunks = threads.split_batch, conv_kernels._sub_chunks
+
+    def split(fn: Any, n: int, nbytes: int) -> None:
+        split_sizes.append(nbytes)
+        real_split(fn, n, nbytes)
+
+    def chunks(*args: Any, **kwargs: Any) -> Any:
+        runs = real_chunks(*args, **kwargs)
+        bands.append(any(run.y0 > 0 for run in runs))
+        return runs
+
+    monkeypatch.setattr(conv_kernels, "split_batch", split)
+    monkeypatch.setattr(conv_kernels, "_sub_chunks", chunks)
+    for case in op_table.LARGE_CASES:
+        if case.op.startswith("Conv2D"):
+            _run(case, np.float32, "fast")
+    assert any(size >= threads.SPLIT_MIN_BYTES for size in split_sizes)
+    assert any(bands)
+
+
+def test_every_registered_kernel_is_exercised_by_the_table() -> None:
+    """Each fast kernel runs (returns a Tensor) for at least one case of the table."""
+    hits: set[str] = set()
+    kernels = registry.registered()
+    original = dict(registry._FAST)
+
+    def counting(name: str, fn: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            out = fn(*args, **kwargs)
+            if out is not None:
+                hits.add(name)
+            return out
+        return wrapper
+
+    try:
+        registry._FAST.update({name: counting(name, fn) for name, fn in kernels.items()})
+        with use_kernels("fast"):
+            for case in CASES:
+                case.fn(*[Tensor(np.asarray(a)) for a in case.inputs])
+    finally:
+        registry._FAST.clear()
+        registry._FAST.update(original)
+    assert hits == set(kernels), sorted(set(kernels) - hits)
+
+
+def test_fast_kernels_are_subclasses_of_reference_primitives() -> None:
+    """A kernel's Function classes subclass the reference primitive they accelerate (the
+    fused Conv2DMaxPool2D has its own cases in the table)."""
+    import nablanet.kernels
+
+    registry.registered()
+    reference = set(_ops_functions().values())
+    covered = {case.op for case in CASES}
+    for info in pkgutil.walk_packages(nablanet.kernels.__path__, "nablanet.kernels."):
+        module = importlib.import_module(info.name)
+        for obj in vars(module).values():
+            if inspect.isclass(obj) and issubclass(obj, Function) and \
+                    obj.__module__ == module.__name__:
+                assert obj.__name__ in covered or any(
+                    base in reference for base in obj.__mro__[1:]), obj

@@ -190,10 +190,9 @@ def test_bad_input_raises(call: Any, match: str) -> None:
 
 @pytest.mark.parametrize("pool,strides,padding", [((2, 2), None, "valid"), ((3, 3), (2, 2), "same"),
                                                   ((2, 3), (1, 1), "valid")])
-def test_numpy_path_matches_compiled_path(monkeypatch: Any, pool: tuple, strides: Any,
-                                          padding: str) -> None:
-    """The pure-NumPy fallback (no numba) gives the same values and gradients."""
-    from nablanet.ops import pooling
+def test_reference_path_matches_compiled_path(pool: tuple, strides: Any, padding: str) -> None:
+    """The reference (tap by tap) gives the compiled kernels' values and gradients."""
+    from nablanet.kernels.registry import use_kernels
 
     x = rand(2, 7, 8, 3)
     g = rand(*max_pool2d(x, pool, strides, padding).shape)
@@ -205,13 +204,13 @@ def test_numpy_path_matches_compiled_path(monkeypatch: Any, pool: tuple, strides
         return y.data, t.grad
 
     compiled = run()
-    monkeypatch.setattr(pooling, "_NUMBA_MAX_POOL", [None])
-    fallback = run()
+    with use_kernels("reference"):
+        fallback = run()
     np.testing.assert_array_equal(compiled[0], fallback[0])
     np.testing.assert_allclose(compiled[1], fallback[1], rtol=1e-12, atol=1e-12)
 
 
-# --- relu mask applied by the max-pool after a fused conv + relu --------------------------------
+# --- conv + relu followed by a max-pool (unfused: two nodes, each with its own backward) --------
 def _conv_relu_pool(x: np.ndarray, k: np.ndarray, b: np.ndarray, g: np.ndarray, pool: tuple,
                     strides: Any, padding: str, retain: bool = False
                     ) -> tuple[np.ndarray, ...]:
@@ -227,43 +226,45 @@ def _conv_relu_pool(x: np.ndarray, k: np.ndarray, b: np.ndarray, g: np.ndarray, 
     return (y.data, xt.grad, kt.grad, bt.grad) + ((zg,) if retain else ())
 
 
-@pytest.mark.parametrize("numba_path", [True, False])
+@pytest.mark.parametrize("mode", ["fast", "reference"])
 @pytest.mark.parametrize("pool,strides,padding,hw", [
     ((2, 2), None, "valid", (8, 8)), ((2, 2), None, "valid", (7, 9)),
     ((3, 3), (2, 2), "same", (7, 8)), ((2, 3), (1, 1), "valid", (6, 7)),
 ])
-def test_max_pool_premask_after_fused_relu_conv(monkeypatch: Any, numba_path: bool, pool: tuple,
-                                                strides: Any, padding: str, hw: tuple) -> None:
-    """conv(relu) -> max-pool: the pool applies the relu mask and the conv skips its own pass;
-    gradients equal the unfused path (many windows are all zero: negative bias)."""
-    from nablanet.ops import pooling
+def test_conv_relu_then_max_pool_matches_torch(mode: str, pool: tuple, strides: Any,
+                                               padding: str, hw: tuple) -> None:
+    """conv(relu) -> max-pool on both kernel paths equals PyTorch's, values and gradients
+    (many windows are all zero: negative bias; the dead filter gets no gradient)."""
+    import torch
 
-    if not numba_path:
-        monkeypatch.setattr(pooling, "_NUMBA_MAX_POOL", [None])
+    from nablanet.kernels.registry import use_kernels
+
     rng = np.random.default_rng(4)
     x, k = rng.standard_normal((3, *hw, 2)), rng.standard_normal((3, 3, 2, 4))
     b = np.array([-0.5, -3.0, 0.2, -20.0])  # the last filter is dead: every window max is 0
     shape = max_pool2d(np.zeros((3, *hw, 4)), pool, strides, padding).shape
     g = rng.standard_normal(shape)
-    premasked: list[bool] = []
-    real = pooling.MaxPool2D._fused_relu_source
+    with use_kernels(mode):
+        ours = _conv_relu_pool(x, k, b, g, pool, strides, padding)
+    xt, kt, bt = (torch.tensor(a, requires_grad=True) for a in (x, k, b))
+    z = torch.relu(torch.nn.functional.conv2d(xt.permute(0, 3, 1, 2), kt.permute(3, 2, 0, 1),
+                                              bt, padding="same"))
+    st = pool if strides is None else strides
+    if padding == "same":  # TensorFlow's 'same' pooling: pad with -inf, the smaller half first
+        ph = max((-(-z.shape[2] // st[0]) - 1) * st[0] + pool[0] - z.shape[2], 0)
+        pw = max((-(-z.shape[3] // st[1]) - 1) * st[1] + pool[1] - z.shape[3], 0)
+        z = torch.nn.functional.pad(z, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2),
+                                    value=-float("inf"))
+    y = torch.nn.functional.max_pool2d(z, pool, st)
+    y.backward(torch.tensor(g).permute(0, 3, 1, 2))
+    theirs = (y.permute(0, 2, 3, 1).detach().numpy(), xt.grad.numpy(), kt.grad.numpy(),
+              bt.grad.numpy())
+    for a, c in zip(ours, theirs):
+        np.testing.assert_allclose(a, c, rtol=1e-10, atol=1e-10)
+    assert not ours[2][..., 3].any()
 
-    def spy(self: Any) -> Any:
-        source = real(self)
-        premasked.append(source is not None)
-        return source
 
-    monkeypatch.setattr(pooling.MaxPool2D, "_fused_relu_source", spy)
-    fused = _conv_relu_pool(x, k, b, g, pool, strides, padding)
-    assert premasked == [True]
-    monkeypatch.setattr(pooling.MaxPool2D, "_fused_relu_source", lambda self: None)
-    plain = _conv_relu_pool(x, k, b, g, pool, strides, padding)
-    for a, c in zip(fused, plain):
-        np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-12)
-    assert not fused[2][..., 3].any()  # the dead filter gets no gradient
-
-
-def test_max_pool_premask_skipped_when_conv_output_grad_is_retained() -> None:
+def test_relu_output_grad_when_retained_is_the_pool_gradient() -> None:
     """With ``retain_grad`` on the relu output its gradient is the plain pool gradient."""
     rng = np.random.default_rng(6)
     x, k = rng.standard_normal((2, 6, 6, 2)), rng.standard_normal((3, 3, 2, 3))
@@ -276,7 +277,7 @@ def test_max_pool_premask_skipped_when_conv_output_grad_is_retained() -> None:
 
 def test_max_pool_split_batch_matches_serial(monkeypatch: Any) -> None:
     """The compiled max-pool kernels split over the batch on 3 threads give the same result."""
-    from nablanet.ops import conv as conv_ops
+    from nablanet.kernels import threads
 
     x = rand(5, 9, 8, 3)
     g = rand(5, 4, 4, 3)
@@ -287,10 +288,10 @@ def test_max_pool_split_batch_matches_serial(monkeypatch: Any) -> None:
         y.backward(g)
         return y.data, t.grad
 
-    monkeypatch.setattr(conv_ops, "worker_count", lambda: 1)
+    monkeypatch.setattr(threads, "worker_count", lambda: 1)
     serial = run()
-    monkeypatch.setattr(conv_ops, "worker_count", lambda: 3)
-    monkeypatch.setattr(conv_ops, "_SPLIT_MIN_BYTES", 0)
+    monkeypatch.setattr(threads, "worker_count", lambda: 3)
+    monkeypatch.setattr(threads, "SPLIT_MIN_BYTES", 0)
     split = run()
     for a, c in zip(serial, split):
         np.testing.assert_array_equal(a, c)

@@ -361,7 +361,11 @@ def _lstm_both_paths(monkeypatch: pytest.MonkeyPatch, arrays: list, **options: o
 def test_compiled_lstm_matches_numpy_path(monkeypatch: pytest.MonkeyPatch, n: int, t: int,
                                           d: int, u: int, go_backwards: bool,
                                           masked: bool) -> None:
-    """Sizes cover the kernels' 8-row and 4-index blocks and every remainder."""
+    """Sizes cover the kernels' 8-row and 4-index blocks and every remainder (on the fast
+    path whatever NABLANET_KERNELS says)."""
+    from nablanet.kernels import registry
+
+    monkeypatch.setattr(registry, "_MODE", ["fast"])
     assert recurrent._kernels(), "numba is not importable: the compiled path is not tested"
     assert recurrent._use_kernels(np.dtype(np.float32), True)
     arrays = [f32(n, t, d, scale=1.0), f32(n, u), f32(n, u), f32(d, 4 * u), f32(u, 4 * u),

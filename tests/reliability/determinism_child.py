@@ -19,7 +19,7 @@ import scipy.linalg  # noqa: F401 - loads SciPy's OpenBLAS before nablanet
 def main(threads: int) -> None:
     import nablanet as nb
     from nablanet import layers, models
-    from nablanet.ops.conv import worker_count
+    from nablanet.kernels.threads import worker_count
     from nablanet.utils import limit_threads
 
     nb.set_random_seed(7)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -99,10 +99,6 @@ class Tensor:
         """The Function node that produced this tensor, or None for a leaf."""
         return self._ctx
 
-    @property
-    def T(self) -> Tensor:  # noqa: N802 - numpy's name
-        return ops.transpose(self)
-
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place; only floating-point tensors can require grad."""
         if requires_grad and self.data.dtype.kind not in _FLOAT_KINDS:
@@ -137,10 +133,6 @@ class Tensor:
     def detach(self) -> Tensor:
         """A tensor sharing this one's data (same dtype), cut from the graph."""
         return Tensor(self.data, dtype=self.data.dtype)
-
-    def astype(self, dtype: Any) -> Tensor:
-        """A copy converted to ``dtype`` (differentiable between floating dtypes)."""
-        return ops.cast(self, dtype)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return self.data if dtype is None else self.data.astype(dtype)
@@ -186,156 +178,66 @@ class Tensor:
         function.backward(self, grad, retain_graph)
 
     # -- operators ------------------------------------------------------------------------------
-    def __add__(self, other: Any) -> Tensor:
-        return _binary(_ew.Add, self, other)
-
-    def __radd__(self, other: Any) -> Tensor:
-        return _binary(_ew.Add, other, self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return _binary(_ew.Sub, self, other)
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return _binary(_ew.Sub, other, self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return _binary(_ew.Mul, self, other)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return _binary(_ew.Mul, other, self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return _binary(_ew.Div, self, other, True)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return _binary(_ew.Div, other, self, True)
-
-    def __pow__(self, other: Any) -> Tensor:
-        return _binary(_ew.Pow, self, other)
-
-    def __rpow__(self, other: Any) -> Tensor:
-        return _binary(_ew.Pow, other, self)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return ops.matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return ops.matmul(other, self)
-
-    def __neg__(self) -> Tensor:
-        return ops.neg(self)
-
     def __pos__(self) -> Tensor:
         return self
 
-    def __abs__(self) -> Tensor:
-        return ops.abs(self)
-
-    def __getitem__(self, index: Any) -> Tensor:
-        return ops.getitem(self, index)
-
-    def __lt__(self, other: Any) -> Tensor:
-        return ops.less(self, other)
-
-    def __le__(self, other: Any) -> Tensor:
-        return ops.less_equal(self, other)
-
-    def __gt__(self, other: Any) -> Tensor:
-        return ops.greater(self, other)
-
-    def __ge__(self, other: Any) -> Tensor:
-        return ops.greater_equal(self, other)
-
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return ops.equal(self, other)
-
-    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return ops.not_equal(self, other)
-
     __hash__ = object.__hash__
 
+    # -- operators and methods: bound by nablanet.ops (ops/tensor_methods.py) on import, so that
+    #    autograd imports nothing above it; declared here for type checkers
+    if TYPE_CHECKING:
+        @property
+        def T(self) -> Tensor: ...  # noqa: N802 - numpy's name
+        def astype(self, dtype: Any) -> Tensor: ...
+        def __add__(self, other: Any) -> Tensor: ...
+        def __radd__(self, other: Any) -> Tensor: ...
+        def __sub__(self, other: Any) -> Tensor: ...
+        def __rsub__(self, other: Any) -> Tensor: ...
+        def __mul__(self, other: Any) -> Tensor: ...
+        def __rmul__(self, other: Any) -> Tensor: ...
+        def __truediv__(self, other: Any) -> Tensor: ...
+        def __rtruediv__(self, other: Any) -> Tensor: ...
+        def __pow__(self, other: Any) -> Tensor: ...
+        def __rpow__(self, other: Any) -> Tensor: ...
+        def __matmul__(self, other: Any) -> Tensor: ...
+        def __rmatmul__(self, other: Any) -> Tensor: ...
+        def __neg__(self) -> Tensor: ...
+        def __abs__(self) -> Tensor: ...
+        def __getitem__(self, index: Any) -> Tensor: ...
+        def __lt__(self, other: Any) -> Tensor: ...
+        def __le__(self, other: Any) -> Tensor: ...
+        def __gt__(self, other: Any) -> Tensor: ...
+        def __ge__(self, other: Any) -> Tensor: ...
+        def __eq__(self, other: Any) -> Tensor: ...  # type: ignore[override]
+        def __ne__(self, other: Any) -> Tensor: ...  # type: ignore[override]
+        def exp(self) -> Tensor: ...
+        def log(self) -> Tensor: ...
+        def sqrt(self) -> Tensor: ...
+        def tanh(self) -> Tensor: ...
+        def sigmoid(self) -> Tensor: ...
+        def relu(self) -> Tensor: ...
+        def abs(self) -> Tensor: ...
+        def clip(self, min: Any = None, max: Any = None) -> Tensor: ...  # noqa: A002
+        def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor: ...
+        def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor: ...
+        def max(self, axis: Any = None, keepdims: bool = False) -> Tensor: ...
+        def min(self, axis: Any = None, keepdims: bool = False) -> Tensor: ...
+        def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor: ...
+        def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor: ...
+        def argmax(self, axis: Any = None, keepdims: bool = False) -> Tensor: ...
+        def argmin(self, axis: Any = None, keepdims: bool = False) -> Tensor: ...
+        def reshape(self, *shape: Any) -> Tensor: ...
+        def flatten(self) -> Tensor: ...
+        def transpose(self, *axes: Any) -> Tensor: ...
+        def swapaxes(self, axis1: int, axis2: int) -> Tensor: ...
+        def squeeze(self, axis: Any = None) -> Tensor: ...
+        def expand_dims(self, axis: int) -> Tensor: ...
+        def unsqueeze(self, axis: int) -> Tensor: ...
+        def broadcast_to(self, shape: Sequence[int]) -> Tensor: ...
+
     # -- methods mirroring the functional ops -------------------------------------------------
-    def exp(self) -> Tensor:
-        return ops.exp(self)
-
-    def log(self) -> Tensor:
-        return ops.log(self)
-
-    def sqrt(self) -> Tensor:
-        return ops.sqrt(self)
-
-    def tanh(self) -> Tensor:
-        return ops.tanh(self)
-
-    def sigmoid(self) -> Tensor:
-        return ops.sigmoid(self)
-
-    def relu(self) -> Tensor:
-        return ops.relu(self)
-
-    def abs(self) -> Tensor:
-        return ops.abs(self)
-
-    def clip(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        return ops.clip(self, min, max)
-
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return ops.sum(self, axis, keepdims)
-
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return ops.mean(self, axis, keepdims)
-
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return ops.max(self, axis, keepdims)
-
-    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return ops.min(self, axis, keepdims)
-
-    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        return ops.var(self, axis, keepdims, ddof)
-
-    def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        return ops.std(self, axis, keepdims, ddof)
-
-    def argmax(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return ops.argmax(self, axis, keepdims)
-
-    def argmin(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return ops.argmin(self, axis, keepdims)
-
-    def reshape(self, *shape: Any) -> Tensor:
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return ops.reshape(self, shape)
-
-    def flatten(self) -> Tensor:
-        return ops.reshape(self, (-1,))
-
-    def transpose(self, *axes: Any) -> Tensor:
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return ops.transpose(self, axes or None)
-
     def permute(self, *axes: Any) -> Tensor:
         return self.transpose(*axes)
 
-    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
-        return ops.swapaxes(self, axis1, axis2)
 
-    def squeeze(self, axis: Any = None) -> Tensor:
-        return ops.squeeze(self, axis)
-
-    def expand_dims(self, axis: int) -> Tensor:
-        return ops.expand_dims(self, axis)
-
-    def unsqueeze(self, axis: int) -> Tensor:
-        return ops.expand_dims(self, axis)
-
-    def broadcast_to(self, shape: Sequence[int]) -> Tensor:
-        return ops.broadcast_to(self, tuple(shape))
-
-
-from nablanet import ops  # noqa: E402  (the ops build on Tensor)
 from nablanet.autograd import function  # noqa: E402
-from nablanet.ops import elementwise as _ew  # noqa: E402
-from nablanet.ops.elementwise import _binary  # noqa: E402

@@ -31,8 +31,8 @@ What the chapter does, step by step:
 
 Speed: the chapter's four models at 128×128, batch 32, up to 10 epochs each. By default BLAS
 and numba use all cores (``--threads 0``, the libraries' own default): the convolution and
-dense primitives split each batch over the BLAS thread count, so the four-conv model's training
-step takes ~79 ms on two cores against ~143 ms on one (``benchmarks/cnn.py``). When other
+dense primitives split each batch over the BLAS thread count (``benchmarks/cnn.py`` measures
+the step at each thread count; docs/performance.md has the figures). When other
 processes share the cores, ``--threads 1`` can be faster, because OpenBLAS's idle threads
 spin.
 

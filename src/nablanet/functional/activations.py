@@ -25,14 +25,12 @@ import numpy as np
 from nablanet.autograd.tensor import Tensor
 from nablanet.ops.elementwise import abs as _abs
 from nablanet.ops.elementwise import (
-    add,
     exp,
     log,
     minimum,
     mul,
     relu,
     sigmoid,
-    sub,
     tanh,
     where,
 )
@@ -120,7 +118,7 @@ def elu(x: Any, alpha: float = 1.0) -> Tensor:
     (and turn the unused branch's gradient into NaN).
     """
     x = _tensor(x)
-    negative = mul(sub(exp(minimum(x, _const(x, 0.0))), _const(x, 1.0)), _const(x, alpha))
+    negative = (exp(minimum(x, _const(x, 0.0))) - 1.0) * alpha
     return where(x.data > 0, x, negative)
 
 
@@ -131,28 +129,28 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 def selu(x: Any) -> Tensor:
     r"""SELU: :math:`\lambda\,\mathrm{elu}(z, \alpha)` with Klambauer et al.'s constants."""
     x = _tensor(x)
-    return mul(elu(x, _SELU_ALPHA), _const(x, _SELU_SCALE))
+    return elu(x, _SELU_ALPHA) * _SELU_SCALE
 
 
 def softplus(x: Any) -> Tensor:
     r"""Softplus :math:`\log(1 + e^{z})`, computed stably as
     :math:`\max(z, 0) + \log(1 + e^{-|z|})`."""
     x = _tensor(x)
-    return add(relu(x), log(add(exp(-_abs(x)), _const(x, 1.0))))
+    return relu(x) + log(exp(-_abs(x)) + 1.0)
 
 
 def softsign(x: Any) -> Tensor:
     r""":math:`z / (1 + |z|)`."""
     x = _tensor(x)
-    return x / add(_abs(x), _const(x, 1.0))
+    return x / (_abs(x) + 1.0)
 
 
 def swish(x: Any, beta: float = 1.0) -> Tensor:
     r"""Swish / SiLU: :math:`z\,\sigma(\beta z)` (Ramachandran et al., 2017)."""
     x = _tensor(x)
     if beta == 1.0:
-        return mul(x, sigmoid(x))
-    return mul(x, sigmoid(mul(x, _const(x, beta))))
+        return x * sigmoid(x)
+    return x * sigmoid(x * beta)
 
 
 silu = swish
@@ -161,7 +159,7 @@ silu = swish
 def hard_sigmoid(x: Any) -> Tensor:
     r"""Keras 3's hard sigmoid :math:`\mathrm{relu6}(z + 3) / 6`."""
     x = _tensor(x)
-    return mul(relu6(add(x, _const(x, 3.0))), _const(x, 1.0 / 6.0))
+    return relu6(x + 3.0) * (1.0 / 6.0)
 
 
 def exponential(x: Any) -> Tensor:
@@ -177,11 +175,11 @@ _AS_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
 def _erf(x: Tensor) -> Tensor:
     r""":math:`\operatorname{erf}(z)` as a composite (A&S 7.1.26, error < 1.5e-7)."""
     ax = _abs(x)
-    t = 1.0 / add(mul(ax, _const(x, _AS_P)), _const(x, 1.0))
-    poly = mul(t, _const(x, _AS_A[4]))
+    t = 1.0 / (ax * _AS_P + 1.0)
+    poly = t * _AS_A[4]
     for a in _AS_A[3::-1]:
-        poly = mul(add(poly, _const(x, a)), t)
-    y = sub(_const(x, 1.0), mul(poly, exp(-mul(x, x))))
+        poly = (poly + a) * t
+    y = 1.0 - poly * exp(-(x * x))
     return where(x.data >= 0, y, -y)
 
 
@@ -195,12 +193,11 @@ def gelu(x: Any, approximate: bool = False) -> Tensor:
     Keras and PyTorch default to the exact form.
     """
     x = _tensor(x)
-    half_x = mul(x, _const(x, 0.5))
+    half_x = x * 0.5
     if approximate:
-        inner = mul(add(x, mul(mul(mul(x, x), x), _const(x, 0.044715))),
-                    _const(x, math.sqrt(2.0 / math.pi)))
-        return mul(half_x, add(tanh(inner), _const(x, 1.0)))
-    return mul(half_x, add(_erf(mul(x, _const(x, 1.0 / math.sqrt(2.0)))), _const(x, 1.0)))
+        inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
+        return half_x * (tanh(inner) + 1.0)
+    return half_x * (_erf(x * (1.0 / math.sqrt(2.0))) + 1.0)
 
 
 _ = log_softmax, softmax  # re-exported

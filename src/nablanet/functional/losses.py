@@ -279,7 +279,7 @@ def mean_squared_error(y_true: Any, y_pred: Any) -> Tensor:
     r""":math:`\ell = \frac1K\sum_k (y_k - \hat y_k)^2` over the last axis."""
     target, y_pred = _pair("mean_squared_error", y_true, y_pred)
     diff = y_pred - target
-    return _mean(mul(diff, diff), axis=-1)
+    return _mean(diff * diff, axis=-1)
 
 
 def mean_absolute_error(y_true: Any, y_pred: Any) -> Tensor:
@@ -300,7 +300,7 @@ def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> Tensor:
     \log(1 + \max(y_k, \epsilon)))^2`."""
     target, y_pred = _pair("mean_squared_logarithmic_error", y_true, y_pred)
     diff = log(maximum(y_pred, EPSILON) + 1.0) - log(maximum(target, EPSILON) + 1.0)
-    return _mean(mul(diff, diff), axis=-1)
+    return _mean(diff * diff, axis=-1)
 
 
 def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> Tensor:
@@ -314,7 +314,7 @@ def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> Tensor:
     target, y_pred = _pair("huber", y_true, y_pred)
     err = y_pred - target
     abs_err = _abs(err)
-    quadratic = mul(err, err) * 0.5
+    quadratic = err * err * 0.5
     linear = abs_err * delta - 0.5 * delta * delta
     return _mean(where(abs_err.data <= delta, quadratic, linear), axis=-1)
 
@@ -346,7 +346,7 @@ def squared_hinge(y_true: Any, y_pred: Any) -> Tensor:
     r""":math:`\ell = \frac1K\sum_k \max(1 - y_k \hat y_k, 0)^2` (labels as in :func:`hinge`)."""
     target, y_pred = _pair("squared_hinge", y_true, y_pred)
     margin = maximum(1.0 - mul(_hinge_labels(target), y_pred), 0.0)
-    return _mean(mul(margin, margin), axis=-1)
+    return _mean(margin * margin, axis=-1)
 
 
 def categorical_hinge(y_true: Any, y_pred: Any) -> Tensor:
@@ -360,7 +360,7 @@ def categorical_hinge(y_true: Any, y_pred: Any) -> Tensor:
 
 def _l2_normalize(x: Any, axis: int) -> Any:
     if isinstance(x, Tensor):
-        return x / sqrt(maximum(_sum(mul(x, x), axis=axis, keepdims=True), 1e-12))
+        return x / sqrt(maximum(_sum(x * x, axis=axis, keepdims=True), 1e-12))
     return x / np.sqrt(np.maximum(np.sum(x * x, axis=axis, keepdims=True), 1e-12))
 
 

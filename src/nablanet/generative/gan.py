@@ -38,7 +38,7 @@ from nablanet.autograd.function import no_grad
 from nablanet.autograd.tensor import Tensor
 from nablanet.models.data_adapter import unpack_x_y_sample_weight
 from nablanet.models.model import Model
-from nablanet.ops.elementwise import clip, log, sub
+from nablanet.ops.elementwise import clip, log
 from nablanet.ops.losses import sigmoid_cross_entropy_with_logits
 from nablanet.ops.reduction import mean
 
@@ -71,7 +71,7 @@ def _neg_log_one_minus_d(output: Tensor, from_logits: bool) -> Tensor:
     r"""Element-wise :math:`-\log(1 - d)`."""
     if from_logits:
         return sigmoid_cross_entropy_with_logits(output, np.zeros_like(output.data))
-    return -log(sub(np.asarray(1.0, output.dtype), clip(output, _EPS, 1.0 - _EPS)))
+    return -log(1.0 - clip(output, _EPS, 1.0 - _EPS))
 
 
 def value_function(real_output: Any, fake_output: Any, from_logits: bool = True) -> Tensor:

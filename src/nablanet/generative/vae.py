@@ -32,7 +32,7 @@ from nablanet.autograd.tensor import Tensor
 from nablanet.layers.sampling import Sampling, reparameterize
 from nablanet.models.data_adapter import unpack_x_y_sample_weight
 from nablanet.models.model import Model
-from nablanet.ops.elementwise import add, clip, exp, log, mul, sub
+from nablanet.ops.elementwise import clip, exp, log
 from nablanet.ops.reduction import mean
 from nablanet.ops.reduction import sum as reduce_sum
 
@@ -93,10 +93,9 @@ def kl_divergence(z_mean: Any, z_log_var: Any, reduction: str = "sum_over_batch_
     if mu.shape != log_var.shape:
         raise ValueError(f"kl_divergence: z_mean and z_log_var must have the same shape. "
                          f"Received: {mu.shape} and {log_var.shape}")
-    one = np.asarray(1.0, dtype=mu.dtype)
-    inner = sub(sub(add(log_var, one), mul(mu, mu)), exp(log_var))
+    inner = log_var + 1.0 - mu * mu - exp(log_var)  # (Python floats take the tensor's dtype)
     axes = tuple(range(1, mu.ndim)) if mu.ndim > 1 else None
-    per_sample = mul(reduce_sum(inner, axis=axes), np.asarray(-0.5, dtype=mu.dtype))
+    per_sample = reduce_sum(inner, axis=axes) * -0.5
     return _reduce(per_sample, reduction, "kl_divergence")
 
 
@@ -127,12 +126,12 @@ def reconstruction_loss(x: Any, reconstruction: Any, kind: str = "binary_crossen
         raise ValueError(f"reconstruction_loss: x of shape {target.shape} and reconstruction "
                          f"of shape {rec.shape} must have the same shape")
     if kind == "mse":
-        diff = sub(rec, target)
-        per_element = mul(diff, diff)
+        diff = rec - target
+        per_element = diff * diff
     else:
         p = clip(rec, _EPS, 1.0 - _EPS)
         one = np.asarray(1.0, dtype=rec.dtype)
-        per_element = -add(mul(target, log(p)), mul(one - target, log(sub(one, p))))
+        per_element = -(target * log(p) + (one - target) * log(one - p))
     axes = tuple(range(1, rec.ndim)) if rec.ndim > 1 else None
     return _reduce(reduce_sum(per_element, axis=axes), reduction, "reconstruction_loss")
 
@@ -272,7 +271,7 @@ class VAE(Model):
         rec = self.decoder(z, training=training)
         rec_loss = reconstruction_loss(x, rec, self.reconstruction)
         kl = kl_divergence(z_mean, z_log_var)
-        total = add(rec_loss, mul(kl, np.asarray(self.beta, dtype=kl.dtype)))
+        total = rec_loss + kl * float(self.beta)
         for penalty in self.losses:
             total = total + penalty
         return total, rec_loss, kl

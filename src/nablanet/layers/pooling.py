@@ -34,13 +34,11 @@ from nablanet.functional.conv import (
 )
 from nablanet.layers.base import Layer
 from nablanet.layers.conv import (
-    Conv2D,
     _int_tuple,
     conv_output_length,
     to_channels_first,
     to_channels_last,
 )
-from nablanet.ops.conv_pool import can_fuse, conv2d_max_pool2d
 from nablanet.ops.elementwise import div, mul
 from nablanet.ops.pooling import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from nablanet.ops.reduction import sum as reduce_sum
@@ -65,30 +63,6 @@ __all__ = [
 ]
 
 
-def fused_conv_max_pool(conv: Layer, pool: Layer, x: Any) -> Tensor | None:
-    """``pool(conv(x))`` as one fused primitive (:func:`nablanet.ops.conv_pool.conv2d_max_pool2d`)
-    when that is the same computation, else None (the caller then runs the two layers).
-
-    It is for a ``Conv2D(..., activation='relu')`` (no groups, no activity regularizer)
-    followed by a ``MaxPooling2D`` whose windows tile its output (strides = pool size,
-    'valid'), both built, on a float tensor. What the two layers' calls would do besides the
-    primitives (check the input, clear their per-call losses) is done here.
-    """
-    if not (type(conv) is Conv2D and type(pool) is MaxPooling2D and conv.built and pool.built
-            and isinstance(x, Tensor) and getattr(x, "_keras_mask", None) is None
-            and conv.groups == 1 and conv._fused_activation() == "relu"
-            and conv.data_format == pool.data_format == "channels_last"
-            and conv.activity_regularizer is None and pool.activity_regularizer is None
-            and pool.padding == "valid" and pool.strides == pool.pool_size
-            and can_fuse(x.dtype, pool.pool_size)):
-        return None
-    conv._check_input(x)
-    pool.compute_output_shape(conv.compute_output_shape(x.shape))  # clear errors first
-    conv._losses = []
-    pool._losses = []
-    return conv2d_max_pool2d(x, conv.kernel, conv.bias if conv.use_bias else None,
-                             strides=conv.strides, padding=conv.padding,
-                             dilation_rate=conv.dilation_rate, pool_size=pool.pool_size)
 
 
 class _Pooling(Layer):

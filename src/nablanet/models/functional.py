@@ -14,9 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from nablanet.layers.base import Layer, _flatten, _to_tensors
-from nablanet.layers.conv import Conv2D
 from nablanet.layers.input_layer import Input, Node, SymbolicTensor, replace_symbolic
-from nablanet.layers.pooling import MaxPooling2D, fused_conv_max_pool
+from nablanet.models.fusion import Pattern, match
 from nablanet.models.model import Model
 
 __all__ = ["Functional"]
@@ -78,7 +77,7 @@ class Functional(Model):
         self._output_list = out_list
         self._nodes = self._topological_nodes()
         self._conv_of_pool = self._conv_pool_pairs()
-        self._deferred = {id(conv) for conv in self._conv_of_pool.values()}
+        self._deferred = {id(first) for first, _ in self._conv_of_pool.values()}
         layers: list[Layer] = []
         for node in self._nodes:
             if all(node.layer is not seen for seen in layers):
@@ -129,10 +128,10 @@ class Functional(Model):
                         stack.append((parent.node, False))
         return order
 
-    def _conv_pool_pairs(self) -> dict[int, Node]:
-        """``id(pool node) -> conv node`` for each Conv2D call whose only use is a plain call
-        of a MaxPooling2D: :meth:`call` may run the pair as one fused primitive
-        (:func:`nablanet.layers.pooling.fused_conv_max_pool` decides at run time)."""
+    def _conv_pool_pairs(self) -> dict[int, tuple[Node, Pattern]]:
+        """``id(node) -> (previous node, pattern)`` for each plain layer call whose input is the
+        only use of a plain call that the fusion pass fuses with it
+        (:func:`nablanet.models.fusion.match`): :meth:`call` runs the pair as one step."""
         uses: dict[int, int] = {}
         for t in [p for node in self._nodes for p in node.parents] + self._output_list:
             uses[id(t)] = uses.get(id(t), 0) + 1
@@ -143,13 +142,16 @@ class Functional(Model):
 
         pairs = {}
         for node in self._nodes:
-            if type(node.layer) is not MaxPooling2D or not plain(node):
+            if not plain(node):
                 continue
             source = node.args[0]
-            conv = source.node
-            if conv is not None and type(conv.layer) is Conv2D and plain(conv) and \
-                    len(conv.outputs) == 1 and uses.get(id(source)) == 1:
-                pairs[id(node)] = conv
+            first = source.node
+            if first is None or not plain(first) or len(first.outputs) != 1 or \
+                    uses.get(id(source)) != 1:
+                continue
+            pattern = match(first.layer, node.layer)
+            if pattern is not None:
+                pairs[id(node)] = (first, pattern)
         return pairs
 
     # -- calling ------------------------------------------------------------------------------
@@ -186,13 +188,14 @@ class Functional(Model):
         for node in self._nodes:
             if id(node) in self._deferred:  # a conv that runs with its max-pool
                 continue
-            conv = self._conv_of_pool.get(id(node))
+            fused = self._conv_of_pool.get(id(node))
             result = None
-            if conv is not None:
-                x = _to_tensors(values[id(conv.args[0])])
-                result = fused_conv_max_pool(conv.layer, node.layer, x)
+            if fused is not None:
+                first, pattern = fused
+                x = _to_tensors(values[id(first.args[0])])
+                result = pattern.run(first.layer, node.layer, x)
                 if result is None:
-                    values[id(conv.outputs[0])] = conv.replay(values)
+                    values[id(first.outputs[0])] = first.replay(values)
             if result is None:
                 result = node.replay(values)
             flat = _flatten(result)

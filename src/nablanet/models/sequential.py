@@ -8,7 +8,7 @@ from typing import Any
 from nablanet.autograd.function import no_grad
 from nablanet.layers.base import Layer, _shape_of, _to_tensors
 from nablanet.layers.input_layer import Input, InputLayer, SymbolicTensor
-from nablanet.layers.pooling import fused_conv_max_pool
+from nablanet.models.fusion import fuse
 from nablanet.models.model import Model
 
 __all__ = ["Sequential"]
@@ -184,22 +184,13 @@ class Sequential(Model):
 
     # -- calling ------------------------------------------------------------------------------
     def call(self, inputs: Any, training: bool = False) -> Any:
-        """Run the layers in order. A ``Conv2D(..., activation='relu')`` followed by a
-        ``MaxPooling2D`` that tiles its output runs as one fused primitive (same values and
-        gradients, without the conv output in memory: :func:`fused_conv_max_pool`)."""
+        """Run the layers in order, by the plan of the fusion pass
+        (:func:`nablanet.models.fusion.fuse`: e.g. a ``Conv2D(..., activation='relu')``
+        followed by a ``MaxPooling2D`` that tiles its output is one fused primitive)."""
         self._check_inputs([inputs])
         x = _to_tensors(inputs)
-        layers = self._layers
-        i = 0
-        while i < len(layers):
-            fused = fused_conv_max_pool(layers[i], layers[i + 1], x) \
-                if i + 1 < len(layers) else None
-            if fused is not None:
-                x = fused
-                i += 2
-            else:
-                x = layers[i](x, training=training)
-                i += 1
+        for step in fuse(self._layers):
+            x = step(x, training=training)
         return x
 
     def _input_spec(self) -> list[tuple[Any, ...]] | None:

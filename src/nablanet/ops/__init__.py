@@ -4,6 +4,7 @@
 The public functions here are what ``Tensor``'s operators and methods call.
 """
 
+from nablanet.ops import tensor_methods  # noqa: F401  (binds Tensor's operators)
 from nablanet.ops.elementwise import (
     abs,
     add,

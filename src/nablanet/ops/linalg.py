@@ -9,30 +9,7 @@ import numpy as np
 from nablanet.autograd.broadcasting import unbroadcast
 from nablanet.autograd.function import Function
 from nablanet.autograd.tensor import Tensor
-
-
-def _matmul2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` for 2-D float arrays, split over the larger output axis on nablanet's worker
-    threads (OpenBLAS at one thread inside them: see :func:`nablanet.ops.conv.split_batch`).
-
-    Big products only; others (and non-float or mixed dtypes) go to ``np.matmul`` as is.
-    """
-    m, n = a.shape[0], b.shape[1]
-    if a.dtype != b.dtype or a.dtype not in (np.float32, np.float64) or \
-            m * n * a.shape[1] < _SPLIT_MIN_MULTS:
-        return np.matmul(a, b)
-    from nablanet.ops.conv import split_batch
-
-    out = np.empty((m, n), dtype=a.dtype)
-    if m >= n:
-        split_batch(lambda s, e: np.matmul(a[s:e], b, out=out[s:e]), m, _SPLIT_MIN_BYTES)
-    else:
-        split_batch(lambda s, e: np.matmul(a, b[:, s:e], out=out[:, s:e]), n, _SPLIT_MIN_BYTES)
-    return out
-
-
-_SPLIT_MIN_MULTS = 1 << 22
-_SPLIT_MIN_BYTES = 1 << 20
+from nablanet.kernels.registry import dispatch
 
 
 class MatMul(Function):
@@ -49,10 +26,15 @@ class MatMul(Function):
 
     __slots__ = ("x", "y")
 
+    @staticmethod
+    def _matmul2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """A 2-D product ``a @ b`` (a fast kernel replaces it)."""
+        return np.matmul(a, b)
+
     def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         self.x, self.y = x, y
         if np.ndim(x) == 2 and np.ndim(y) == 2 and x.shape[1] == y.shape[0]:
-            return _matmul2d(np.asarray(x), np.asarray(y))
+            return self._matmul2d(np.asarray(x), np.asarray(y))
         try:
             return np.matmul(x, y)
         except ValueError:
@@ -64,8 +46,8 @@ class MatMul(Function):
         x, y = np.asarray(self.x), np.asarray(self.y)
         nx, ny = self.needs_input_grad
         if x.ndim == 2 and y.ndim == 2 and grad.ndim == 2:
-            gx = _matmul2d(grad, y.T) if nx else None
-            gy = _matmul2d(x.T, grad) if ny else None
+            gx = self._matmul2d(grad, y.T) if nx else None
+            gy = self._matmul2d(x.T, grad) if ny else None
             return gx, gy
         if x.ndim >= 2 and y.ndim >= 2:
             gx = np.matmul(grad, np.swapaxes(y, -1, -2)) if nx else None
@@ -113,4 +95,4 @@ def matmul(x: Any, y: Any) -> Tensor:
         from nablanet.ops.elementwise import _promote
 
         x, y = _promote(x, y)
-    return MatMul.apply(x, y)
+    return dispatch("matmul", MatMul.apply, x, y)  # type: ignore[no-any-return]

@@ -15,25 +15,22 @@ position by a summary statistic of its neighbourhood (section 7.3, step 3):
 never win a max and are excluded from the average's count :math:`|W_{ij}|`, as in TensorFlow.
 
 Both are computed tap by tap: one strided slice of the (padded) input per window offset,
-combined with ``np.maximum`` or ``+``; for the usual 2×2 stride-2 pool that is four slices,
-about four times faster than ``reshape(...).max(axis=(2, 4))``. The max-pool gradient goes to
-one winner per window, the first maximum in row-major window order (as PyTorch and TensorFlow).
-With numba, max pooling is one compiled pass each way, split over the batch on worker threads
-(:func:`nablanet.ops.conv.split_batch`). When the input comes straight from a
-``conv2d(..., activation='relu')`` the backward also applies that conv's ReLU mask (a window
-whose maximum is not positive passes no gradient) and the conv skips its own masking pass.
+combined with ``np.maximum`` or ``+``. The max-pool gradient goes to one winner per window, the
+first maximum in row-major window order (as PyTorch and TensorFlow). The fast max pooling (one
+compiled pass each way, split over the batch) is :mod:`nablanet.kernels.pooling`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from nablanet.autograd.function import Function
 from nablanet.autograd.tensor import Tensor
-from nablanet.ops.conv import Conv2D, normalize_tuple, resolve_padding, split_batch
+from nablanet.kernels.registry import dispatch
+from nablanet.ops.conv import normalize_tuple, resolve_padding
 
 
 def _taps(*geometry: int) -> Iterator[tuple[slice, slice, slice, slice]]:
@@ -46,131 +43,6 @@ def _taps(*geometry: int) -> Iterator[tuple[slice, slice, slice, slice]]:
         for n in range(pw):
             yield (slice(None), slice(m, m + (ho - 1) * sh + 1, sh),
                    slice(n, n + (wo - 1) * sw + 1, sw), slice(None))
-
-
-_NUMBA_MAX_POOL: list[tuple[Callable[..., Any], ...] | None] = []
-
-# Winner codes: the tap index (row-major in the window, < 64), plus this flag when the maximum
-# is not positive. Backward with ``premask`` drops those windows (see MaxPool2D.backward).
-_NOT_POSITIVE = 64
-_MAX_TAPS = 63
-
-
-def _numba_max_pool() -> tuple[Callable[..., Any], ...] | None:
-    """Compiled (forward, backward, dense backward) max-pool kernels (numba, cached), or None.
-
-    One pass each: the forward writes the maximum and the winner code (index of the first
-    winning tap, plus a flag when the maximum is not positive), optionally of the input plus
-    a bias per channel and clamped at zero afterwards (``bias`` empty for none, ``relu``): that
-    is the max pool of ``relu(x + b)`` with the same values and winners, since rounding
-    ``x + b`` and the ReLU are monotonic (what the fused conv + pool primitive uses); windows of
-    2×2 keep their maxima in registers (25–50% faster on the chapter's layers). The backward
-    adds each output gradient at its winner; the dense backward, for windows that tile the
-    input exactly (stride = pool size), writes every position (gradient or zero), so the
-    gradient array needs no zero-fill first. Each kernel is serial over its batch range and
-    releases the GIL: the caller splits the batch over threads
-    (:func:`nablanet.ops.conv.split_batch`).
-    """
-    if not _NUMBA_MAX_POOL:
-        try:
-            import numba
-        except ImportError:  # pragma: no cover - numba is a dependency; keep a pure-NumPy path
-            _NUMBA_MAX_POOL.append(None)
-            return None
-
-        @numba.njit(cache=True, nogil=True)
-        def forward_kernel(xp, out, winner, ph, pw, sh, sw,  # type: ignore[no-untyped-def]
-                           bias, relu):
-            n_batch, ho, wo, channels = out.shape
-            has_bias = bias.shape[0] > 0
-            zero = out.dtype.type(0)
-            for n in range(n_batch):
-                for oy in range(ho):
-                    for ox in range(wo):
-                        y0 = oy * sh
-                        x0 = ox * sw
-                        o = out[n, oy, ox]
-                        k = winner[n, oy, ox]
-                        if ph == 2 and pw == 2:  # the usual window: maxima kept in registers
-                            r0 = xp[n, y0, x0]
-                            r1 = xp[n, y0, x0 + 1]
-                            r2 = xp[n, y0 + 1, x0]
-                            r3 = xp[n, y0 + 1, x0 + 1]
-                            for c in range(channels):  # contiguous channels: vectorised
-                                b = bias[c] if has_bias else zero
-                                v0 = r0[c] + b
-                                v1 = r1[c] + b
-                                v2 = r2[c] + b
-                                v3 = r3[c] + b
-                                top = v1 > v0  # strictly: ties keep the first winner
-                                m01 = v1 if top else v0
-                                t01 = 1 if top else 0
-                                bottom = v3 > v2
-                                m23 = v3 if bottom else v2
-                                t23 = 3 if bottom else 2
-                                lower = m23 > m01
-                                m = m23 if lower else m01
-                                tap = t23 if lower else t01
-                                o[c] = (zero if m < 0 else m) if relu else m
-                                k[c] = tap if m > 0 else tap | 64
-                            continue
-                        first = xp[n, y0, x0]
-                        for c in range(channels):
-                            o[c] = first[c] + bias[c] if has_bias else first[c]
-                            k[c] = 0
-                        for i in range(ph):
-                            for j in range(pw):
-                                if i == 0 and j == 0:
-                                    continue
-                                tap = np.int8(i * pw + j)
-                                row = xp[n, y0 + i, x0 + j]
-                                for c in range(channels):
-                                    v = row[c] + bias[c] if has_bias else row[c]
-                                    if v > o[c]:  # strictly: ties keep the first winner
-                                        o[c] = v
-                                        k[c] = tap
-                        for c in range(channels):
-                            if not o[c] > 0:
-                                k[c] |= np.int8(64)
-                                if relu and o[c] < 0:
-                                    o[c] = zero
-
-        @numba.njit(cache=True, nogil=True)
-        def backward_kernel(grad, winner, gxp, ph, pw, sh, sw,  # type: ignore[no-untyped-def]
-                            mask):
-            n_batch, ho, wo, channels = grad.shape
-            for n in range(n_batch):
-                for oy in range(ho):
-                    for ox in range(wo):
-                        g = grad[n, oy, ox]
-                        k = winner[n, oy, ox]
-                        for i in range(ph):
-                            for j in range(pw):
-                                tap = np.int8(i * pw + j)
-                                row = gxp[n, oy * sh + i, ox * sw + j]
-                                for c in range(channels):  # contiguous channels: vectorised
-                                    if (k[c] & mask) == tap:
-                                        row[c] += g[c]
-
-        @numba.njit(cache=True, nogil=True)
-        def dense_backward_kernel(grad, winner, gxp, ph, pw,  # type: ignore[no-untyped-def]
-                                  mask):
-            n_batch, ho, wo, channels = grad.shape
-            zero = gxp.dtype.type(0)
-            for n in range(n_batch):
-                for oy in range(ho):
-                    for i in range(ph):
-                        for ox in range(wo):
-                            g = grad[n, oy, ox]
-                            k = winner[n, oy, ox]
-                            for j in range(pw):
-                                tap = np.int8(i * pw + j)
-                                row = gxp[n, oy * ph + i, ox * pw + j]
-                                for c in range(channels):
-                                    row[c] = g[c] if (k[c] & mask) == tap else zero
-
-        _NUMBA_MAX_POOL.append((forward_kernel, backward_kernel, dense_backward_kernel))
-    return _NUMBA_MAX_POOL[0]
 
 
 class _Pool2D(Function):
@@ -236,7 +108,7 @@ class MaxPool2D(_Pool2D):
     with :math:`(m^*, l^*)` the first position (row-major) attaining the maximum.
     """
 
-    __slots__ = ("xp", "out", "winner")
+    __slots__ = ("xp", "out")
 
     op_name = "max_pool2d"
     fill = -np.inf
@@ -245,18 +117,6 @@ class MaxPool2D(_Pool2D):
                 padding: Any = "valid", _shown: tuple[int, ...] | None = None) -> np.ndarray:
         x = np.asarray(x)
         xp = self._setup(x, pool_size, strides, padding, _shown)
-        kernels = _numba_max_pool()
-        self.winner = None
-        if kernels is not None and xp.dtype in (np.float32, np.float64) and self.pool[0] * \
-                self.pool[1] <= _MAX_TAPS:
-            out = np.empty((x.shape[0], *self.out_hw, x.shape[3]), dtype=xp.dtype)
-            winner = self.winner = np.empty(out.shape, dtype=np.int8)
-            xc = np.ascontiguousarray(xp)
-            geometry = (*self.pool, *self.strides)
-            no_bias = np.empty(0, dtype=xc.dtype)
-            split_batch(lambda a, z: kernels[0](xc[a:z], out[a:z], winner[a:z], *geometry,
-                                                no_bias, False), out.shape[0], xc.nbytes)
-            return out
         slices = list(self._slices())
         if len(slices) == 4:  # the common 2×2 pool: a balanced tree of maxima
             a, b, c, d = (xp[s] for s in slices)
@@ -270,55 +130,10 @@ class MaxPool2D(_Pool2D):
         self.out = out
         return out
 
-    def _fused_relu_source(self) -> Conv2D | None:
-        """The conv node whose fused ReLU output is this pool's input and that can take a
-        pre-masked gradient: the input tensor came straight from a ``Conv2D(...,
-        activation='relu')`` whose backward has not run and nobody asked for its gradient."""
-        inputs = getattr(self, "inputs", None)
-        if not inputs:
-            return None
-        x = inputs[0]
-        node = getattr(x, "_ctx", None)
-        if type(node) is Conv2D and node.out is not None and not x._retains_grad:
-            return node
-        return None
-
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
-        # After a fused conv + ReLU, z = relu(y) >= 0 and the conv masks its incoming gradient
-        # by [z > 0]. A window's winner has z = the pooled maximum, and every other position
-        # gets no gradient, so the mask can be applied here, where it costs nothing (windows
-        # whose maximum is not positive are skipped); the conv then sees that its gradient
-        # is this array and skips its own masking pass.
-        source = self._fused_relu_source()
-        premask = source is not None
-        if self.winner is not None:
-            kernels = _numba_max_pool()
-            assert kernels is not None
-            g = np.ascontiguousarray(grad)
-            winner = self.winner
-            mask = np.int8(_NOT_POSITIVE | _MAX_TAPS) if premask else np.int8(_MAX_TAPS)
-            (ph, pw), (sh, sw), (ho, wo) = self.pool, self.strides, self.out_hw
-            if (sh, sw) == (ph, pw):  # windows tile the input: write every position
-                gxp = np.empty(self.padded_shape, dtype=grad.dtype)
-                split_batch(lambda a, z: kernels[2](g[a:z], winner[a:z], gxp[a:z], ph, pw, mask),
-                            g.shape[0], 5 * g.nbytes)
-                gxp[:, ho * ph :] = 0  # rows and columns that no window covers
-                gxp[:, : ho * ph, wo * pw :] = 0
-            else:
-                gxp = np.zeros(self.padded_shape, dtype=grad.dtype)
-                split_batch(lambda a, z: kernels[1](g[a:z], winner[a:z], gxp[a:z], ph, pw, sh,
-                                                    sw, mask), g.shape[0], 5 * g.nbytes)
-            gx = self._crop(gxp)
-        else:
-            gx = self._backward_numpy(grad, premask)
-        if source is not None:
-            source.premasked = gx
-        return (gx,)
-
-    def _backward_numpy(self, grad: np.ndarray, premask: bool) -> np.ndarray:
+        # each window's gradient goes to its first winner (row-major), tap by tap
         gxp = np.zeros(self.padded_shape, dtype=grad.dtype)
         xp, out = self.xp, self.out
-        positive = out > 0 if premask else None
         taken = None  # windows whose winner has been found
         disjoint = self._disjoint()
         for s in self._slices():
@@ -328,13 +143,11 @@ class MaxPool2D(_Pool2D):
             else:
                 win &= ~taken
                 taken |= win
-            if positive is not None:
-                win = win & positive
             if disjoint:
                 np.multiply(grad, win, out=gxp[s])
             else:
                 gxp[s] += grad * win
-        return self._crop(gxp)
+        return (self._crop(gxp),)
 
 
 class AvgPool2D(_Pool2D):
@@ -438,7 +251,8 @@ def max_pool2d(x: Any, pool_size: int | Sequence[int] = (2, 2),
     array([[ 5.,  7.],
            [13., 15.]])
     """
-    return MaxPool2D.apply(x, pool_size=pool_size, strides=strides, padding=padding)
+    return dispatch("max_pool2d", MaxPool2D.apply, x, pool_size=pool_size,  # type: ignore[no-any-return]
+                    strides=strides, padding=padding)
 
 
 def avg_pool2d(x: Any, pool_size: int | Sequence[int] = (2, 2),
@@ -465,7 +279,8 @@ def max_pool1d(x: Any, pool_size: int = 2, strides: int | None = None,
 
     .. math:: y[n, i, c] = \max_{m < p} x_p[n, i s + m, c]
     """
-    return MaxPool1D.apply(x, pool_size=pool_size, strides=strides, padding=padding)
+    return dispatch("max_pool1d", MaxPool1D.apply, x, pool_size=pool_size,  # type: ignore[no-any-return]
+                    strides=strides, padding=padding)
 
 
 def avg_pool1d(x: Any, pool_size: int = 2, strides: int | None = None,

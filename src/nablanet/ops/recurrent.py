@@ -37,8 +37,9 @@ and returns the outputs in that reversed order (as Keras).
 **Performance.** The input projection of all time steps is one GEMM
 (``(N·T, D) @ kernel``); each step is one ``(N, u) @ recurrent_kernel`` GEMM (two for GRU with
 ``reset_after=False``) with the gate non-linearities applied in place on the fused gate block
-(the logistic function is evaluated through :math:`\sigma(x) = \tfrac12(1 + \tanh(x/2))`, the
-halving folded into the weights); the backward loop stores the pre-activation gradients of all
+(the logistic function is evaluated through
+:math:`\sigma(x) = \tfrac12(1 + \tanh(x/2))`; only the compiled LSTM loop folds that halving
+into its weights); the backward loop stores the pre-activation gradients of all
 steps in one ``(N·T, gates)`` array and the weight gradients are GEMMs after the loop. The input
 gradient is skipped when the input does not require one.
 
@@ -51,10 +52,10 @@ the batch is split into one slice per allowed thread (the BLAS limit that
 :func:`nablanet.utils.limit_threads` sets, on plain Python threads: numba's threading layer is
 never started). Samples are independent, so the threads never synchronise inside the time
 loop; each slice has its own weight-gradient accumulators, summed at the end, so results
-depend on the thread count only through that summation order. On the 2-core machines used
-here that is 2-5x faster than the NumPy loop, whose per-step cost is dominated by the
-small-GEMM and per-call overheads. The NumPy code stays the reference; the tests compare the
-two paths.
+depend on the thread count only through that summation order (docs/performance.md has the
+measurements against the NumPy loop, whose per-step cost is dominated by small GEMMs and
+per-call overheads). The NumPy code stays the reference; the op table compares the two paths,
+and ``NABLANET_KERNELS=reference`` (:func:`nablanet.set_kernels`) runs the NumPy code.
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ import numpy as np
 
 from nablanet.autograd.function import Function
 from nablanet.autograd.tensor import Tensor
-from nablanet.ops.conv import worker_count
+from nablanet.kernels._numba import numba_module
+from nablanet.kernels.registry import get_kernels
+from nablanet.kernels.threads import worker_count
 
 ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "linear")
 
@@ -251,8 +254,7 @@ def _k_tanh(x):  # noqa: ANN001, ANN202
 def _k_gemm_acc(a, b, out):  # noqa: ANN001, ANN202
     """``out += a @ b`` for C-contiguous 2-D arrays, 4 rows x 8 inner indices per pass: each
     vector of 8 rows of ``b`` feeds 32 fused multiply-adds into 4 output rows, and the ``j``
-    loop vectorises. Each pass reads and writes half as many output rows as 8 x 4 blocks do,
-    which made the whole LSTM step 2-5% faster here."""
+    loop vectorises. Each pass reads and writes half as many output rows as 8 x 4 blocks do."""
     n, kk = a.shape
     m = b.shape[1]
     k8 = kk - kk % 8
@@ -484,9 +486,8 @@ def _kernels() -> dict[str, Any]:
     numba cannot be imported, in which case the NumPy code runs."""
     global _NB, _nb_tanh, _nb_gemm_acc, _nb_gemm_tn_acc
     if _NB is None:
-        try:
-            import numba
-        except ImportError:  # pragma: no cover - depends on the environment
+        numba = numba_module()
+        if numba is None:
             _NB = {}
             return _NB
         # fastmath "contract" only (fused multiply-adds; no reassociation, NaN and inf kept);
@@ -515,7 +516,7 @@ def _parts(n: int) -> int:
 
 def _use_kernels(dtype: np.dtype, fast: bool) -> dict[str, Any]:
     """The kernels when they apply (float32, default activations, numba present), else ``{}``."""
-    if not (USE_NUMBA and fast and dtype == np.float32):
+    if not (USE_NUMBA and fast and dtype == np.float32) or get_kernels() != "fast":
         return {}
     return _kernels()
 
@@ -573,8 +574,8 @@ class LSTMSequence(Function):
         kernel = np.asarray(kernel, dtype=dt)
         rk = np.asarray(recurrent_kernel, dtype=dt)
         b = None if bias is None else np.asarray(bias, dtype=dt)
-        fast = act == "tanh" and rec == "sigmoid"
-        if fast:  # sigma(z) = (1 + tanh(z/2)) / 2: fold the halving into the weights
+        kern = _use_kernels(dt, act == "tanh" and rec == "sigmoid")
+        if kern:  # the compiled loop: sigma(z) = (1 + tanh(z/2)) / 2, halving in the weights
             scale = np.full(4 * u, 0.5, dtype=dt)
             scale[2 * u : 3 * u] = 1.0
             shift = 1.0 - scale
@@ -588,7 +589,6 @@ class LSTMSequence(Function):
         tc = np.empty((t, n, u), dtype=dt)  # tanh(C_t) before masking
         hs[0] = s.state(h0)
         cs[0] = s.state(c0)
-        kern = _use_kernels(dt, fast)
         if kern:  # the whole loop, input projection included, in one compiled call
             b_k = np.zeros(4 * u, dtype=dt) if b_eff is None else np.ascontiguousarray(b_eff)
             _run_parts(kern["lstm_forward"], _parts(n), n, s.x2.reshape(t, n, s.d),
@@ -602,19 +602,14 @@ class LSTMSequence(Function):
         tmp = np.empty((n, u), dtype=dt)
         u2, u3 = 2 * u, 3 * u
         hold, masked_steps = s.hold, s.masked_steps
-        for step in range(0 if kern else t):  # NumPy reference path
-            g = gates[step]
+        for step in range(0 if kern else t):  # NumPy reference path, the equations as written
+            g = gates[step]  # X_t W_x + b, then + H_{t-1} W_h
             h_prev = hs[step]
             np.matmul(h_prev, rk_eff, out=buf)
             g += buf
-            if fast:
-                np.tanh(g, out=g)
-                g *= scale
-                g += shift
-            else:
-                _activate(rec, g[:, :u2])
-                _activate(act, g[:, u2:u3])
-                _activate(rec, g[:, u3:])
+            _activate(rec, g[:, :u2])  # I_t, F_t
+            _activate(act, g[:, u2:u3])  # C~_t
+            _activate(rec, g[:, u3:])  # O_t
             c = cs[step + 1]
             np.multiply(g[:, u:u2], cs[step], out=c)
             np.multiply(g[:, :u], g[:, u2:u3], out=tmp)
@@ -633,7 +628,8 @@ class LSTMSequence(Function):
         hs[t + 1] = cs[t]
         self.s, self.kernel, self.rk, self.has_bias = s, kernel, rk, b is not None
         self.gates, self.hs, self.cs, self.tc = gates, hs, cs, tc
-        self.act, self.rec, self.fast, self.go_backwards = act, rec, fast, go_backwards
+        self.act, self.rec, self.go_backwards = act, rec, go_backwards
+        self.fast = bool(kern)  # (backward takes the same path)
         return hs[1:].transpose(1, 0, 2)
 
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
@@ -647,7 +643,7 @@ class LSTMSequence(Function):
         dh = np.zeros((n, u), dtype=dt)
         dh_next = np.empty((n, u), dtype=dt)
         dc = np.array(gh[t], dtype=dt, copy=True)
-        if _use_kernels(dt, self.fast):
+        if self.fast:
             return self._backward_compiled(grad, rk_t, dh, dc, dh_next)
         needs = self.needs_input_grad
         dgates = np.empty((t, n, 4 * u), dtype=dt)
@@ -655,9 +651,6 @@ class LSTMSequence(Function):
         tmp = np.empty((n, u), dtype=dt)
         tmp2 = np.empty((n, u), dtype=dt)
         tmp4 = np.empty((n, 4 * u), dtype=dt)
-        if self.fast:  # gate derivative (1 - y)(y + alpha): y(1 - y) for sigma, 1 - y^2 for tanh
-            alpha = np.zeros(4 * u, dtype=dt)
-            alpha[u2:u3] = 1.0
         for step in range(t - 1, -1, -1):
             masked = masked_steps is not None and masked_steps[step]
             dh += gh[step]
@@ -674,15 +667,9 @@ class LSTMSequence(Function):
             np.multiply(dc, cs[step], out=d[:, u:u2])  # dF
             np.multiply(dc, g[:, :u], out=d[:, u2:u3])  # dC~
             dc *= g[:, u:u2]
-            if self.fast:
-                np.subtract(1.0, g, out=tmp4)
-                d *= tmp4
-                np.add(g, alpha, out=tmp4)
-                d *= tmp4
-            else:
-                _scale_by_derivative(rec, g[:, :u2], d[:, :u2], tmp4[:, :u2])
-                _scale_by_derivative(act, g[:, u2:u3], d[:, u2:u3], tmp)
-                _scale_by_derivative(rec, g[:, u3:], d[:, u3:], tmp)
+            _scale_by_derivative(rec, g[:, :u2], d[:, :u2], tmp4[:, :u2])
+            _scale_by_derivative(act, g[:, u2:u3], d[:, u2:u3], tmp)
+            _scale_by_derivative(rec, g[:, u3:], d[:, u3:], tmp)
             if masked:
                 m = hold[step]
                 np.copyto(d, 0.0, where=m)
@@ -762,7 +749,7 @@ class GRUSequence(Function):
     """
 
     __slots__ = ("s", "kernel", "rk", "has_bias", "gates", "hs", "rec_store", "act", "rec",
-                 "fast", "go_backwards", "reset_after")
+                 "go_backwards", "reset_after")
 
     def forward(self, x: np.ndarray, h0: Any, kernel: np.ndarray, recurrent_kernel: np.ndarray,
                 bias: Any, *, activation: str = "tanh", recurrent_activation: str = "sigmoid",
@@ -778,14 +765,7 @@ class GRUSequence(Function):
         kernel = np.asarray(kernel, dtype=dt)
         rk = np.asarray(recurrent_kernel, dtype=dt)
         b = None if bias is None else np.asarray(bias, dtype=dt)
-        fast = rec == "sigmoid"
-        if fast:  # sigma(z) = (1 + tanh(z/2)) / 2 on the z and r columns
-            scale = np.full(3 * u, 0.5, dtype=dt)
-            scale[u2:] = 1.0
-            k_eff, rk_eff = kernel * scale, rk * scale
-            b_eff = None if b is None else b * scale
-        else:
-            k_eff, rk_eff, b_eff = kernel, rk, b
+        k_eff, rk_eff, b_eff = kernel, rk, b
         gates = np.empty((t, n, 3 * u), dtype=dt)
         np.matmul(s.x2, k_eff, out=gates.reshape(t * n, 3 * u))
         b_h = None
@@ -817,12 +797,7 @@ class GRUSequence(Function):
             else:
                 np.matmul(h_prev, rk_zr, out=buf)
                 gzr += buf
-            if fast:
-                np.tanh(gzr, out=gzr)
-                gzr *= 0.5
-                gzr += 0.5
-            else:
-                _activate(rec, gzr)
+            _activate(rec, gzr)  # Z_t, R_t
             if reset_after:
                 np.multiply(r, hp[:, u2:], out=tmp)
             else:
@@ -839,7 +814,7 @@ class GRUSequence(Function):
                 np.copyto(h, h_prev, where=hold[step])
         self.s, self.kernel, self.rk, self.has_bias = s, kernel, rk, b is not None
         self.gates, self.hs, self.rec_store = gates, hs, rec_store
-        self.act, self.rec, self.fast = act, rec, fast
+        self.act, self.rec = act, rec
         self.go_backwards, self.reset_after = go_backwards, reset_after
         return hs[1:].transpose(1, 0, 2)
 
@@ -883,12 +858,7 @@ class GRUSequence(Function):
             else:
                 np.matmul(da, rk_h_t, out=drh)
                 np.multiply(drh, h_prev, out=dr)
-            if self.fast:
-                np.subtract(1.0, g[:, :u2], out=tmp2)
-                tmp2 *= g[:, :u2]
-                d[:, :u2] *= tmp2
-            else:
-                _scale_by_derivative(rec, g[:, :u2], d[:, :u2], tmp2)
+            _scale_by_derivative(rec, g[:, :u2], d[:, :u2], tmp2)
             masked = masked_steps is not None and masked_steps[step]
             if masked:
                 np.copyto(d, 0.0, where=hold[step])

@@ -99,8 +99,8 @@ def get(identifier: str | dict[str, Any] | Optimizer | None) -> Optimizer | None
 
     Examples
     --------
-    >>> get("adam")
-    <Adam name='adam' iterations=0>
+    >>> get("adam")  # doctest: +ELLIPSIS
+    <Adam name='adam...' iterations=0>
     >>> get({"class_name": "SGD", "config": {"learning_rate": 0.1}}).learning_rate
     0.1
     """

@@ -1,4 +1,4 @@
-"""The fused Conv2D + ReLU + max-pool primitive, and Sequential's use of it.
+"""The fused Conv2D + ReLU + max-pool kernel, and the models' fusion pass that chooses it.
 
 The op table (op_table.py) gradient-checks it and compares it with PyTorch; here: it equals
 the unfused composition exactly (values and every gradient), over runs of images and threads,
@@ -17,8 +17,12 @@ import torch
 import nablanet as nb
 from nablanet import layers, models
 from nablanet.functional import conv2d, conv2d_max_pool2d, max_pool2d
-from nablanet.ops import conv as conv_ops
-from nablanet.ops.conv_pool import Conv2DMaxPool2D, can_fuse
+from nablanet.kernels import conv as conv_ops
+from nablanet.kernels import threads
+from nablanet.kernels.conv_pool import Conv2DMaxPool2D
+from nablanet.kernels.pooling import applies
+from nablanet.kernels.registry import use_kernels
+from nablanet.models.fusion import fuse
 
 
 def _grads(fused: bool, arrays: list[np.ndarray], dtype: Any, **conv: Any) -> list[np.ndarray]:
@@ -50,8 +54,8 @@ def test_fused_equals_composition_over_runs_and_threads(monkeypatch: Any, dtype:
     # so they differ from the plain conv's); bands of a few rows, over three threads
     for sub_bytes, workers in [(conv_ops._SUB_BYTES, 1), (1, 2), (1 << 12, 3)]:
         monkeypatch.setattr(conv_ops, "_SUB_BYTES", sub_bytes)
-        monkeypatch.setattr(conv_ops, "worker_count", lambda w=workers: w)
-        monkeypatch.setattr(conv_ops, "_SPLIT_MIN_BYTES", 0)
+        monkeypatch.setattr(threads, "worker_count", lambda w=workers: w)
+        monkeypatch.setattr(threads, "SPLIT_MIN_BYTES", 0)
         expected = _grads(False, arrays, dtype, **dict(conv))
         got = _grads(True, arrays, dtype, **dict(conv))
         for a, b in zip(got, expected):
@@ -94,8 +98,8 @@ def test_fused_without_bias_and_without_input_gradient() -> None:
 
 
 def test_fallback_and_errors() -> None:
-    assert can_fuse(np.float32, 2) and not can_fuse(np.float16, 2)
-    assert not can_fuse(np.float32, (8, 8))  # 64 taps: more than a winner code holds
+    assert applies(np.float32, 4) and not applies(np.float16, 4)
+    assert not applies(np.float32, 64)  # 64 taps: more than a winner code holds
     rng = np.random.default_rng(6)
     x, w = rng.standard_normal((1, 10, 10, 2)), rng.standard_normal((2, 2, 2, 3))
     y = conv2d_max_pool2d(x, w, pool_size=(8, 8))  # the unfused composition
@@ -154,6 +158,7 @@ def test_models_fuse_conv_relu_max_pool_only_when_equal(conv: dict, pool: dict, 
         y = run(nb.tensor(x))
         if run is model:
             assert ("Conv2DMaxPool2D" in _graph_ops(y)) == fuses
+            assert any(step.pattern is not None for step in fuse(model.layers)) == fuses
         (y * y).sum().backward()
         results.append([y.data] + [w.grad.copy() for w in model.trainable_weights])
     for a, b in zip(*results):
@@ -194,3 +199,21 @@ def test_fused_model_trains_like_the_unfused_one() -> None:
         history = model.fit(x, y, batch_size=8, epochs=3, verbose=0, shuffle=False)
         histories.append(history.history["loss"])
     np.testing.assert_allclose(histories[0], histories[1], rtol=1e-6)
+
+
+def test_reference_kernels_run_the_fused_pattern_as_the_composition() -> None:
+    """With the reference kernels the fusion pass still picks the pattern, and the primitive
+    is the plain composition: same values and gradients as the fast fused kernel."""
+    model = _model({"activation": "relu"}, {})
+    x = np.random.default_rng(8).standard_normal((3, 12, 11, 3)).astype(np.float32)
+    results = []
+    for mode in ("fast", "reference"):
+        with use_kernels(mode):
+            for w in model.trainable_weights:
+                w.grad = None
+            y = model(nb.tensor(x))
+            assert ("Conv2DMaxPool2D" in _graph_ops(y)) == (mode == "fast")
+            (y * y).sum().backward()
+            results.append([y.data] + [w.grad.copy() for w in model.trainable_weights])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

@@ -1,0 +1,25 @@
+"""kernels = the speed: fast CPU implementations of the primitives of :mod:`nablanet.ops`.
+
+``ops`` holds each primitive's maths, written plainly (the reference). This package holds the
+same primitives organised for the machine, each registered for the primitive it accelerates
+(:func:`nablanet.kernels.registry.register`):
+
+* :mod:`~nablanet.kernels.conv`: conv1d / conv2d / conv2d_transpose, im2col a few images or a
+  band of rows at a time on worker threads, compiled bias + ReLU and col2im;
+* :mod:`~nablanet.kernels.pooling`: max pooling, one compiled pass each way;
+* :mod:`~nablanet.kernels.conv_pool`: the fused Conv2D + ReLU + max pooling;
+* :mod:`~nablanet.kernels.linalg`: big 2-D products split over the worker threads;
+
+and the shared machinery: :mod:`~nablanet.kernels.threads` (the worker threads and the control
+of NumPy's BLAS threads) and :mod:`~nablanet.kernels._numba` (the one place that loads numba).
+The compiled LSTM / GRU / SimpleRNN loops are still in :mod:`nablanet.ops.recurrent`, behind the
+same switch.
+
+The switch: ``NABLANET_KERNELS=fast|reference`` in the environment (default ``fast``), or
+:func:`set_kernels` / :func:`use_kernels` at run time. With ``reference`` numba is never loaded,
+and the code runs without numba installed in either setting.
+"""
+
+from nablanet.kernels.registry import get_kernels, set_kernels, use_kernels
+
+__all__ = ["get_kernels", "set_kernels", "use_kernels"]

@@ -1,0 +1,85 @@
+"""The one module that owns nablanet's worker threads and its control of BLAS threads.
+
+The compiled kernels release the GIL (``nogil=True``) and so do NumPy's copies and GEMMs, so a
+kernel's pass can be split over the batch and run on a few plain Python threads
+(:func:`split_batch`). Their workers block on a queue while idle (no spinning, unlike an OpenMP
+pool next to OpenBLAS's), and they use as many threads as NumPy's BLAS is currently allowed
+(:func:`nablanet.utils.numpy_blas`: NumPy's own BLAS, whatever else is loaded;
+``threadpoolctl.threadpool_limits`` or :func:`nablanet.utils.limit_threads` therefore limit both:
+at one thread everything runs serially in the caller). While a split runs, that BLAS is set to
+one thread, so that a GEMM inside a chunk runs in that chunk's thread: OpenBLAS's own workers
+keep spinning for a while after each threaded call and would take the second core from the
+chunks (docs/performance.md has the measurements).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+SPLIT_MIN_BYTES = 1 << 20  # smaller passes are not worth a hand-off to a thread
+_BLAS_THREADS: list[Any] = []
+_EXECUTOR: list[Any] = []
+_SPLITTING: list[bool] = []  # non-empty while a split runs
+
+
+def _blas_controller() -> Any:
+    """threadpoolctl's controller of NumPy's OpenBLAS (found once), or None."""
+    if not _BLAS_THREADS:
+        from nablanet.utils import numpy_blas  # NumPy's own BLAS, not the first one listed
+
+        _BLAS_THREADS.append(numpy_blas())
+    return _BLAS_THREADS[0]
+
+
+def worker_count() -> int:
+    """How many threads a memory-bound pass may use: OpenBLAS's current limit (1 without it)."""
+    controller = _blas_controller()
+    if controller is None:  # pragma: no cover - NumPy without OpenBLAS
+        return 1
+    try:
+        return max(1, int(controller.get_num_threads()))
+    except Exception:  # pragma: no cover
+        return 1
+
+
+def split_batch(fn: Callable[[int, int], Any], n: int, nbytes: int) -> None:
+    """Run ``fn(start, stop)`` over ``[0, n)`` in contiguous chunks, one per worker thread.
+
+    ``nbytes`` is the memory the whole pass touches: passes under ~1 MB, or with one worker,
+    run as one call in the caller's thread. ``fn`` must release the GIL to gain anything and
+    must write disjoint parts of its output for disjoint ranges.
+    """
+    allowed = worker_count() if nbytes >= SPLIT_MIN_BYTES else 1
+    threads = min(allowed, n)
+    if threads <= 1 or _SPLITTING:  # (a split inside a chunk runs serially in its thread)
+        fn(0, n)
+        return
+    if not _EXECUTOR:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _EXECUTOR.append(ThreadPoolExecutor(max_workers=max(threads - 1, 1),
+                                            thread_name_prefix="nablanet-split"))
+    pool = _EXECUTOR[0]
+    if pool._max_workers < threads - 1:  # the limit was raised since: a bigger pool
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool.shutdown(wait=False)
+        pool = _EXECUTOR[0] = ThreadPoolExecutor(max_workers=threads - 1,
+                                                 thread_name_prefix="nablanet-split")
+    bounds = [n * k // threads for k in range(threads + 1)]
+    controller = _blas_controller()
+    if controller is not None:  # GEMMs inside a chunk run in the chunk's own thread
+        controller.set_num_threads(1)
+    _SPLITTING.append(True)
+    try:
+        futures = [pool.submit(fn, bounds[k], bounds[k + 1]) for k in range(1, threads)]
+        try:
+            fn(bounds[0], bounds[1])
+        finally:
+            for future in futures:
+                future.result()
+    finally:
+        _SPLITTING.pop()
+        if controller is not None:
+            controller.set_num_threads(allowed)
