@@ -46,9 +46,11 @@ MODELS: dict[str, dict[str, Any]] = {
 }
 
 
-def build_nablanet(spec: dict[str, Any]) -> Any:
-    from nablanet import layers, losses, models
-
+def build_nablanet(spec: dict[str, Any], keras: Any = None) -> Any:
+    """The model in nablanet, or in any module with Keras's ``layers``/``losses``/``models``."""
+    if keras is None:
+        import nablanet as keras
+    layers, losses, models = keras.layers, keras.losses, keras.models
     stack: list[Any] = [layers.Input(shape=spec["input"])]
     for filters in spec["convs"]:
         stack += [layers.Conv2D(filters, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2))]
@@ -90,13 +92,14 @@ def build_torch(spec: dict[str, Any], keras_model: Any) -> Any:
     return net
 
 
-def torch_step(net: Any, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
-    """One PyTorch training step on NHWC ``x`` (fed as NCHW): Adam with Keras's defaults."""
+def torch_step(net: Any, x: np.ndarray, y: np.ndarray,
+               images: bool = True) -> Callable[[], None]:
+    """One PyTorch training step: Adam with Keras's defaults; NHWC ``images`` fed as NCHW."""
     import torch
 
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = torch.nn.CrossEntropyLoss()
-    xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
+    xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy() if images else x)
     yt = torch.from_numpy(y)
 
     def step() -> None:
