@@ -10,7 +10,7 @@ update. Models:
   batch 64 of 28×28×1.
 
 Both frameworks get the same inputs, the same initial weights and the same number of threads
-(``--threads``, default: all cores; BLAS, numba and torch are all limited to it). Each step is
+(``--threads``, default: all cores; BLAS and torch are limited to it). Each step is
 timed ``--repeats`` times after a warm-up and the best time is reported, because this machine
 is shared and noisy; the two frameworks' steps take turns (``timing.py``), so that the machine's
 drift falls on both alike, and ``by turn`` is the median over turns of the ratio of the two
@@ -112,18 +112,17 @@ def torch_step(net: Any, x: np.ndarray, y: np.ndarray,
 
 
 def limit_threads(threads: int) -> Any:
-    """Limit BLAS (threadpoolctl), numba and torch to ``threads``; returns the BLAS limiter."""
+    """Limit torch and every BLAS to ``threads``; returns the (context-manager) BLAS limit.
+
+    numba is left alone: nablanet's kernels run on their own threads, and starting numba's
+    threading layer would load an OpenMP runtime in place of torch's.
+    """
     import torch
-    from threadpoolctl import threadpool_limits
+
+    from nablanet.utils import limit_threads as limit_blas
 
     torch.set_num_threads(threads)
-    try:
-        import numba
-
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    except ImportError:
-        pass
-    return threadpool_limits(limits=threads)
+    return limit_blas(threads)
 
 
 def run(names: list[str], repeats: int) -> list[tuple[str, float, float, float]]:

@@ -11,17 +11,19 @@ from nablanet.utils import keep_freed_memory
 
 # Reads glibc's mallinfo2 while a 40 MB array is alive and after it is freed: ``mapped`` is the
 # memory served by mmap (returned to the kernel on free), ``heap`` the heap glibc keeps.
-_PROBE = """
-import ctypes, json, sys
-import numpy as np
-from nablanet.utils import keep_freed_memory
-
+_MALLINFO = """
+import ctypes
 class Info(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks",
                 "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
 
 libc = ctypes.CDLL(None)
 libc.mallinfo2.restype = Info
+"""
+_PROBE = _MALLINFO + """
+import json, sys
+import numpy as np
+from nablanet.utils import keep_freed_memory
 applied = keep_freed_memory() if sys.argv[1] == "keep" else None
 x = np.empty(10 << 20, dtype=np.float32)
 x[:] = 1
@@ -57,17 +59,10 @@ def test_keep_freed_memory_rejects_bad_thresholds(threshold):
 
 # -- fit keeps freed memory while it trains, and sets the allocator back afterwards ---------------
 
-_FIT_PROBE = """
-import ctypes, json
+_FIT_PROBE = _MALLINFO + """
+import json
 import numpy as np
 from nablanet.utils import freed_memory_kept
-
-class Info(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks",
-                "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
-
-libc = ctypes.CDLL(None)
-libc.mallinfo2.restype = Info
 
 def mapped_while_alive():
     x = np.ones(10 << 20, dtype=np.float32)  # 40 MB
