@@ -207,7 +207,7 @@ def gemm_peak(threads: int, size: int = 4096) -> float:
     a = np.random.default_rng(0).random((size, size), dtype=np.float32)
     with limit_threads(threads):
         a @ a
-        best = min(_timed(lambda: a @ a) for _ in range(3))
+        best = min(_timed(lambda: a @ a) for _ in range(5))
     return 2 * size ** 3 / best / 1e9
 
 
@@ -346,11 +346,12 @@ def scaling(args: argparse.Namespace, frameworks: list[str]) -> None:
 
 
 _FIT_SCRIPT = """
-import sys, time
+import resource, statistics, sys, time
 import numpy as np
 sys.path.insert(0, {here!r})
 from frameworks import WORKLOADS, build_keras
 from nablanet import utils
+from nablanet.callbacks import LambdaCallback
 if sys.argv[1] == "cli":
     utils.keep_freed_memory()  # what the nablanet command does at start-up
 elif sys.argv[1] == "off":
@@ -362,12 +363,21 @@ x = rng.random((256, *spec["input"]), dtype=np.float32)
 y = rng.integers(0, spec["classes"], 256)
 model = build_keras(spec)
 model.fit(x[:64], y[:64], batch_size=32, verbose=0)  # numba compilation, first allocations
-times = []
-for _ in range({epochs}):
-    start = time.perf_counter()
-    model.fit(x, y, batch_size=32, verbose=0)
-    times.append(time.perf_counter() - start)
-print(min(times))
+steps, faults = [], []
+
+def begin(*_):
+    steps.append(time.perf_counter())
+    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt)
+
+def end(*_):
+    steps[-1] = time.perf_counter() - steps[-1]
+    faults[-1] = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults[-1]
+
+clock = LambdaCallback(on_train_batch_begin=begin, on_train_batch_end=end)
+start = time.perf_counter()
+model.fit(x, y, batch_size=32, epochs={epochs}, verbose=0, callbacks=[clock])
+whole = time.perf_counter() - start
+print(whole, statistics.median(steps[8:]), statistics.median(faults[8:]))
 """
 
 
@@ -380,17 +390,20 @@ def fit_vs_cli(args: argparse.Namespace) -> None:
         for variant in variants:
             done = subprocess.run([sys.executable, "-c", script, variant, str(args.threads)],
                                   capture_output=True, text=True, check=True)
-            row[variant] = float(done.stdout.split()[-1])
+            row[variant] = [float(v) for v in done.stdout.split()[-3:]]
         rounds.append(row)
-    print(f"a user's model.fit, rps-4conv, 8 steps of 32 an epoch, best of 3 epochs per fresh "
-          f"process, median of {args.fresh} interleaved rounds")
+    print(f"a user's model.fit(epochs=3), rps-4conv, 8 steps of 32 an epoch, one fresh process "
+          f"each, median of {args.fresh} interleaved rounds: the whole fit, the median step "
+          f"and minor page faults per step after the first epoch; ratios to the command by round")
     for variant, label in zip(variants, ("library default (fit keeps freed memory)",
                                          "keep_freed_memory() first (the nablanet command)",
                                          "FIT_KEEPS_FREED_MEMORY = False (before)"),
                               strict=True):
-        seconds = statistics.median(r[variant] for r in rounds)
-        ratio = statistics.median(r[variant] / r["cli"] for r in rounds)
-        print(f"  {label:<52} {seconds:6.2f} s  {ratio:5.2f}x the command")
+        fit, step = (f"{statistics.median(r[variant][k] for r in rounds) * scale:7.0f} ms "
+                     f"{statistics.median(r[variant][k] / r['cli'][k] for r in rounds):5.2f}x"
+                     for k, scale in ((0, 1e3), (1, 1e3)))
+        faults = statistics.median(r[variant][2] for r in rounds)
+        print(f"  {label:<50} fit {fit}; step {step}; {faults:6.0f} faults/step")
 
 
 def import_order(args: argparse.Namespace, frameworks: list[str]) -> None:
