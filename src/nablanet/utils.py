@@ -201,8 +201,8 @@ def keep_freed_memory(threshold: int = 1 << 30) -> bool:
     frees tens of MB of activations and gradients, so each step the kernel maps, zeroes and
     faults in those pages again: about 8,500 page faults per step of the chapter's four-conv
     model. Raising both thresholds to ``threshold`` keeps the memory in the process for the
-    next step; a training step of that model runs 10-25% faster, while the peak resident
-    memory grows by about 20% (the freed blocks are kept, not returned).
+    next step (docs/performance.md has the measured gain), while the peak resident memory
+    grows (the freed blocks are kept, not returned).
 
     :meth:`Model.fit <nablanet.models.Model.fit>` does this by itself for the duration of
     training (:class:`freed_memory_kept`). This function makes it permanent, for the whole
