@@ -10,7 +10,7 @@ update. Models:
   batch 64 of 28×28×1.
 
 Both frameworks get the same inputs, the same initial weights and the same number of threads
-(``--threads``, default: all cores; BLAS, numba and torch are all limited to it). Each step is
+(``--threads``, default: all cores; BLAS and torch are limited to it). Each step is
 timed ``--repeats`` times after a warm-up and the best time is reported, because this machine
 is shared and noisy; the two frameworks' steps take turns (``timing.py``), so that the machine's
 drift falls on both alike, and ``by turn`` is the median over turns of the ratio of the two
@@ -46,9 +46,11 @@ MODELS: dict[str, dict[str, Any]] = {
 }
 
 
-def build_nablanet(spec: dict[str, Any]) -> Any:
-    from nablanet import layers, losses, models
-
+def build_nablanet(spec: dict[str, Any], keras: Any = None) -> Any:
+    """The model in nablanet, or in any module with Keras's ``layers``/``losses``/``models``."""
+    if keras is None:
+        import nablanet as keras
+    layers, losses, models = keras.layers, keras.losses, keras.models
     stack: list[Any] = [layers.Input(shape=spec["input"])]
     for filters in spec["convs"]:
         stack += [layers.Conv2D(filters, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2))]
@@ -90,13 +92,14 @@ def build_torch(spec: dict[str, Any], keras_model: Any) -> Any:
     return net
 
 
-def torch_step(net: Any, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
-    """One PyTorch training step on NHWC ``x`` (fed as NCHW): Adam with Keras's defaults."""
+def torch_step(net: Any, x: np.ndarray, y: np.ndarray,
+               images: bool = True) -> Callable[[], None]:
+    """One PyTorch training step: Adam with Keras's defaults; NHWC ``images`` fed as NCHW."""
     import torch
 
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = torch.nn.CrossEntropyLoss()
-    xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
+    xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy() if images else x)
     yt = torch.from_numpy(y)
 
     def step() -> None:
@@ -109,18 +112,17 @@ def torch_step(net: Any, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
 
 
 def limit_threads(threads: int) -> Any:
-    """Limit BLAS (threadpoolctl), numba and torch to ``threads``; returns the BLAS limiter."""
+    """Limit torch and every BLAS to ``threads``; returns the (context-manager) BLAS limit.
+
+    numba is left alone: nablanet's kernels run on their own threads, and starting numba's
+    threading layer would load an OpenMP runtime in place of torch's.
+    """
     import torch
-    from threadpoolctl import threadpool_limits
+
+    from nablanet.utils import limit_threads as limit_blas
 
     torch.set_num_threads(threads)
-    try:
-        import numba
-
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    except ImportError:
-        pass
-    return threadpool_limits(limits=threads)
+    return limit_blas(threads)
 
 
 def run(names: list[str], repeats: int) -> list[tuple[str, float, float, float]]:

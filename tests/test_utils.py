@@ -1,4 +1,4 @@
-"""nablanet.utils: keep_freed_memory (glibc's malloc thresholds)."""
+"""nablanet.utils: keep_freed_memory and freed_memory_kept (glibc's malloc thresholds)."""
 
 import json
 import platform
@@ -11,17 +11,19 @@ from nablanet.utils import keep_freed_memory
 
 # Reads glibc's mallinfo2 while a 40 MB array is alive and after it is freed: ``mapped`` is the
 # memory served by mmap (returned to the kernel on free), ``heap`` the heap glibc keeps.
-_PROBE = """
-import ctypes, json, sys
-import numpy as np
-from nablanet.utils import keep_freed_memory
-
+_MALLINFO = """
+import ctypes
 class Info(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks",
                 "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
 
 libc = ctypes.CDLL(None)
 libc.mallinfo2.restype = Info
+"""
+_PROBE = _MALLINFO + """
+import json, sys
+import numpy as np
+from nablanet.utils import keep_freed_memory
 applied = keep_freed_memory() if sys.argv[1] == "keep" else None
 x = np.empty(10 << 20, dtype=np.float32)
 x[:] = 1
@@ -53,3 +55,119 @@ def test_keep_freed_memory_serves_large_arrays_from_a_kept_heap():
 def test_keep_freed_memory_rejects_bad_thresholds(threshold):
     with pytest.raises(ValueError, match="threshold must be a positive number of bytes"):
         keep_freed_memory(threshold)
+
+
+# -- fit keeps freed memory while it trains, and sets the allocator back afterwards ---------------
+
+_FIT_PROBE = _MALLINFO + """
+import json
+import numpy as np
+from nablanet.utils import freed_memory_kept
+
+def mapped_while_alive():
+    x = np.ones(10 << 20, dtype=np.float32)  # 40 MB
+    mapped = libc.mallinfo2().hblkhd
+    del x
+    return mapped
+
+out = {}
+with freed_memory_kept() as block:
+    out["applied"] = block.applied
+    out["inside"] = mapped_while_alive()
+    out["heap_inside"] = libc.mallinfo2().arena
+out["after"] = mapped_while_alive()
+out["heap_after"] = libc.mallinfo2().arena
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's mallopt only")
+def test_freed_memory_kept_applies_in_the_block_and_sets_back_after():
+    done = subprocess.run([sys.executable, "-c", _FIT_PROBE], capture_output=True, text=True,
+                          check=True)
+    out = json.loads(done.stdout)
+    size = 40 << 20
+    assert out["applied"] is True
+    assert out["inside"] < size <= out["heap_inside"]  # served from, and kept in, the heap
+    assert out["after"] >= size  # above the set-back 32 MiB threshold: mapped again
+    assert out["heap_after"] < size  # and what the block kept was returned (malloc_trim)
+
+
+@pytest.fixture
+def malloc_calls(monkeypatch):
+    """Record the thresholds nablanet sets, instead of setting them."""
+    from nablanet import utils
+
+    calls = []
+    monkeypatch.setattr(utils, "_set_malloc_thresholds",
+                        lambda mmap, trim: calls.append((mmap, trim)) or True)
+    monkeypatch.setattr(utils, "_release_free_memory", lambda: calls.append("trim"))
+    monkeypatch.setattr(utils._AllocatorState, "process_wide", False)
+    monkeypatch.setattr(utils._AllocatorState, "depth", 0)
+    return calls
+
+
+def _small_model():
+    from nablanet import layers, models
+
+    model = models.Sequential([layers.Input(shape=(4,)), layers.Dense(3)])
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+def test_fit_keeps_freed_memory_for_the_duration_of_training(malloc_calls):
+    import numpy as np
+
+    from nablanet.callbacks import LambdaCallback
+
+    seen = []
+    model = _small_model()
+    model.fit(np.ones((8, 4)), np.ones((8, 3)), epochs=2, verbose=0,
+              callbacks=[LambdaCallback(on_epoch_end=lambda *_: seen.append(len(malloc_calls)))])
+    assert seen == [1, 1]  # applied once, before the first step, and kept during training
+    assert malloc_calls == [(1 << 30, 1 << 30), (32 << 20, 64 << 20), "trim"]
+
+
+def test_fit_sets_the_allocator_back_when_training_fails(malloc_calls):
+    import numpy as np
+
+    from nablanet.callbacks import LambdaCallback
+
+    def fail(*_):
+        raise RuntimeError("stop")
+
+    model = _small_model()
+    with pytest.raises(RuntimeError, match="stop"):
+        model.fit(np.ones((8, 4)), np.ones((8, 3)), verbose=0,
+                  callbacks=[LambdaCallback(on_batch_end=fail)])
+    assert malloc_calls == [(1 << 30, 1 << 30), (32 << 20, 64 << 20), "trim"]
+
+
+def test_fit_leaves_a_process_wide_setting_alone(malloc_calls):
+    import numpy as np
+
+    keep_freed_memory()
+    assert malloc_calls == [(1 << 30, 1 << 30)]
+    _small_model().fit(np.ones((8, 4)), np.ones((8, 3)), verbose=0)
+    assert malloc_calls == [(1 << 30, 1 << 30)]  # nothing applied, nothing set back
+
+
+def test_fit_leaves_the_allocator_alone_when_switched_off(malloc_calls, monkeypatch):
+    import numpy as np
+
+    from nablanet import utils
+
+    monkeypatch.setattr(utils, "FIT_KEEPS_FREED_MEMORY", False)
+    _small_model().fit(np.ones((8, 4)), np.ones((8, 3)), verbose=0)
+    assert malloc_calls == []
+
+
+def test_freed_memory_kept_blocks_nest(malloc_calls):
+    from nablanet.utils import freed_memory_kept
+
+    with freed_memory_kept() as outer:
+        with freed_memory_kept() as inner:
+            assert outer.applied and inner.applied
+        assert malloc_calls == [(1 << 30, 1 << 30)]  # the outer block still holds it
+    outer.restore()  # idempotent
+    assert malloc_calls == [(1 << 30, 1 << 30), (32 << 20, 64 << 20), "trim"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
+import threading
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,7 @@ from nablanet.callbacks.progbar import Progbar
 from nablanet.random import set_random_seed
 
 __all__ = ["Progbar", "PyDataset", "keep_freed_memory", "limit_threads", "set_random_seed",
-           "to_categorical"]
+           "to_categorical", "freed_memory_kept"]
 
 
 def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:
@@ -144,10 +145,55 @@ class limit_threads:  # noqa: N801 - used like a function, as threadpoolctl's th
 # glibc's mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
+# glibc adapts its thresholds until mallopt sets one; they then stay where they are set. This is
+# where the adaptation ends after the first freed block of 32 MiB or more (the ceiling of the
+# mmap threshold on 64-bit systems, and twice that for the trim threshold).
+_GLIBC_ADAPTED_MMAP_THRESHOLD = 32 << 20
+_GLIBC_ADAPTED_TRIM_THRESHOLD = 64 << 20
+
+#: Whether :meth:`Model.fit <nablanet.models.Model.fit>` keeps freed memory while it trains
+#: (:class:`freed_memory_kept`). Set to False to leave glibc's allocator alone.
+FIT_KEEPS_FREED_MEMORY = True
+
+
+class _AllocatorState:
+    lock = threading.Lock()
+    process_wide = False  # keep_freed_memory() was called: nothing is restored
+    depth = 0  # freed_memory_kept blocks currently open
+
+
+def _glibc() -> Any:
+    """The C library when it is glibc (the only one with these mallopt parameters), else None."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    return ctypes.CDLL(None)
+
+
+def _set_malloc_thresholds(mmap_threshold: int, trim_threshold: int) -> bool:
+    libc = _glibc()
+    if libc is None:
+        return False
+    applied = libc.mallopt(_M_MMAP_THRESHOLD, int(mmap_threshold))
+    applied &= libc.mallopt(_M_TRIM_THRESHOLD, int(trim_threshold))
+    return bool(applied)
+
+
+def _release_free_memory() -> None:
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+def _check_threshold(where: str, threshold: Any) -> int:
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or \
+            not 0 < threshold < 1 << 31:
+        raise ValueError(f"{where}: threshold must be a positive number of bytes "
+                         f"below 2**31. Received: threshold={threshold!r}")
+    return int(threshold)
 
 
 def keep_freed_memory(threshold: int = 1 << 30) -> bool:
-    """Let glibc's malloc keep freed blocks of up to ``threshold`` bytes for reuse.
+    """Let glibc's malloc keep freed blocks of up to ``threshold`` bytes for reuse, for good.
 
     By default glibc serves every allocation above its mmap threshold (which adapts, up to
     32 MB) with fresh pages from the kernel, unmaps them again on free, and returns free memory
@@ -158,9 +204,12 @@ def keep_freed_memory(threshold: int = 1 << 30) -> bool:
     next step (docs/performance.md has the measured gain), while the peak resident memory
     grows (the freed blocks are kept, not returned).
 
-    The ``nablanet`` command calls this at start-up; a script can call it once before
-    training. It changes the whole process's allocator (PyTorch in the same process gains as
-    well), and does nothing where the C library is not glibc.
+    :meth:`Model.fit <nablanet.models.Model.fit>` does this by itself for the duration of
+    training (:class:`freed_memory_kept`). This function makes it permanent, for the whole
+    process, so that ``train_on_batch`` loops and other code gain as well; fit then leaves the
+    setting alone. The ``nablanet`` command calls it at start-up. It changes the whole
+    process's allocator (PyTorch in the same process gains as well), and does nothing where
+    the C library is not glibc.
 
     Returns True when the setting was applied, False on other C libraries.
 
@@ -169,16 +218,66 @@ def keep_freed_memory(threshold: int = 1 << 30) -> bool:
     >>> keep_freed_memory()  # doctest: +SKIP
     True
     """
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or \
-            not 0 < threshold < 1 << 31:
-        raise ValueError(f"keep_freed_memory: threshold must be a positive number of bytes "
-                         f"below 2**31. Received: threshold={threshold!r}")
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return False
-    libc = ctypes.CDLL(None)
-    applied = libc.mallopt(_M_MMAP_THRESHOLD, int(threshold))
-    applied &= libc.mallopt(_M_TRIM_THRESHOLD, int(threshold))
-    return bool(applied)
+    threshold = _check_threshold("keep_freed_memory", threshold)
+    with _AllocatorState.lock:
+        applied = _set_malloc_thresholds(threshold, threshold)
+        _AllocatorState.process_wide |= applied
+    return applied
+
+
+class freed_memory_kept:  # noqa: N801 - a context manager, as limit_threads
+    """Keep freed memory for reuse (:func:`keep_freed_memory`) until the block ends.
+
+    :meth:`Model.fit <nablanet.models.Model.fit>` trains inside one of these, so that a
+    user's own script trains as fast as the ``nablanet`` command without calling anything
+    (skipped when :data:`FIT_KEEPS_FREED_MEMORY` is False). On entry glibc's mmap and trim
+    thresholds are raised to ``threshold``; when the outermost block ends (blocks nest, and
+    concurrent fits share one), they are set back and the memory that training kept is
+    returned to the system (``malloc_trim``).
+
+    glibc can neither report its thresholds nor resume adapting them once they are set, so
+    "set back" means: to where glibc's own adaptation leaves them after the first freed block
+    of 32 MiB or more (mmap threshold 32 MiB, trim threshold 64 MiB) -- the state of any
+    process that has freed one activation of a model of this size. Nothing is changed when
+    :func:`keep_freed_memory` has set the allocator for the whole process, or where the C
+    library is not glibc, or with ``enabled=False``; :attr:`applied` says whether this block
+    changed anything.
+
+    Examples
+    --------
+    >>> with freed_memory_kept():
+    ...     pass
+    """
+
+    def __init__(self, threshold: int = 1 << 30, enabled: bool = True) -> None:
+        threshold = _check_threshold("freed_memory_kept", threshold)
+        self.applied = False
+        with _AllocatorState.lock:
+            if not enabled or _AllocatorState.process_wide:
+                return
+            if _AllocatorState.depth == 0:
+                if not _set_malloc_thresholds(threshold, threshold):
+                    return
+            _AllocatorState.depth += 1
+            self.applied = True
+
+    def restore(self) -> None:
+        """End the block now (idempotent)."""
+        with _AllocatorState.lock:
+            if not self.applied:
+                return
+            self.applied = False
+            _AllocatorState.depth -= 1
+            if _AllocatorState.depth or _AllocatorState.process_wide:
+                return
+            _set_malloc_thresholds(_GLIBC_ADAPTED_MMAP_THRESHOLD, _GLIBC_ADAPTED_TRIM_THRESHOLD)
+            _release_free_memory()
+
+    def __enter__(self) -> freed_memory_kept:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.restore()
 
 
 class PyDataset:

@@ -85,6 +85,13 @@ def _as_list(structure: Any) -> list[Any]:
     return [structure]
 
 
+def _training_allocator() -> Any:
+    """fit's allocator setting: :class:`nablanet.utils.freed_memory_kept` (see there)."""
+    from nablanet import utils
+
+    return utils.freed_memory_kept(enabled=utils.FIT_KEEPS_FREED_MEMORY)
+
+
 def _float_logs(logs: Any) -> dict[str, Any]:
     if logs is None:
         return {}
@@ -630,6 +637,7 @@ class Model(Layer):
         start = self._initial_epoch if self._initial_epoch is not None else initial_epoch
         self._initial_epoch = None
         training_logs: dict[str, Any] | None = None
+        memory = _training_allocator()  # freed memory kept for the next step, until the end
         try:
             for epoch in range(start, epochs):
                 if backup is not None:
@@ -665,6 +673,7 @@ class Model(Layer):
                 if self.stop_training:
                     break
         finally:
+            memory.restore()
             for weight in self.trainable_weights:
                 weight.grad = None
             if dist is not None:
