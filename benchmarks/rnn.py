@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
+from cnn import limit_threads  # torch and every BLAS; numba's threading layer left alone
 from timing import StealMeter, take_turns
 
 from nablanet.autograd.function import no_grad
@@ -46,18 +46,6 @@ def keras_weights(cell: str, module: torch.nn.Module) -> list[Tensor]:
         order = np.r_[u:2 * u, 0:u, 2 * u:3 * u]
         arrays = [w_ih[order].T, w_hh[order].T, np.stack([b_ih[order], b_hh[order]])]
     return [Tensor(np.ascontiguousarray(a), requires_grad=True) for a in arrays]
-
-
-def limit_threads(threads: int) -> threadpool_limits:
-    """Limit torch, numba and BLAS to ``threads``; returns the (entered) BLAS limiter."""
-    torch.set_num_threads(threads)
-    try:
-        import numba
-
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    except ImportError:
-        pass
-    return threadpool_limits(limits=threads)
 
 
 def run(repeats: int, input_grad: bool, threads: int) -> None:
