@@ -35,22 +35,12 @@ def adadelta_update(
         \delta_t &= \rho \delta_{t-1} + (1-\rho)\, u_t \odot u_t \\
         \theta_t &= \theta_{t-1} - \eta\, u_t
     """
-    tmp = np.multiply(grad, grad)
     accumulated_grad *= rho
-    tmp *= 1.0 - rho
-    accumulated_grad += tmp
-    denom = np.add(accumulated_grad, epsilon)
-    np.sqrt(denom, out=denom)
-    np.add(accumulated_delta, epsilon, out=tmp)
-    np.sqrt(tmp, out=tmp)
-    tmp /= denom
-    tmp *= grad  # u_t
-    np.multiply(tmp, tmp, out=denom)
-    denom *= 1.0 - rho
+    accumulated_grad += (1.0 - rho) * (grad * grad)
+    update = np.sqrt(accumulated_delta + epsilon) / np.sqrt(accumulated_grad + epsilon) * grad
     accumulated_delta *= rho
-    accumulated_delta += denom
-    tmp *= learning_rate
-    param -= tmp
+    accumulated_delta += (1.0 - rho) * (update * update)
+    param -= learning_rate * update
 
 
 class Adadelta(Optimizer):

@@ -26,13 +26,8 @@ def adagrad_update(
         s_t = s_{t-1} + g_t \odot g_t,\qquad
         \theta_t = \theta_{t-1} - \frac{\eta\, g_t}{\epsilon + \sqrt{s_t}}
     """
-    tmp = np.multiply(grad, grad)
-    accumulator += tmp
-    np.sqrt(accumulator, out=tmp)
-    tmp += epsilon
-    np.divide(grad, tmp, out=tmp)
-    tmp *= learning_rate
-    param -= tmp
+    accumulator += grad * grad
+    param -= grad / (np.sqrt(accumulator) + epsilon) * learning_rate
 
 
 class Adagrad(Optimizer):

@@ -49,22 +49,13 @@ def nadam_update(
     """
     mu_t = nadam_momentum(beta_1, step)
     mu_next = nadam_momentum(beta_1, step + 1)
-    tmp = np.multiply(grad, 1.0 - beta_1)
     m *= beta_1
-    m += tmp
-    np.multiply(grad, grad, out=tmp)
-    tmp *= 1.0 - beta_2
+    m += (1.0 - beta_1) * grad
     v *= beta_2
-    v += tmp
-    np.sqrt(v, out=tmp)
-    tmp *= 1.0 / math.sqrt(1.0 - beta_2**step)
-    tmp += epsilon  # the denominator
-    part = np.divide(grad, tmp)
-    part *= learning_rate * (1.0 - mu_t) / (1.0 - mu_product)
-    param -= part
-    np.divide(m, tmp, out=tmp)
-    tmp *= learning_rate * mu_next / (1.0 - mu_product * mu_next)
-    param -= tmp
+    v += (1.0 - beta_2) * (grad * grad)
+    denominator = np.sqrt(v) * (1.0 / math.sqrt(1.0 - beta_2**step)) + epsilon
+    param -= grad / denominator * (learning_rate * (1.0 - mu_t) / (1.0 - mu_product))
+    param -= m / denominator * (learning_rate * mu_next / (1.0 - mu_product * mu_next))
 
 
 class Nadam(Optimizer):

@@ -43,29 +43,23 @@ def rmsprop_update(
     ``momentum_buffer`` (:math:`b`) is used when ``momentum > 0``, ``average_gradient``
     (:math:`\bar g`) when it is not ``None`` (centred).
     """
-    tmp = np.multiply(grad, grad)
     velocity *= rho
-    tmp *= 1.0 - rho
-    velocity += tmp
+    velocity += (1.0 - rho) * (grad * grad)
     if average_gradient is not None:
         average_gradient *= rho
-        np.multiply(grad, 1.0 - rho, out=tmp)
-        average_gradient += tmp
-        np.multiply(average_gradient, average_gradient, out=tmp)
-        np.subtract(velocity, tmp, out=tmp)
-        np.maximum(tmp, 0.0, out=tmp)  # the variance estimate; rounding can make it < 0
-        np.sqrt(tmp, out=tmp)
+        average_gradient += (1.0 - rho) * grad
+        # the variance estimate; rounding can make it < 0
+        variance = np.maximum(velocity - average_gradient * average_gradient, 0.0)
+        denominator = np.sqrt(variance) + epsilon
     else:
-        np.sqrt(velocity, out=tmp)
-    tmp += epsilon
-    np.divide(grad, tmp, out=tmp)
-    tmp *= learning_rate
+        denominator = np.sqrt(velocity) + epsilon
+    increment = grad / denominator * learning_rate  # u_t
     if momentum > 0 and momentum_buffer is not None:
         momentum_buffer *= momentum
-        momentum_buffer += tmp
+        momentum_buffer += increment
         param -= momentum_buffer
     else:
-        param -= tmp
+        param -= increment
 
 
 class RMSprop(Optimizer):

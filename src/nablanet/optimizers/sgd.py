@@ -32,16 +32,15 @@ def sgd_update(
 
     ``velocity`` is :math:`m` (ignored, may be ``None``, when ``momentum == 0``).
     """
-    step = np.multiply(grad, learning_rate)  # η g_t, the one temporary
+    scaled_grad = learning_rate * grad  # η g_t
     if momentum == 0.0 or velocity is None:
-        param -= step
+        param -= scaled_grad
         return
     velocity *= momentum
-    velocity -= step
+    velocity -= scaled_grad  # m_t = β m_{t-1} - η g_t
     if nesterov:
-        param -= step
-        np.multiply(velocity, momentum, out=step)
-        param += step
+        param -= scaled_grad
+        param += momentum * velocity
     else:
         param += velocity
 
