@@ -75,7 +75,8 @@ class Adadelta(Optimizer):
     epsilon : float
         Defaults to 1e-7.
     **kwargs
-        ``weight_decay``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``name``.
+        The arguments common to all optimizers (``weight_decay``, clipping, ``use_ema``,
+        ``name``, ...): see :class:`~nablanet.optimizers.base.Optimizer`.
 
     Examples
     --------
@@ -87,21 +88,16 @@ class Adadelta(Optimizer):
     array([0.051317], dtype=float32)
     """
 
+    _hyperparameters = ("rho", "epsilon")
+
     def __init__(
         self,
         learning_rate: LearningRate = 0.001,
         rho: float = 0.95,
         epsilon: float = 1e-7,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name,
-                         **kwargs)
+        super().__init__(learning_rate, **kwargs)
         self.rho = check_decay_rate("Adadelta", "rho", rho)
         self.epsilon = check_non_negative("Adadelta", "epsilon", epsilon)
 
@@ -114,8 +110,3 @@ class Adadelta(Optimizer):
     ) -> None:
         adadelta_update(param, grad, slots["accumulated_grad"], slots["accumulated_delta_var"],
                         learning_rate=lr, rho=self.rho, epsilon=self.epsilon)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"rho": self.rho, "epsilon": self.epsilon})
-        return config

@@ -57,7 +57,8 @@ class Adagrad(Optimizer):
     epsilon : float
         Defaults to 1e-7.
     **kwargs
-        ``weight_decay``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``name``.
+        The arguments common to all optimizers (``weight_decay``, clipping, ``use_ema``,
+        ``name``, ...): see :class:`~nablanet.optimizers.base.Optimizer`.
 
     Examples
     --------
@@ -69,21 +70,16 @@ class Adagrad(Optimizer):
     array([0.9], dtype=float32)
     """
 
+    _hyperparameters = ("initial_accumulator_value", "epsilon")
+
     def __init__(
         self,
         learning_rate: LearningRate = 0.001,
         initial_accumulator_value: float = 0.1,
         epsilon: float = 1e-7,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name,
-                         **kwargs)
+        super().__init__(learning_rate, **kwargs)
         self.initial_accumulator_value = check_non_negative(
             "Adagrad", "initial_accumulator_value", initial_accumulator_value)
         self.epsilon = check_non_negative("Adagrad", "epsilon", epsilon)
@@ -96,9 +92,3 @@ class Adagrad(Optimizer):
     ) -> None:
         adagrad_update(param, grad, slots["accumulator"], learning_rate=lr,
                        epsilon=self.epsilon)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"initial_accumulator_value": self.initial_accumulator_value,
-                       "epsilon": self.epsilon})
-        return config

@@ -116,7 +116,8 @@ class Adam(Optimizer):
     amsgrad : bool
         Defaults to False.
     **kwargs
-        ``weight_decay``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``name``.
+        The arguments common to all optimizers (``weight_decay``, clipping, ``use_ema``,
+        ``name``, ...): see :class:`~nablanet.optimizers.base.Optimizer`.
 
     Examples
     --------
@@ -128,6 +129,8 @@ class Adam(Optimizer):
     array([0.9, 1.1], dtype=float32)
     """
 
+    _hyperparameters = ("beta_1", "beta_2", "epsilon", "amsgrad")
+
     def __init__(
         self,
         learning_rate: LearningRate = 0.001,
@@ -135,16 +138,9 @@ class Adam(Optimizer):
         beta_2: float = 0.999,
         epsilon: float = 1e-7,
         amsgrad: bool = False,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name,
-                         **kwargs)
+        super().__init__(learning_rate, **kwargs)
         owner = type(self).__name__
         self.beta_1 = check_decay_rate(owner, "beta_1", beta_1)
         self.beta_2 = check_decay_rate(owner, "beta_2", beta_2)
@@ -163,9 +159,3 @@ class Adam(Optimizer):
         adam_update(param, grad, slots["m"], slots["v"], slots.get("vhat"), learning_rate=lr,
                     beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
                     step=self.iterations + 1)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
-                       "amsgrad": self.amsgrad})
-        return config

@@ -99,7 +99,8 @@ class RMSprop(Optimizer):
     centered : bool
         Defaults to False.
     **kwargs
-        ``weight_decay``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``name``.
+        The arguments common to all optimizers (``weight_decay``, clipping, ``use_ema``,
+        ``name``, ...): see :class:`~nablanet.optimizers.base.Optimizer`.
 
     Examples
     --------
@@ -111,6 +112,8 @@ class RMSprop(Optimizer):
     array([0.8], dtype=float32)
     """
 
+    _hyperparameters = ("rho", "momentum", "epsilon", "centered")
+
     def __init__(
         self,
         learning_rate: LearningRate = 0.001,
@@ -118,16 +121,9 @@ class RMSprop(Optimizer):
         momentum: float = 0.0,
         epsilon: float = 1e-7,
         centered: bool = False,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name,
-                         **kwargs)
+        super().__init__(learning_rate, **kwargs)
         self.rho = check_decay_rate("RMSprop", "rho", rho)
         self.momentum = check_decay_rate("RMSprop", "momentum", momentum, allow_one=True)
         self.epsilon = check_non_negative("RMSprop", "epsilon", epsilon)
@@ -147,9 +143,3 @@ class RMSprop(Optimizer):
         rmsprop_update(param, grad, slots["velocity"], slots.get("momentum"),
                        slots.get("average_gradient"), learning_rate=lr, rho=self.rho,
                        momentum=self.momentum, epsilon=self.epsilon)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
-                       "centered": self.centered})
-        return config
