@@ -33,6 +33,7 @@ KERNEL_MODULES = (
     "nablanet.kernels.pooling",
     "nablanet.kernels.conv_pool",
     "nablanet.kernels.linalg",
+    "nablanet.kernels.adam",
 )
 
 _FAST: dict[str, Callable[..., Any]] = {}

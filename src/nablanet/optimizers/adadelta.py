@@ -35,22 +35,12 @@ def adadelta_update(
         \delta_t &= \rho \delta_{t-1} + (1-\rho)\, u_t \odot u_t \\
         \theta_t &= \theta_{t-1} - \eta\, u_t
     """
-    tmp = np.multiply(grad, grad)
     accumulated_grad *= rho
-    tmp *= 1.0 - rho
-    accumulated_grad += tmp
-    denom = np.add(accumulated_grad, epsilon)
-    np.sqrt(denom, out=denom)
-    np.add(accumulated_delta, epsilon, out=tmp)
-    np.sqrt(tmp, out=tmp)
-    tmp /= denom
-    tmp *= grad  # u_t
-    np.multiply(tmp, tmp, out=denom)
-    denom *= 1.0 - rho
+    accumulated_grad += (1.0 - rho) * (grad * grad)
+    update = np.sqrt(accumulated_delta + epsilon) / np.sqrt(accumulated_grad + epsilon) * grad
     accumulated_delta *= rho
-    accumulated_delta += denom
-    tmp *= learning_rate
-    param -= tmp
+    accumulated_delta += (1.0 - rho) * (update * update)
+    param -= learning_rate * update
 
 
 class Adadelta(Optimizer):
@@ -85,7 +75,8 @@ class Adadelta(Optimizer):
     epsilon : float
         Defaults to 1e-7.
     **kwargs
-        ``weight_decay``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``name``.
+        The arguments common to all optimizers (``weight_decay``, clipping, ``use_ema``,
+        ``name``, ...): see :class:`~nablanet.optimizers.base.Optimizer`.
 
     Examples
     --------
@@ -97,21 +88,16 @@ class Adadelta(Optimizer):
     array([0.051317], dtype=float32)
     """
 
+    _hyperparameters = ("rho", "epsilon")
+
     def __init__(
         self,
         learning_rate: LearningRate = 0.001,
         rho: float = 0.95,
         epsilon: float = 1e-7,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name,
-                         **kwargs)
+        super().__init__(learning_rate, **kwargs)
         self.rho = check_decay_rate("Adadelta", "rho", rho)
         self.epsilon = check_non_negative("Adadelta", "epsilon", epsilon)
 
@@ -124,8 +110,3 @@ class Adadelta(Optimizer):
     ) -> None:
         adadelta_update(param, grad, slots["accumulated_grad"], slots["accumulated_delta_var"],
                         learning_rate=lr, rho=self.rho, epsilon=self.epsilon)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"rho": self.rho, "epsilon": self.epsilon})
-        return config

@@ -26,13 +26,8 @@ def adagrad_update(
         s_t = s_{t-1} + g_t \odot g_t,\qquad
         \theta_t = \theta_{t-1} - \frac{\eta\, g_t}{\epsilon + \sqrt{s_t}}
     """
-    tmp = np.multiply(grad, grad)
-    accumulator += tmp
-    np.sqrt(accumulator, out=tmp)
-    tmp += epsilon
-    np.divide(grad, tmp, out=tmp)
-    tmp *= learning_rate
-    param -= tmp
+    accumulator += grad * grad
+    param -= grad / (np.sqrt(accumulator) + epsilon) * learning_rate
 
 
 class Adagrad(Optimizer):
@@ -62,7 +57,8 @@ class Adagrad(Optimizer):
     epsilon : float
         Defaults to 1e-7.
     **kwargs
-        ``weight_decay``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``name``.
+        The arguments common to all optimizers (``weight_decay``, clipping, ``use_ema``,
+        ``name``, ...): see :class:`~nablanet.optimizers.base.Optimizer`.
 
     Examples
     --------
@@ -74,21 +70,16 @@ class Adagrad(Optimizer):
     array([0.9], dtype=float32)
     """
 
+    _hyperparameters = ("initial_accumulator_value", "epsilon")
+
     def __init__(
         self,
         learning_rate: LearningRate = 0.001,
         initial_accumulator_value: float = 0.1,
         epsilon: float = 1e-7,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name,
-                         **kwargs)
+        super().__init__(learning_rate, **kwargs)
         self.initial_accumulator_value = check_non_negative(
             "Adagrad", "initial_accumulator_value", initial_accumulator_value)
         self.epsilon = check_non_negative("Adagrad", "epsilon", epsilon)
@@ -101,9 +92,3 @@ class Adagrad(Optimizer):
     ) -> None:
         adagrad_update(param, grad, slots["accumulator"], learning_rate=lr,
                        epsilon=self.epsilon)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"initial_accumulator_value": self.initial_accumulator_value,
-                       "epsilon": self.epsilon})
-        return config

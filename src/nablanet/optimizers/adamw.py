@@ -39,7 +39,8 @@ class AdamW(Adam):
     beta_1, beta_2, epsilon, amsgrad
         As :class:`~nablanet.optimizers.Adam`.
     **kwargs
-        ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``name``.
+        The other arguments common to all optimizers (clipping, ``use_ema``, ``name``,
+        ...): see :class:`~nablanet.optimizers.base.Optimizer`.
 
     Examples
     --------
@@ -59,10 +60,6 @@ class AdamW(Adam):
         beta_2: float = 0.999,
         epsilon: float = 1e-7,
         amsgrad: bool = False,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
         **kwargs: Any,
     ) -> None:
         if weight_decay is None:
@@ -70,6 +67,4 @@ class AdamW(Adam):
                 "AdamW: Argument `weight_decay` must be a float. Received: weight_decay=None"
             )
         super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-                         amsgrad=amsgrad, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name,
-                         **kwargs)
+                         amsgrad=amsgrad, weight_decay=weight_decay, **kwargs)

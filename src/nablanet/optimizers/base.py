@@ -142,7 +142,14 @@ class Optimizer:
     name : str, optional
         Defaults to the class name in snake case, numbered as Keras numbers objects
         (``"adam"``, ``"adam_1"``, ``"sgd"``, ``"adam_w"``, ...).
+
+    A subclass's ``__init__`` takes ``learning_rate`` and its own hyperparameters, validates
+    and stores them as attributes named as the arguments, listed in ``_hyperparameters`` (so
+    that :meth:`get_config` writes them), and passes everything else on as ``**kwargs``: the
+    arguments common to all optimizers are declared and checked here only.
     """
+
+    _hyperparameters: tuple[str, ...] = ()  # a subclass's own constructor arguments
 
     def __init__(
         self,
@@ -649,7 +656,7 @@ class Optimizer:
 
     def get_config(self) -> dict[str, Any]:
         """Keras-style config: name, learning_rate (float or serialized schedule), weight decay
-        and clipping, plus each optimizer's own hyperparameters."""
+        and clipping, plus each optimizer's own hyperparameters (``_hyperparameters``)."""
         lr = self._learning_rate
         if isinstance(lr, LearningRateSchedule):
             lr_config: Any = _schedules.serialize(lr)
@@ -663,7 +670,7 @@ class Optimizer:
             lr_config = self._current_learning_rate()
         else:
             lr_config = lr
-        return {
+        config = {
             "name": self.name,
             "learning_rate": lr_config,
             "weight_decay": self.weight_decay,
@@ -676,6 +683,8 @@ class Optimizer:
             "loss_scale_factor": None,
             "gradient_accumulation_steps": self.gradient_accumulation_steps,
         }
+        config.update({key: getattr(self, key) for key in self._hyperparameters})
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Optimizer:

@@ -49,22 +49,13 @@ def nadam_update(
     """
     mu_t = nadam_momentum(beta_1, step)
     mu_next = nadam_momentum(beta_1, step + 1)
-    tmp = np.multiply(grad, 1.0 - beta_1)
     m *= beta_1
-    m += tmp
-    np.multiply(grad, grad, out=tmp)
-    tmp *= 1.0 - beta_2
+    m += (1.0 - beta_1) * grad
     v *= beta_2
-    v += tmp
-    np.sqrt(v, out=tmp)
-    tmp *= 1.0 / math.sqrt(1.0 - beta_2**step)
-    tmp += epsilon  # the denominator
-    part = np.divide(grad, tmp)
-    part *= learning_rate * (1.0 - mu_t) / (1.0 - mu_product)
-    param -= part
-    np.divide(m, tmp, out=tmp)
-    tmp *= learning_rate * mu_next / (1.0 - mu_product * mu_next)
-    param -= tmp
+    v += (1.0 - beta_2) * (grad * grad)
+    denominator = np.sqrt(v) * (1.0 / math.sqrt(1.0 - beta_2**step)) + epsilon
+    param -= grad / denominator * (learning_rate * (1.0 - mu_t) / (1.0 - mu_product))
+    param -= m / denominator * (learning_rate * mu_next / (1.0 - mu_product * mu_next))
 
 
 class Nadam(Optimizer):
@@ -101,7 +92,8 @@ class Nadam(Optimizer):
     epsilon : float
         Defaults to 1e-7.
     **kwargs
-        ``weight_decay``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``name``.
+        The arguments common to all optimizers (``weight_decay``, clipping, ``use_ema``,
+        ``name``, ...): see :class:`~nablanet.optimizers.base.Optimizer`.
 
     Examples
     --------
@@ -113,22 +105,17 @@ class Nadam(Optimizer):
     array([0.8937], dtype=float32)
     """
 
+    _hyperparameters = ("beta_1", "beta_2", "epsilon")
+
     def __init__(
         self,
         learning_rate: LearningRate = 0.001,
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-7,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name,
-                         **kwargs)
+        super().__init__(learning_rate, **kwargs)
         self.beta_1 = check_decay_rate("Nadam", "beta_1", beta_1)
         self.beta_2 = check_decay_rate("Nadam", "beta_2", beta_2)
         self.epsilon = check_non_negative("Nadam", "epsilon", epsilon)
@@ -159,8 +146,3 @@ class Nadam(Optimizer):
         nadam_update(param, grad, slots["m"], slots["v"], learning_rate=lr, beta_1=self.beta_1,
                      beta_2=self.beta_2, epsilon=self.epsilon, step=self.iterations + 1,
                      mu_product=float(self._u_product))
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon})
-        return config

@@ -43,29 +43,23 @@ def rmsprop_update(
     ``momentum_buffer`` (:math:`b`) is used when ``momentum > 0``, ``average_gradient``
     (:math:`\bar g`) when it is not ``None`` (centred).
     """
-    tmp = np.multiply(grad, grad)
     velocity *= rho
-    tmp *= 1.0 - rho
-    velocity += tmp
+    velocity += (1.0 - rho) * (grad * grad)
     if average_gradient is not None:
         average_gradient *= rho
-        np.multiply(grad, 1.0 - rho, out=tmp)
-        average_gradient += tmp
-        np.multiply(average_gradient, average_gradient, out=tmp)
-        np.subtract(velocity, tmp, out=tmp)
-        np.maximum(tmp, 0.0, out=tmp)  # the variance estimate; rounding can make it < 0
-        np.sqrt(tmp, out=tmp)
+        average_gradient += (1.0 - rho) * grad
+        # the variance estimate; rounding can make it < 0
+        variance = np.maximum(velocity - average_gradient * average_gradient, 0.0)
+        denominator = np.sqrt(variance) + epsilon
     else:
-        np.sqrt(velocity, out=tmp)
-    tmp += epsilon
-    np.divide(grad, tmp, out=tmp)
-    tmp *= learning_rate
+        denominator = np.sqrt(velocity) + epsilon
+    increment = grad / denominator * learning_rate  # u_t
     if momentum > 0 and momentum_buffer is not None:
         momentum_buffer *= momentum
-        momentum_buffer += tmp
+        momentum_buffer += increment
         param -= momentum_buffer
     else:
-        param -= tmp
+        param -= increment
 
 
 class RMSprop(Optimizer):
@@ -105,7 +99,8 @@ class RMSprop(Optimizer):
     centered : bool
         Defaults to False.
     **kwargs
-        ``weight_decay``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``name``.
+        The arguments common to all optimizers (``weight_decay``, clipping, ``use_ema``,
+        ``name``, ...): see :class:`~nablanet.optimizers.base.Optimizer`.
 
     Examples
     --------
@@ -117,6 +112,8 @@ class RMSprop(Optimizer):
     array([0.8], dtype=float32)
     """
 
+    _hyperparameters = ("rho", "momentum", "epsilon", "centered")
+
     def __init__(
         self,
         learning_rate: LearningRate = 0.001,
@@ -124,16 +121,9 @@ class RMSprop(Optimizer):
         momentum: float = 0.0,
         epsilon: float = 1e-7,
         centered: bool = False,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name,
-                         **kwargs)
+        super().__init__(learning_rate, **kwargs)
         self.rho = check_decay_rate("RMSprop", "rho", rho)
         self.momentum = check_decay_rate("RMSprop", "momentum", momentum, allow_one=True)
         self.epsilon = check_non_negative("RMSprop", "epsilon", epsilon)
@@ -153,9 +143,3 @@ class RMSprop(Optimizer):
         rmsprop_update(param, grad, slots["velocity"], slots.get("momentum"),
                        slots.get("average_gradient"), learning_rate=lr, rho=self.rho,
                        momentum=self.momentum, epsilon=self.epsilon)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
-                       "centered": self.centered})
-        return config

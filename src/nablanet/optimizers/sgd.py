@@ -32,16 +32,15 @@ def sgd_update(
 
     ``velocity`` is :math:`m` (ignored, may be ``None``, when ``momentum == 0``).
     """
-    step = np.multiply(grad, learning_rate)  # η g_t, the one temporary
+    scaled_grad = learning_rate * grad  # η g_t
     if momentum == 0.0 or velocity is None:
-        param -= step
+        param -= scaled_grad
         return
     velocity *= momentum
-    velocity -= step
+    velocity -= scaled_grad  # m_t = β m_{t-1} - η g_t
     if nesterov:
-        param -= step
-        np.multiply(velocity, momentum, out=step)
-        param += step
+        param -= scaled_grad
+        param += momentum * velocity
     else:
         param += velocity
 
@@ -98,21 +97,16 @@ class SGD(Optimizer):
     array([ 0.71, -2.29], dtype=float32)
     """
 
+    _hyperparameters = ("momentum", "nesterov")
+
     def __init__(
         self,
         learning_rate: LearningRate = 0.01,
         momentum: float = 0.0,
         nesterov: bool = False,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name,
-                         **kwargs)
+        super().__init__(learning_rate, **kwargs)
         self.momentum = check_decay_rate("SGD", "momentum", momentum, allow_one=True)
         self.nesterov = bool(nesterov)
 
@@ -124,8 +118,3 @@ class SGD(Optimizer):
     ) -> None:
         sgd_update(param, grad, slots.get("momentum"), learning_rate=lr,
                    momentum=self.momentum, nesterov=self.nesterov)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"momentum": self.momentum, "nesterov": self.nesterov})
-        return config

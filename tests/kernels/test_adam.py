@@ -1,4 +1,5 @@
-"""The fused (numba) Adam update equals adam_update's NumPy reference path."""
+"""The fast Adam kernel (nablanet.kernels.adam, one compiled pass split over the threads)
+equals the reference (nablanet.optimizers.adam.adam_reference), and the switch chooses it."""
 
 from __future__ import annotations
 
@@ -7,10 +8,15 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import nablanet as nb
-from nablanet.optimizers import Adam, AdamW, adam
-from nablanet.optimizers.adam import _adam_update_fused, adam_update
+from nablanet.kernels import adam as adam_kernel
+from nablanet.kernels import registry
+from nablanet.kernels import threads as threads_module
+from nablanet.kernels.registry import use_kernels
+from nablanet.optimizers import Adam, AdamW
+from nablanet.optimizers.adam import adam_reference, adam_update
 
-THRESHOLD = adam._FUSED_MIN_SIZE
+THRESHOLD = adam_kernel.MIN_SIZE
+_fast = adam_kernel.adam_update
 HYPER = {"learning_rate": 3e-3, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
 
 
@@ -39,24 +45,46 @@ def _compare(fused: np.ndarray, ref: np.ndarray) -> None:
         np.testing.assert_array_max_ulp(fused, ref, maxulp=4)
 
 
-def _reference(monkeypatch: pytest.MonkeyPatch, *args, **kwargs) -> None:
-    with monkeypatch.context() as patch:
-        patch.setattr(adam, "_FUSED_MIN_SIZE", np.iinfo(np.int64).max)
-        adam_update(*args, **kwargs)
+def _reference(*args, **kwargs) -> None:
+    adam_reference(*args, **kwargs)
+
+
+def test_registered_for_adam_update_and_chosen_by_the_switch():
+    assert registry.registered()["adam_update"] is _fast
+    calls = []
+
+    def count(*args, **kwargs):
+        calls.append(1)
+        return _fast(*args, **kwargs)
+
+    n = THRESHOLD
+    param, m, v, _ = _state(n, np.float32, False)
+    g = _grads(n, np.float32, steps=1)[0]
+    try:
+        registry._FAST["adam_update"] = count
+        with use_kernels("reference"):
+            adam_update(param, g, m, v, None, step=1, **HYPER)
+        assert calls == []
+        with use_kernels("fast"):
+            adam_update(param, g, m, v, None, step=2, **HYPER)
+        assert calls == [1]
+    finally:
+        registry._FAST["adam_update"] = _fast
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("amsgrad", [False, True])
 @pytest.mark.parametrize("n", [THRESHOLD - 1, THRESHOLD, THRESHOLD + 37])
-def test_fused_equals_numpy(monkeypatch, dtype, amsgrad, n):
+def test_fused_equals_numpy(dtype, amsgrad, n):
     fused = _state(n, dtype, amsgrad)
     ref = tuple(None if a is None else a.copy() for a in fused)
     for step, g in enumerate(_grads(n, dtype, steps=3), start=1):
-        used = _adam_update_fused(*fused[:1], g, *fused[1:], step=step, **HYPER)
-        assert used == (n >= THRESHOLD)
-        if not used:  # below the threshold adam_update itself takes the NumPy path
-            adam_update(fused[0], g, *fused[1:], step=step, **HYPER)
-        _reference(monkeypatch, ref[0], g, *ref[1:], step=step, **HYPER)
+        used = _fast(*fused[:1], g, *fused[1:], step=step, **HYPER)
+        assert used is (True if n >= THRESHOLD else None)
+        if not used:  # below the threshold the kernel declines: adam_update runs the reference
+            with use_kernels("fast"):
+                adam_update(fused[0], g, *fused[1:], step=step, **HYPER)
+        _reference(ref[0], g, *ref[1:], step=step, **HYPER)
     for a, b in zip(fused, ref):
         if a is not None:
             _compare(a, b)
@@ -64,26 +92,36 @@ def test_fused_equals_numpy(monkeypatch, dtype, amsgrad, n):
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_fused_split_over_threads(monkeypatch, threads):
+    """Big enough for split_batch to hand chunks to the worker threads (at 2 threads)."""
+    splits = []
+    real_split = adam_kernel.split_batch
+
+    def split(fn, n, nbytes):
+        splits.append(nbytes)
+        real_split(fn, n, nbytes)
+
+    monkeypatch.setattr(adam_kernel, "split_batch", split)
     n = 4 * THRESHOLD + 3
     fused = _state(n, np.float32, True)
     ref = tuple(a.copy() for a in fused)
-    with threadpool_limits(threads):
+    with threadpool_limits(threads), use_kernels("fast"):
         for step, g in enumerate(_grads(n, np.float32, steps=2), start=1):
             adam_update(fused[0], g, *fused[1:], step=step, **HYPER)
-            _reference(monkeypatch, ref[0], g, *ref[1:], step=step, **HYPER)
+            _reference(ref[0], g, *ref[1:], step=step, **HYPER)
+    assert splits and min(splits) >= threads_module.SPLIT_MIN_BYTES
     for a, b in zip(fused, ref):
         _compare(a, b)
 
 
-def test_fused_amsgrad_nan_propagates_as_np_maximum(monkeypatch):
+def test_fused_amsgrad_nan_propagates_as_np_maximum():
     n = THRESHOLD
     fused = _state(n, np.float64, True)
     fused[3][5] = np.nan  # a NaN already in v_max
     g = _grads(n, np.float64, steps=1)[0]
     g[7] = np.nan  # a NaN reaching v
     ref = tuple(a.copy() for a in fused)
-    assert _adam_update_fused(fused[0], g, *fused[1:], step=1, **HYPER)
-    _reference(monkeypatch, ref[0], g, *ref[1:], step=1, **HYPER)
+    assert _fast(fused[0], g, *fused[1:], step=1, **HYPER)
+    _reference(ref[0], g, *ref[1:], step=1, **HYPER)
     for a, b in zip(fused, ref):
         np.testing.assert_array_equal(a, b)  # NaNs at the same places
     assert np.isnan(fused[3][5]) and np.isnan(fused[3][7]) and np.isnan(fused[0][7])
@@ -94,17 +132,17 @@ def test_fused_falls_back_where_it_does_not_apply():
     param, m, v, _ = _state(n, np.float32, False)
     g = _grads(n, np.float32, steps=1)[0]
     square = (256, n // 256)
-    assert not _adam_update_fused(param.reshape(square), g.reshape(square[::-1]).T,
+    assert not _fast(param.reshape(square), g.reshape(square[::-1]).T,
                                   m.reshape(square), v.reshape(square), None, step=1, **HYPER)
-    assert not _adam_update_fused(param, g.astype(np.float64), m, v, None, step=1, **HYPER)
+    assert not _fast(param, g.astype(np.float64), m, v, None, step=1, **HYPER)
     half = (param.astype(np.float16), g.astype(np.float16))
-    assert not _adam_update_fused(*half, m.astype(np.float16), v.astype(np.float16), None,
+    assert not _fast(*half, m.astype(np.float16), v.astype(np.float16), None,
                                   step=1, **HYPER)
-    assert not _adam_update_fused(param, param, m, v, None, step=1, **HYPER)  # overlapping
-    assert not _adam_update_fused(param, g, g, v, None, step=1, **HYPER)
+    assert not _fast(param, param, m, v, None, step=1, **HYPER)  # overlapping
+    assert not _fast(param, g, g, v, None, step=1, **HYPER)
     frozen = param.copy()
     frozen.flags.writeable = False
-    assert not _adam_update_fused(frozen, g, m, v, None, step=1, **HYPER)
+    assert not _fast(frozen, g, m, v, None, step=1, **HYPER)
     np.testing.assert_array_equal(frozen, param)  # nothing was written by the refusals
     np.testing.assert_array_equal(m, _state(n, np.float32, False)[1])
 
@@ -114,7 +152,7 @@ def test_fused_falls_back_where_it_does_not_apply():
                                   lambda a: Adam(learning_rate=1e-2, amsgrad=a, weight_decay=0.1),
                                   lambda a: AdamW(learning_rate=1e-2, amsgrad=a)],
                          ids=["adam", "adam-decay", "adamw"])
-def test_optimizers_fused_equal_numpy(monkeypatch, make, amsgrad):
+def test_optimizers_fused_equal_numpy(make, amsgrad):
     rng = np.random.default_rng(3)
     init = rng.standard_normal((THRESHOLD // 64 + 1, 64)).astype(np.float32)  # >= threshold
     small = rng.standard_normal(10).astype(np.float32)  # stays on the NumPy path
@@ -127,9 +165,9 @@ def test_optimizers_fused_equal_numpy(monkeypatch, make, amsgrad):
             opt.apply([g[:init.size].reshape(init.shape), g[init.size:]], [big_w, small_w])
         return [big_w.data, small_w.data, *opt.variables]
 
-    fused = train()
-    with monkeypatch.context() as patch:
-        patch.setattr(adam, "_FUSED_MIN_SIZE", np.iinfo(np.int64).max)
+    with use_kernels("fast"):
+        fused = train()
+    with use_kernels("reference"):
         ref = train()
     assert not np.array_equal(fused[0], init)
     for a, b in zip(fused, ref):
