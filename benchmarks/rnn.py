@@ -96,7 +96,7 @@ def run(repeats: int, input_grad: bool, threads: int) -> None:
             print(f"{cell:5} {t:>4} {n:>3} {d:>3} {u:>4}  {ours * 1e3:>11.2f} "
                   f"{theirs * 1e3:>9.2f}  {ours / theirs:>5.2f}x {step.ratio():>6.2f}x  "
                   f"{f_ours * 1e3:>6.2f} {f_theirs * 1e3:>6.2f} {f_ours / f_theirs:>5.2f}x")
-    limiter.restore_original_limits()
+    limiter.restore()
 
 
 def main() -> None:
