@@ -108,6 +108,10 @@ def init(abort_on_error: bool = True) -> None:
         _install_abort_hook(world)
 
 
+#: Seconds a failing worker waits, after writing its traceback, before ``MPI_Abort``.
+ABORT_GRACE_S = 1.0
+
+
 def _install_abort_hook(world: Any) -> None:
     previous = sys.excepthook
 
@@ -117,6 +121,9 @@ def _install_abort_hook(world: Any) -> None:
         previous(kind, value, traceback)
         sys.stderr.flush()
         sys.stdout.flush()
+        # MPI_Abort tears down mpiexec's output forwarding at once: give it a moment to pass
+        # the traceback on, or the user (and the tests) may never see why the run ended.
+        time.sleep(ABORT_GRACE_S)
         world.Abort(1)
 
     sys.excepthook = abort_all
