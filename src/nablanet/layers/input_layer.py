@@ -121,19 +121,24 @@ def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = No
     >>> layers.Input(shape=(128, 128, 3)).shape
     (None, 128, 128, 3)
     """
-    if batch_shape is None:
-        if shape is None:
-            raise ValueError("Input: you must pass a `shape` argument.")
-        if isinstance(shape, int):
-            shape = (shape,)
-        for n in shape:
-            if n is not None and (not isinstance(n, (int, np.integer)) or n <= 0):
-                raise ValueError(
-                    f"Input: shape entries must be positive integers or None. "
-                    f"Received: shape={tuple(shape)}"
-                )
-        batch_shape = (batch_size, *tuple(shape))
-    return InputLayer(batch_shape=tuple(batch_shape), dtype=dtype, name=name).output
+    batch_shape = _batch_shape("Input", shape, batch_size, batch_shape)
+    return InputLayer(batch_shape=batch_shape, dtype=dtype, name=name).output
+
+
+def _batch_shape(owner: str, shape: Any, batch_size: int | None, batch_shape: Any
+                 ) -> tuple[int | None, ...]:
+    """The full input shape from ``batch_shape``, or from ``shape`` and ``batch_size``."""
+    if batch_shape is not None:
+        return tuple(batch_shape)
+    if shape is None:
+        raise ValueError(f"{owner}: you must pass a `shape` argument.")
+    if isinstance(shape, int):
+        shape = (shape,)
+    for n in shape:
+        if n is not None and (not isinstance(n, (int, np.integer)) or n <= 0):
+            raise ValueError(f"Input: shape entries must be positive integers or None. "
+                             f"Received: shape={tuple(shape)}")
+    return (batch_size, *tuple(shape))
 
 
 class InputLayer(Layer):
@@ -165,19 +170,8 @@ class InputLayer(Layer):
         if isinstance(input_tensor, SymbolicTensor):
             tensor = input_tensor
         else:
-            if batch_shape is None:
-                if shape is None:
-                    raise ValueError("InputLayer: you must pass a `shape` argument.")
-                if isinstance(shape, int):
-                    shape = (shape,)
-                for n in shape:
-                    if n is not None and (not isinstance(n, (int, np.integer)) or n <= 0):
-                        raise ValueError(
-                            f"Input: shape entries must be positive integers or None. "
-                            f"Received: shape={tuple(shape)}"
-                        )
-                batch_shape = (batch_size, *tuple(shape))
-            tensor = SymbolicTensor(tuple(batch_shape), dtype or "float32", name=name)
+            batch_shape = _batch_shape("InputLayer", shape, batch_size, batch_shape)
+            tensor = SymbolicTensor(batch_shape, dtype or "float32", name=name)
         tensor.input_layer = self
         self._tensor = tensor
         self.batch_shape = tuple(tensor.shape)

@@ -649,7 +649,7 @@ class Model(Layer):
                 self.reset_metrics()
                 callbacks.on_epoch_begin(epoch)
                 logs: dict[str, Any] = {}
-                for step, batch in itertools.chain([first] if first else [], batches):
+                for step, batch in itertools.chain([first] if first is not None else [], batches):
                     if backup is not None and backup.skip(epoch, step, batch):
                         logs = backup.last_logs  # applied before the interruption
                         continue
