@@ -154,6 +154,13 @@ def col2im_add(cols: np.ndarray, out: np.ndarray, strides: tuple[int, ...],
                 j * dw : j * dw + (wo - 1) * sw + 1 : sw, :] += cols[:, :, :, i, j, :]
 
 
+def _check_bias(op: str, b: Any, filters: int) -> None:
+    """Raise ValueError unless ``b`` is None or has shape ``(filters,)``."""
+    if b is not None and np.shape(b) != (filters,):
+        raise ValueError(f"{op}: bias must have shape ({filters},) to match the kernel's "
+                         f"{filters} filters; received a bias of shape {np.shape(b)}")
+
+
 def _pad_nhwc(x: np.ndarray, pads: Pads) -> np.ndarray:
     if pads == ((0, 0), (0, 0)):
         return x
@@ -254,11 +261,7 @@ class Conv2D(Function):
                 f"{op}: input has {channels} channels but the kernel expects {cg * groups} "
                 f"(input shape {xs}, kernel shape {ws})"
             )
-        if b is not None and np.shape(b) != (filters,):
-            raise ValueError(
-                f"{op}: bias must have shape ({filters},) to match the kernel's {filters} "
-                f"filters; received a bias of shape {np.shape(b)}"
-            )
+        _check_bias(op, b, filters)
         pads = resolve_padding(padding, x.shape[1:3], (kh, kw), strides, dilation, op,
                                ("valid", "same", "causal") if op == "conv1d" else ("valid", "same"))
         xp = _pad_nhwc(x, pads)
@@ -393,11 +396,7 @@ class Conv2DTranspose(Function):
                 f"{op}: input has {x.shape[3]} channels but the kernel expects {channels} "
                 f"(input shape {x.shape}, kernel shape {w.shape})"
             )
-        if b is not None and np.shape(b) != (filters,):
-            raise ValueError(
-                f"{op}: bias must have shape ({filters},) to match the kernel's {filters} "
-                f"filters; received a bias of shape {np.shape(b)}"
-            )
+        _check_bias(op, b, filters)
         if output_padding is not None:
             output_padding = tuple(
                 int(p) for p in np.broadcast_to(np.asarray(output_padding, dtype=int), (2,))

@@ -13,6 +13,7 @@ import numpy as np
 
 from nablanet.autograd.function import Function
 from nablanet.autograd.tensor import Tensor
+from nablanet.ops.softmax import log_softmax_array
 
 __all__ = [
     "SigmoidCrossEntropy",
@@ -56,14 +57,6 @@ def check_class_labels(labels: Any, num_classes: int, ignore_class: int | None =
     return labels
 
 
-def _log_softmax(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(log-softmax, softmax) of ``z`` along the last axis, stable for any logits."""
-    shifted = z - z.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    total = exp.sum(axis=-1, keepdims=True)
-    return shifted - np.log(total), exp / total
-
-
 class SparseSoftmaxCrossEntropy(Function):
     r"""Cross-entropy of integer labels under softmax of logits, per sample.
 
@@ -91,20 +84,18 @@ class SparseSoftmaxCrossEntropy(Function):
         if ignore_class is not None:
             keep = labels != ignore_class
             labels = np.where(keep, labels, 0)
-        logp, probs = _log_softmax(logits)
+        logp = log_softmax_array(logits)
         loss = -np.take_along_axis(logp, labels[..., None], axis=-1)[..., 0]
         if keep is not None:
             loss = loss * keep
-        self.probs, self.labels, self.keep = probs, labels, keep
+        self.probs, self.labels, self.keep = np.exp(logp), labels, keep
         return loss
 
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
-        g = self.probs.copy()
-        np.put_along_axis(g, self.labels[..., None],
-                          np.take_along_axis(g, self.labels[..., None], axis=-1) - 1, axis=-1)
+        classes = self.probs.shape[-1]
+        onehot = self.labels[..., None] == np.arange(classes)
         scale = grad if self.keep is None else grad * self.keep
-        g *= scale[..., None]
-        return g, None
+        return (self.probs - onehot) * scale[..., None], None
 
 
 class SoftmaxCrossEntropy(Function):
@@ -124,8 +115,8 @@ class SoftmaxCrossEntropy(Function):
         if target.shape != logits.shape:
             raise ValueError(f"categorical_crossentropy: targets of shape {target.shape} do "
                              f"not match predictions of shape {logits.shape}")
-        logp, probs = _log_softmax(logits)
-        self.probs, self.logp, self.target = probs, logp, target
+        logp = log_softmax_array(logits)
+        self.probs, self.logp, self.target = np.exp(logp), logp, target
         return -(target * logp).sum(axis=-1)
 
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
