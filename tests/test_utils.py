@@ -171,3 +171,32 @@ def test_freed_memory_kept_blocks_nest(malloc_calls):
         assert malloc_calls == [(1 << 30, 1 << 30)]  # the outer block still holds it
     outer.restore()  # idempotent
     assert malloc_calls == [(1 << 30, 1 << 30), (32 << 20, 64 << 20), "trim"]
+
+
+def test_evaluate_and_predict_keep_freed_memory_over_their_batches(malloc_calls):
+    import numpy as np
+
+    model = _small_model()
+    model.evaluate(np.ones((8, 4)), np.ones((8, 3)), batch_size=2, verbose=0)
+    assert malloc_calls == [(1 << 30, 1 << 30), (32 << 20, 64 << 20), "trim"]
+    malloc_calls.clear()
+    model.predict(np.ones((8, 4)), batch_size=2, verbose=0)
+    assert malloc_calls == [(1 << 30, 1 << 30), (32 << 20, 64 << 20), "trim"]
+
+
+def test_one_batch_predict_leaves_the_allocator_alone(malloc_calls):
+    import numpy as np
+
+    model = _small_model()
+    model.predict(np.ones((8, 4)), verbose=0)  # one batch, as a GAN loop calls it each step
+    model.evaluate(np.ones((8, 4)), np.ones((8, 3)), verbose=0)
+    assert malloc_calls == []
+
+
+def test_validation_inside_fit_shares_fits_setting(malloc_calls):
+    import numpy as np
+
+    model = _small_model()
+    model.fit(np.ones((8, 4)), np.ones((8, 3)), batch_size=2, epochs=2, verbose=0,
+              validation_data=(np.ones((8, 4)), np.ones((8, 3))), validation_batch_size=2)
+    assert malloc_calls == [(1 << 30, 1 << 30), (32 << 20, 64 << 20), "trim"]

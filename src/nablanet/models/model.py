@@ -85,11 +85,14 @@ def _as_list(structure: Any) -> list[Any]:
     return [structure]
 
 
-def _training_allocator() -> Any:
-    """fit's allocator setting: :class:`nablanet.utils.freed_memory_kept` (see there)."""
+def _training_allocator(steps: int | None = None) -> Any:
+    """The allocator setting of fit's, evaluate's and predict's loops:
+    :class:`nablanet.utils.freed_memory_kept` (see there). A call of one batch (``steps`` 1:
+    e.g. ``predict`` on each step of a GAN loop) leaves the allocator alone: there is no next
+    batch to reuse the memory, and handing it back every call would cost more."""
     from nablanet import utils
 
-    return utils.freed_memory_kept(enabled=utils.FIT_KEEPS_FREED_MEMORY)
+    return utils.freed_memory_kept(enabled=utils.FIT_KEEPS_FREED_MEMORY and steps != 1)
 
 
 def _float_logs(logs: Any) -> dict[str, Any]:
@@ -715,13 +718,17 @@ class Model(Layer):
         self.stop_evaluating = False
         callbacks.on_test_begin()
         logs: dict[str, Any] = {}
-        for step, batch in handler.epoch():
-            callbacks.on_test_batch_begin(step)
-            self._losses = []
-            logs = _float_logs(self.test_step(batch))
-            callbacks.on_test_batch_end(step, logs)
-            if self.stop_evaluating:
-                break
+        memory = _training_allocator(handler.steps)  # freed memory kept for the next batch
+        try:
+            for step, batch in handler.epoch():
+                callbacks.on_test_batch_begin(step)
+                self._losses = []
+                logs = _float_logs(self.test_step(batch))
+                callbacks.on_test_batch_end(step, logs)
+                if self.stop_evaluating:
+                    break
+        finally:
+            memory.restore()
         logs = dict(logs)
         callbacks.on_test_end(logs)
         if return_dict:
@@ -753,14 +760,18 @@ class Model(Layer):
         callbacks.on_predict_begin()
         outputs: list[Any] = []
         structure: Any = None
-        for step, batch in handler.epoch():
-            callbacks.on_predict_batch_begin(step)
-            out = self.predict_step(batch)
-            structure = out
-            outputs.append([t.data for t in _as_list(out)])
-            callbacks.on_predict_batch_end(step, {"outputs": out})
-            if self.stop_predicting:
-                break
+        memory = _training_allocator(handler.steps)  # freed memory kept for the next batch
+        try:
+            for step, batch in handler.epoch():
+                callbacks.on_predict_batch_begin(step)
+                out = self.predict_step(batch)
+                structure = out
+                outputs.append([t.data for t in _as_list(out)])
+                callbacks.on_predict_batch_end(step, {"outputs": out})
+                if self.stop_predicting:
+                    break
+        finally:
+            memory.restore()
         callbacks.on_predict_end()
         if not outputs:
             raise ValueError("predict: the data yielded no batches.")
