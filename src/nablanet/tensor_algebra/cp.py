@@ -61,6 +61,9 @@ def mttkrp(tensor: np.ndarray, factors: Sequence[np.ndarray], mode: int) -> np.n
     >>> m.shape, np.allclose(m, unfold(t, 1) @ khatri_rao(factors, skip_matrix=1))
     ((4, 2), True)
     """
+    # (The two column orders differ in rounding only; over-factored fits, whose extra
+    # components start as rounding noise, follow the rounding: see tests/kernels/
+    # test_decompositions.py's note.)
     others = [factors[k] for k in reversed(range(tensor.ndim)) if k != mode]
     unfolded = np.moveaxis(tensor, mode, 0).reshape(tensor.shape[mode], -1, order="F")
     return unfolded @ _conj(khatri_rao(others))
