@@ -10,6 +10,7 @@ same primitives organised for the machine, each registered for the primitive it 
 * :mod:`~nablanet.kernels.conv_pool`: the fused Conv2D + ReLU + max pooling;
 * :mod:`~nablanet.kernels.linalg`: big 2-D products split over the worker threads;
 * :mod:`~nablanet.kernels.adam`: the Adam update as one compiled pass over the arrays;
+* :mod:`~nablanet.kernels.decompositions`: CP-ALS / HOOI sweeps by mode groups, compiled HALS;
 
 and the shared machinery: :mod:`~nablanet.kernels.threads` (the worker threads and the control
 of NumPy's BLAS threads) and :mod:`~nablanet.kernels._numba` (the one place that loads numba).

@@ -159,14 +159,6 @@ def unfolding_gram(tensor: np.ndarray, mode: int) -> np.ndarray:
     return flat @ conj(flat.T)
 
 
-def split_point(shape: Sequence[int]) -> int:
-    """The mode ``s`` (1 <= s < N) that best balances ``prod(shape[:s])`` and the rest."""
-    logs = np.log(np.asarray(shape, dtype=np.float64))
-    total = logs.sum()
-    cumulative = np.cumsum(logs)[:-1]
-    return int(np.argmin(np.abs(2 * cumulative - total))) + 1
-
-
 #: The SVD methods of TensorLy's ``svd=`` argument.
 SVD_METHODS = ("truncated_svd", "symeig_svd", "randomized_svd")
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from nablanet.kernels.registry import dispatch
 from nablanet.random import make_generator
 from nablanet.tensor_algebra._common import (
     as_data_tensor,
@@ -25,43 +26,63 @@ from nablanet.tensor_algebra._common import (
     gram_eigenvectors,
     left_singular,
     nndsvd,
-    split_point,
     unfolding_gram,
 )
 from nablanet.tensor_algebra.formats import CPTensor
+from nablanet.tensor_algebra.products import khatri_rao
 from nablanet.tensor_algebra.unfolding import unfold
 
-__all__ = ["cp", "initialize_cp", "parafac", "randomised_parafac", "sample_khatri_rao"]
+__all__ = ["cp", "initialize_cp", "mttkrp", "mttkrp_sweep", "parafac", "randomised_parafac",
+           "sample_khatri_rao"]
 
 
-def _khatri_rao(factors: Sequence[np.ndarray]) -> np.ndarray:
-    """Column-wise Kronecker product of one or more factors (rows in C order of the modes)."""
-    result = factors[0]
-    rank = result.shape[1]
-    for f in factors[1:]:
-        result = (result[:, None, :] * f[None, :, :]).reshape(-1, rank)
-    return result
-
-
-def _contract_others(partial: np.ndarray, factors: Sequence[np.ndarray], keep: int) -> np.ndarray:
-    r"""Contract every mode of ``partial`` (shape ``(d_1, ..., d_m, R)``) except ``keep``.
+def mttkrp(tensor: np.ndarray, factors: Sequence[np.ndarray], mode: int) -> np.ndarray:
+    r"""The matricised tensor times Khatri–Rao product of mode :math:`n` (``mode``):
 
     .. math::
 
-        M_{i r} = \sum_{j_k,\, k \ne \text{keep}} W_{j_1 \dots i \dots j_m r}
-        \prod_{k \ne \text{keep}} F^{(k)}_{j_k r}
+        M^{(n)} = X_{(n)}\, \overline{\big(U^{(N)} \odot \cdots \odot U^{(n+1)} \odot
+        U^{(n-1)} \odot \cdots \odot U^{(1)}\big)} \in \mathbb{R}^{I_n \times R}
+
+    written as in Kolda & Bader (2009, §3.4): :math:`X_{(n)}` their unfolding (the remaining
+    indices with the first varying fastest) and the other factors' Khatri–Rao product
+    (:func:`~nablanet.tensor_algebra.khatri_rao`) in decreasing mode order; the complex
+    conjugate for complex factors. It equals ``unfold(tensor, mode) @ khatri_rao(factors,
+    skip_matrix=mode)`` in :func:`~nablanet.tensor_algebra.unfold`'s (TensorLy's) order, the
+    columns permuted alike. It is the right-hand side of CP-ALS's least-squares update;
+    ``factors[mode]`` is not read.
+
+    Examples
+    --------
+    >>> from nablanet.tensor_algebra import khatri_rao, random_cp, unfold
+    >>> cp_tensor = random_cp((3, 4, 5), 2, random_state=0)
+    >>> t, factors = cp_tensor.to_dense(), cp_tensor.factors
+    >>> m = mttkrp(t, factors, 1)
+    >>> m.shape, np.allclose(m, unfold(t, 1) @ khatri_rao(factors, skip_matrix=1))
+    ((4, 2), True)
     """
-    rank = partial.shape[-1]
-    w = partial
-    for j in range(len(factors) - 1, keep, -1):  # trailing modes, last first
-        lead = w.shape[:j]
-        w = np.einsum("adr,dr->ar", w.reshape(-1, w.shape[j], rank), factors[j])
-        w = w.reshape(lead + (rank,))
-    for j in range(keep):  # leading modes, first first
-        rest = w.shape[1:]
-        w = np.einsum("dar,dr->ar", w.reshape(w.shape[0], -1, rank), factors[j])
-        w = w.reshape(rest)
-    return w.reshape(-1, rank)
+    # (The two column orders differ in rounding only; over-factored fits, whose extra
+    # components start as rounding noise, follow the rounding: see tests/kernels/
+    # test_decompositions.py's note.)
+    others = [factors[k] for k in reversed(range(tensor.ndim)) if k != mode]
+    unfolded = np.moveaxis(tensor, mode, 0).reshape(tensor.shape[mode], -1, order="F")
+    return unfolded @ _conj(khatri_rao(others))
+
+
+def _mttkrp_of(tensor: np.ndarray) -> Callable[[int, Sequence[np.ndarray]], np.ndarray]:
+    """The reference sweep: each mode's :func:`mttkrp`, computed afresh."""
+    return lambda n, factors: mttkrp(tensor, factors, n)
+
+
+def mttkrp_sweep(tensor: np.ndarray) -> Callable[[int, Sequence[np.ndarray]], np.ndarray]:
+    """``sweep(n, factors)``, the :func:`mttkrp` of mode ``n`` for one ALS sweep over
+    ``tensor``, the modes asked for in increasing order.
+
+    The reference computes each one afresh; the fast kernel (``"cp_mttkrp_sweep"``,
+    :class:`nablanet.kernels.decompositions.GroupedMTTKRP`) shares two GEMMs between all the
+    modes of the sweep. Make one per sweep.
+    """
+    return dispatch("cp_mttkrp_sweep", _mttkrp_of, tensor)  # type: ignore[no-any-return]
 
 
 def _solve(gram: np.ndarray, mttkrp: np.ndarray) -> np.ndarray:
@@ -100,44 +121,6 @@ def _initialize(tensor: np.ndarray, rank: int, init: str, rng: np.random.Generat
             # hand the algorithm its own factors.
             factors.append(_normalize_columns(rng.standard_normal((rank, size)).T)[0])
     return factors
-
-
-class _GroupedMTTKRP:
-    r"""The MTTKRPs :math:`T_{(n)} \overline{(\bigodot_{k \ne n} U^{(k)})}` of one ALS sweep.
-
-    Speed: the modes are split into a leading group :math:`1..s` and a trailing group
-    :math:`s+1..N`, and the tensor viewed as the matrix
-    :math:`(I_1 \cdots I_s) \times (I_{s+1} \cdots I_N)`. The first time a mode of a group is
-    asked for, that matrix is multiplied once by the Khatri–Rao product of the *other* group's
-    current factors (one GEMM, the only pass over the full tensor); each mode's MTTKRP is then
-    a small contraction of that partial result with its own group's other factors
-    (:func:`_contract_others`). Modes must be asked for in increasing order, as ALS updates
-    them, so that the trailing group's pass sees the leading factors of this sweep.
-    """
-
-    def __init__(self, tensor: np.ndarray, split: int) -> None:
-        self.shape = tensor.shape
-        self.split = split
-        leading = int(np.prod(self.shape[:split], dtype=np.int64))
-        self.matrix = tensor.reshape(leading, -1)
-        self.group = -1
-        self.partial: np.ndarray | None = None
-
-    def __call__(self, n: int, factors: Sequence[np.ndarray]) -> np.ndarray:
-        group = 0 if n < self.split else 1
-        rank = factors[0].shape[1]
-        if group != self.group:
-            self.group = group
-            if group == 0:
-                kr = _conj(_khatri_rao(factors[self.split:]))
-                self.partial = (self.matrix @ kr).reshape(self.shape[:self.split] + (rank,))
-            else:
-                kr = _conj(_khatri_rao(factors[:self.split]))
-                self.partial = (self.matrix.T @ kr).reshape(self.shape[self.split:] + (rank,))
-        modes = range(self.split) if group == 0 else range(self.split, len(self.shape))
-        members = [_conj(factors[k]) for k in modes]
-        assert self.partial is not None
-        return _contract_others(self.partial, members, n - modes[0])
 
 
 def _sparsify(tensor: np.ndarray, card: int) -> np.ndarray:
@@ -293,8 +276,9 @@ def converged(errors: Sequence[float], tol: float, cvg_criterion: str) -> bool:
 class _Errors:
     r"""The relative error of a CP model against the (possibly imputed) data.
 
-    Speed: without a mask or a sparse part it comes from the last mode's MTTKRP and the Gram
-    matrices, :math:`\lVert \mathcal{T} \rVert^2 - 2\,\mathrm{Re}\langle \hat{\mathcal{T}},
+    Without a mask or a sparse part it comes from the last mode's MTTKRP and the Gram
+    matrices (as the Tensor Toolbox's ``cp_als`` does),
+    :math:`\lVert \mathcal{T} \rVert^2 - 2\,\mathrm{Re}\langle \hat{\mathcal{T}},
     \mathcal{T} \rangle + \lVert \hat{\mathcal{T}} \rVert^2`, without rebuilding the tensor,
     while it is above about :math:`10^{-6}`; below that the terms cancel to rounding noise and
     the residual is measured directly, so an exactly low-rank tensor is fit to machine
@@ -354,10 +338,10 @@ def _als(data: np.ndarray, weights: np.ndarray, factors: list[np.ndarray], *,
         \big(\bar V + \lambda_2 I\big)^{-1}, \qquad
         V = \mathop{\ast}_{k \ne n} U^{(k)*} U^{(k)}
 
-    (the MTTKRP from :class:`_GroupedMTTKRP`). The weights are folded into the first factor
-    updated, which the solve rescales anyway; with ``normalize_factors`` the column norms are
-    moved back into the weights after every sweep (after the error is measured). Options, as
-    in TensorLy:
+    (the MTTKRP :func:`mttkrp`, from :func:`mttkrp_sweep`). The weights are folded into the
+    first factor updated, which the solve rescales anyway; with ``normalize_factors`` the
+    column norms are moved back into the weights after every sweep (after the error is
+    measured). Options, as in TensorLy:
 
     - ``orthogonalise`` (k): replace the factors by the Q of their QR decomposition before
       sweeps 0 to k (only factors with at least R rows);
@@ -373,7 +357,6 @@ def _als(data: np.ndarray, weights: np.ndarray, factors: list[np.ndarray], *,
     """
     order = data.ndim
     rank = factors[0].shape[1]
-    split = split_point(data.shape)
     errors: list[float] = []
     acc_pow, acc_fail, max_fail = 2.0, 0, 4
     last: tuple[np.ndarray, list[np.ndarray]] | None = None
@@ -387,7 +370,7 @@ def _als(data: np.ndarray, weights: np.ndarray, factors: list[np.ndarray], *,
         if linesearch and iteration % 2 == 0:
             last = (weights.copy(), [f.copy() for f in factors])
         grams = [f.conj().T @ f for f in factors]
-        mttkrps = _GroupedMTTKRP(errors_of.work, split)
+        mttkrps = mttkrp_sweep(errors_of.work)
         mttkrp = gram_others = np.zeros((rank, rank))
         for n in update:
             gram_others = np.ones((rank, rank), dtype=grams[0].dtype)
@@ -591,11 +574,9 @@ def cp(tensor: Any, rank: int, *, n_iter_max: int = 100, tol: float = 1e-8,
     (:math:`\ast` the Hadamard product of the :math:`R \times R` Gram matrices), then moves
     the column norms of :math:`U^{(n)}` into :math:`\lambda`.
 
-    The MTTKRP is computed without unfolding the tensor and without the full Khatri–Rao
-    product: the modes are split into a leading and a trailing group, the tensor viewed as a
-    matrix :math:`(I_1 \cdots I_s) \times (I_{s+1} \cdots I_N)` is multiplied once per sweep by
-    the Khatri–Rao product of each group's factors (two GEMMs per sweep for any order), and the
-    remaining small contractions give every mode's MTTKRP. The relative error
+    The MTTKRP is :func:`mttkrp` (the fast kernels compute a sweep's MTTKRPs from two GEMMs
+    with the tensor viewed as a matrix: :mod:`nablanet.kernels.decompositions`). The relative
+    error
     :math:`\lVert \mathcal{T} - \hat{\mathcal{T}} \rVert_F / \lVert \mathcal{T} \rVert_F` is
     obtained from the last MTTKRP and the Gram matrices
     (:math:`\lVert \mathcal{T} \rVert^2 - 2 \langle \mathcal{T}, \hat{\mathcal{T}} \rangle +
@@ -732,17 +713,17 @@ def sample_khatri_rao(matrices: Sequence[Any], n_samples: int, skip_matrix: int 
     return sampled, list(indices_list), rows
 
 
-def _relative_error_of(data: np.ndarray, norm_sq: float, split: int,
-                       factors: Sequence[np.ndarray]) -> float:
-    r"""``||T - [[U^(1), ..., U^(N)]]|| / ||T||`` from one grouped contraction.
-
-    Speed: :math:`\langle \mathcal{T}, \hat{\mathcal{T}} \rangle` is one GEMM of the tensor,
-    viewed as a matrix, with the trailing factors' Khatri–Rao product (as
-    :class:`_GroupedMTTKRP`) and a small contraction; :math:`\lVert \hat{\mathcal{T}}
-    \rVert^2` comes from the Gram matrices, so the model is never rebuilt.
+def _relative_error_of(data: np.ndarray, norm_sq: float, factors: Sequence[np.ndarray]
+                       ) -> float:
+    r"""``||T - [[U^(1), ..., U^(N)]]|| / ||T||`` without rebuilding the model:
+    :math:`\lVert \mathcal{T} \rVert^2 - 2\,\mathrm{Re}\langle \mathcal{T},
+    \hat{\mathcal{T}} \rangle + \lVert \hat{\mathcal{T}} \rVert^2`, the inner product
+    :math:`\langle U^{(1)}, M^{(1)} \rangle` from the first mode's MTTKRP and
+    :math:`\lVert \hat{\mathcal{T}} \rVert^2` the sum of the Hadamard product of the Gram
+    matrices :math:`U^{(k)*} U^{(k)}`.
     """
-    mttkrp = _GroupedMTTKRP(data, split)(0, factors)
-    inner = float(np.vdot(factors[0], mttkrp).real)
+    first = mttkrp_sweep(data)(0, factors)
+    inner = float(np.vdot(factors[0], first).real)
     gram = np.ones((factors[0].shape[1],) * 2)
     for f in factors:
         gram = gram * (f.conj().T @ f)
@@ -789,11 +770,10 @@ def randomised_parafac(tensor: Any, rank: int, n_samples: int, n_iter_max: int =
     weights = np.ones(rank)
     order = data.ndim
     norm_sq = float(np.vdot(data, data))
-    split = split_point(data.shape)
     errors: list[float] = []
     best, stagnation = 0.0, 0
     if callback is not None:
-        callback(CPTensor(weights, factors), _relative_error_of(data, norm_sq, split, factors))
+        callback(CPTensor(weights, factors), _relative_error_of(data, norm_sq, factors))
     for iteration in range(n_iter_max):
         for n in range(order):
             kr, indices = sample_khatri_rao(factors, n_samples, skip_matrix=n, random_state=rng)
@@ -803,7 +783,7 @@ def randomised_parafac(tensor: Any, rank: int, n_samples: int, n_iter_max: int =
             if n == 0:  # the slice comes first: NumPy keeps it first
                 sampled = sampled.T
             factors[n] = _solve(kr.T @ kr, (kr.T @ sampled).T)
-        error = _relative_error_of(data, norm_sq, split, factors)
+        error = _relative_error_of(data, norm_sq, factors)
         errors.append(error)
         if callback is not None and callback(CPTensor(weights, factors), error) is True:
             break

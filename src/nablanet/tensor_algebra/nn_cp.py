@@ -23,11 +23,12 @@ for Nonnegative Matrix Factorization", Neural Computation 24(4), 2012.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from nablanet.kernels.registry import dispatch
 from nablanet.tensor_algebra._common import as_data_tensor, check_positive_int
 from nablanet.tensor_algebra.cp import (
     _als,
@@ -62,14 +63,13 @@ def hals_nnls(utm: np.ndarray, utu: np.ndarray, v: np.ndarray | None = None,
     .. math::
 
         x_k \leftarrow \max\Big(0,\; \frac{(U^\top M)_k - \sum_{j \ne k} (U^\top U)_{kj} x_j
-        - \mu/2 \cdot [\text{sparsity}]}{(U^\top U)_{kk}}\Big)
+        - \mu}{(U^\top U)_{kk}}\Big)
 
     (``sparsity_coefficient`` :math:`\mu` is subtracted from the numerator, as TensorLy does),
     until the squared change of a pass falls below ``tol`` times that of the first pass
-    (``exact``: 50,000 passes and tol 1e-16). ``v`` is the starting point (default: the
-    clipped unconstrained solution, rescaled).
+    (``exact``: 50,000 passes and tol 1e-16; the passes are :func:`hals_passes`). ``v`` is
+    the starting point (default: the clipped unconstrained solution, rescaled).
     """
-    rank = utm.shape[0]
     if v is None:
         v = np.clip(np.linalg.solve(utu, utm), 0, None)
         scale = np.sum(utm * v) / np.sum(utu * (v @ v.T))
@@ -79,18 +79,35 @@ def hals_nnls(utm: np.ndarray, utu: np.ndarray, v: np.ndarray | None = None,
     v = np.array(v, dtype=np.float64)
     utm = np.ascontiguousarray(utm, dtype=np.float64)
     utu = np.ascontiguousarray(utu, dtype=np.float64)
-    kernel = _numba_hals()
-    if kernel is not None:  # speed: the same passes, compiled
-        return kernel(utm, utu, v, n_iter_max, tol, float(sparsity_coefficient or 0.0))
+    return dispatch("hals_passes", hals_passes, utm, utu, v,  # type: ignore[no-any-return]
+                    n_iter_max, tol, float(sparsity_coefficient or 0.0))
+
+
+def hals_passes(utm: np.ndarray, utu: np.ndarray, v: np.ndarray, n_iter_max: int, tol: float,
+                sparsity: float) -> np.ndarray:
+    r"""The HALS passes of :func:`hals_nnls` over the rows of ``v`` (updated in place).
+
+    Each pass sets, for :math:`k = 1, \dots, R` in turn (rows with
+    :math:`(U^\top U)_{kk} = 0` are left as they are),
+
+    .. math::
+
+        x_k \leftarrow \max\Big(0,\; \frac{(U^\top M)_k - \sum_{j \ne k} (U^\top U)_{kj} x_j
+        - \mu}{(U^\top U)_{kk}}\Big)
+
+    and the loop stops after ``n_iter_max`` passes or when the pass's squared change
+    :math:`\sum \lVert \Delta x_k \rVert^2` is at most ``tol`` times the first pass's. The
+    fast kernel (``"hals_passes"``, :func:`nablanet.kernels.decompositions.hals_passes`) is the
+    same loop compiled by numba.
+    """
+    rank = utm.shape[0]
     first = 0.0
     for iteration in range(n_iter_max):
         change = 0.0
         for k in range(rank):
             if not utu[k, k]:
                 continue
-            numerator = utm[k] - utu[k] @ v + utu[k, k] * v[k]
-            if sparsity_coefficient is not None:
-                numerator = numerator - sparsity_coefficient
+            numerator = utm[k] - utu[k] @ v + utu[k, k] * v[k] - sparsity
             new = np.maximum(numerator / utu[k, k], 0)
             step = v[k] - new
             change += float(step @ step)
@@ -100,46 +117,6 @@ def hals_nnls(utm: np.ndarray, utu: np.ndarray, v: np.ndarray | None = None,
         if change <= tol * first:
             break
     return v
-
-
-_NUMBA_HALS: list[Callable[..., Any] | None] = []
-
-
-def _numba_hals() -> Callable[..., Any] | None:
-    """:func:`hals_nnls`'s passes as a compiled numba kernel (cached on disk), or None."""
-    if not _NUMBA_HALS:
-        try:
-            import numba
-        except ImportError:  # pragma: no cover - numba is a dependency; keep the NumPy path
-            _NUMBA_HALS.append(None)
-            return None
-
-        @numba.njit(cache=True, nogil=True)
-        def hals_passes(utm, utu, v, n_iter_max, tol, sparsity):  # type: ignore[no-untyped-def]
-            rank, n = utm.shape
-            first = 0.0
-            for iteration in range(n_iter_max):
-                change = 0.0
-                for k in range(rank):
-                    diagonal = utu[k, k]
-                    if diagonal == 0.0:
-                        continue
-                    for j in range(n):
-                        numerator = utm[k, j] + diagonal * v[k, j] - sparsity
-                        for m in range(rank):
-                            numerator -= utu[k, m] * v[m, j]
-                        new = max(numerator / diagonal, 0.0)
-                        step = v[k, j] - new
-                        change += step * step
-                        v[k, j] = new
-                if iteration == 0:
-                    first = change
-                if change <= tol * first:
-                    break
-            return v
-
-        _NUMBA_HALS.append(hals_passes)
-    return _NUMBA_HALS[0]
 
 
 def _prepare(tensor: Any, rank: Any, n_iter_max: Any, tol: Any, cvg_criterion: Any,

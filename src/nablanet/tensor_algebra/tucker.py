@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from nablanet.kernels.registry import dispatch
 from nablanet.random import make_generator
 from nablanet.tensor_algebra._common import (
     as_data_tensor,
@@ -24,7 +25,6 @@ from nablanet.tensor_algebra._common import (
     check_svd,
     gram_eigenvectors,
     left_singular,
-    split_point,
     unfolding_gram,
 )
 from nablanet.tensor_algebra.formats import TuckerTensor
@@ -102,12 +102,24 @@ def _svd_factors(data: np.ndarray, ranks: dict[int, int], modes: Sequence[int], 
     return factors
 
 
-def _balanced_groups(shape: Sequence[int], modes: Sequence[int]) -> tuple[list[int], list[int]]:
-    """``modes`` split into a leading and a trailing group of balanced sizes (see _hooi)."""
-    if len(modes) < 2:
-        return list(modes), []
-    split = split_point([shape[m] for m in modes])
-    return list(modes[:split]), list(modes[split:])
+def hooi_projections(tensor: np.ndarray, modes: Sequence[int]
+                     ) -> Callable[[int, Sequence[np.ndarray]], np.ndarray]:
+    r"""``sweep(n, factors)``, the projection :math:`\mathcal{T} \times_{k \ne n} A^{(k)*}`
+    (``k`` over ``modes``) for one HOOI sweep over ``tensor``, the modes asked for in
+    increasing order.
+
+    The reference projects the whole tensor afresh for every mode; the fast kernel
+    (``"hooi_projections"``, :class:`nablanet.kernels.decompositions.GroupedProjections`)
+    shares the projection onto one group of modes between the modes of the other group. Make
+    one per sweep.
+    """
+    return dispatch("hooi_projections", _projections_of, tensor, modes)  # type: ignore[no-any-return]
+
+
+def _projections_of(tensor: np.ndarray, modes: Sequence[int]
+                    ) -> Callable[[int, Sequence[np.ndarray]], np.ndarray]:
+    """The reference sweep: every projection computed from the whole tensor."""
+    return lambda n, factors: _project(tensor, factors, [k for k in modes if k != n])
 
 
 def _hooi(data: np.ndarray, factors: list[np.ndarray], modes: Sequence[int],
@@ -124,18 +136,14 @@ def _hooi(data: np.ndarray, factors: list[np.ndarray], modes: Sequence[int],
         \mathcal{Y} = \mathcal{T} \times_{k \ne n} A^{(k)*}, \qquad
         A^{(n)} \leftarrow R_n \text{ leading left singular vectors of } Y_{(n)}
 
-    then :math:`\mathcal{C} = \mathcal{T} \times_{k} A^{(k)*}` and the relative error
-    :math:`\sqrt{\lVert \mathcal{T} \rVert^2 - \lVert \mathcal{C} \rVert^2} /
-    \lVert \mathcal{T} \rVert`. With a mask the missing entries of :math:`\mathcal{T}` are
-    replaced by the current model before each sweep. Factors of ``modes`` not in ``update``
-    stay as given.
-
-    Speed (:func:`_balanced_groups`): the modes are split into a leading and a trailing group;
-    the projection onto one group's factors is computed once and shared by every mode of the
-    other group, so a sweep reads the full tensor twice instead of once per mode, and the last
-    mode's :math:`\mathcal{Y}` gives the core with one more small product.
+    (:math:`\mathcal{Y}` from :func:`hooi_projections`), then the core
+    :math:`\mathcal{C} = \mathcal{T} \times_{k} A^{(k)*}`, which is the last
+    :math:`\mathcal{Y}` times its own mode's new factor (no factor changed since), and the
+    relative error :math:`\sqrt{\lVert \mathcal{T} \rVert^2 - \lVert \mathcal{C} \rVert^2} /
+    \lVert \mathcal{T} \rVert` (the factors are orthonormal). With a mask the missing entries of
+    :math:`\mathcal{T}` are replaced by the current model before each sweep. Factors of
+    ``modes`` not in ``update`` stay as given.
     """
-    lead, trail = _balanced_groups(data.shape, modes)
     norm_sq = float(np.vdot(data, data).real)
     errors: list[float] = []
     work = data
@@ -146,18 +154,12 @@ def _hooi(data: np.ndarray, factors: list[np.ndarray], modes: Sequence[int],
         if observed is not None:
             work = np.where(observed, data, _expand(core, factors, modes))
             norm_sq = float(np.vdot(work, work).real)
-        last: np.ndarray | None = None  # the core, when the last update produced it
-        for group, other in ((lead, trail), (trail, lead)):
-            if not any(n in update for n in group):
-                continue
-            shared = _project(work, factors, other)
-            for n in group:
-                if n not in update:
-                    continue
-                y = _project(shared, factors, [k for k in group if k != n])
-                factors[n] = left_singular(unfold(y, n), ranks[n], svd, rng)[0]
-                last = _project(y, factors, [n]) if group is trail and n == group[-1] else None
-        core = last if last is not None else _project(work, factors, modes)
+        projection = hooi_projections(work, modes)
+        y = work
+        for n in update:
+            y = projection(n, factors)
+            factors[n] = left_singular(unfold(y, n), ranks[n], svd, rng)[0]
+        core = _project(y, factors, [update[-1]] if update else modes)
         kept = float(np.vdot(core, core).real)
         error = float(np.sqrt(max(norm_sq - kept, 0.0) / norm_sq)) if norm_sq > 0 else 0.0
         errors.append(error)
