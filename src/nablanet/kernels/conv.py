@@ -424,6 +424,7 @@ class FastConv2D(Conv2D):
         n, (ho, wo), (channels, filters) = xp.shape[0], self.out_hw, u.shape[1:]
         tw, dtype = winograd.tiles(wo), u.dtype
         bias = np.empty(0, dtype) if b is None else np.ascontiguousarray(b, dtype=dtype)
+        input_tiles, output_tiles = winograd.transforms()[:2]
 
         def forward_chunk(a: int, z: int) -> None:
             runs, most_tiles, most_rows = self._tile_runs(a, z, 16 * (channels + filters)
@@ -436,10 +437,10 @@ class FastConv2D(Conv2D):
                 nty = winograd.tiles(rows)
                 count = images * nty * tw
                 v = v_buf[: 16 * count * channels].reshape(16, count, channels)
-                winograd._input_tiles(xp, run.a, run.z, run.y0 // 2, nty, tw, v)
+                input_tiles(xp, run.a, run.z, run.y0 // 2, nty, tw, v)
                 m = np.matmul(v, u, out=m_buf[: 16 * count * filters].reshape(16, count, filters))
                 o = target[: images * rows * wo] if out is None else target[run.out_rows(ho, wo)]
-                winograd._output_tiles(m, o.reshape(images, rows, wo, filters), nty, tw,
+                output_tiles(m, o.reshape(images, rows, wo, filters), nty, tw,
                                        bias, relu)
                 if emit is not None:
                     emit(run, o)
@@ -460,6 +461,7 @@ class FastConv2D(Conv2D):
         u_t = np.ascontiguousarray(u.transpose(0, 2, 1))
         dxp = np.zeros(self.padded_shape, dtype=dtype) if need_x else None
         partial: dict[int, tuple[Any, Any]] = {}
+        input_tiles, _, grad_tiles, scatter_tiles = winograd.transforms()
 
         def backward_chunk(a: int, z: int) -> None:
             du = np.zeros(u.shape, dtype) if need_w else None
@@ -476,16 +478,16 @@ class FastConv2D(Conv2D):
                 count = images * nty * tw
                 g = np.ascontiguousarray(run_grad(run, scratch))
                 dm = dm_buf[: 16 * count * filters].reshape(16, count, filters)
-                winograd._grad_tiles(g.reshape(images, rows, wo, filters), dm, nty, tw)
+                grad_tiles(g.reshape(images, rows, wo, filters), dm, nty, tw)
                 v = v_buf[: 16 * count * channels].reshape(16, count, channels)
                 if du is not None:
-                    winograd._input_tiles(xp, run.a, run.z, run.y0 // 2, nty, tw, v)
+                    input_tiles(xp, run.a, run.z, run.y0 // 2, nty, tw, v)
                     du += np.matmul(v.transpose(0, 2, 1), dm, out=du_run)
                 if gb_part is not None:
                     gb_part += _column_sums(g)
                 if dxp is not None:
                     np.matmul(dm, u_t, out=v)
-                    winograd._scatter_tiles(v, dxp, run.a, run.z, run.y0 // 2, nty, tw)
+                    scatter_tiles(v, dxp, run.a, run.z, run.y0 // 2, nty, tw)
             partial[a] = (du, gb_part)
 
         split_batch(backward_chunk, n, xp.nbytes + grad_bytes)

@@ -49,6 +49,7 @@ asserts below 1e-6.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -76,6 +77,14 @@ def applies(kernel: tuple[int, ...], strides: tuple[int, ...], dilation: tuple[i
     return (tuple(kernel) == (3, 3) and tuple(strides) == (1, 1) and tuple(dilation) == (1, 1)
             and channels >= MIN_CHANNELS and np.dtype(dtype) in (np.float32, np.float64)
             and _input_tiles is not None)
+
+
+def transforms() -> tuple[Callable[..., None], ...]:
+    """The compiled tile transforms: input, output, output gradient, input-gradient scatter
+    (present whenever :func:`applies` said yes)."""
+    kernels = (_input_tiles, _output_tiles, _grad_tiles, _scatter_tiles)
+    assert all(k is not None for k in kernels), "Winograd needs numba (see applies)"
+    return kernels  # type: ignore[return-value]
 
 
 def filter_transform(w: np.ndarray) -> np.ndarray:
