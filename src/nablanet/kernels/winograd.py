@@ -91,15 +91,16 @@ def filter_transform(w: np.ndarray) -> np.ndarray:
     """:math:`U = G g G^\\top` of a ``(3, 3, C, F)`` kernel, as ``(16, C, F)`` (position
     ``p = 4 i + j``)."""
     g = G.astype(w.dtype)
-    u = np.einsum("pi,ijcf,qj->pqcf", g, w, g)
-    return np.ascontiguousarray(u.reshape(16, *w.shape[2:]))
+    gw = (g @ w.reshape(3, -1)).reshape(4, 3, -1)  # G along the kernel's rows: (4, 3, C·F)
+    return (g @ gw).reshape(16, *w.shape[2:])  # then along its columns (as two GEMMs)
 
 
 def filter_grad(du: np.ndarray) -> np.ndarray:
     """:math:`\\bar g = G^\\top \\bar U G`: the kernel gradient ``(3, 3, C, F)`` from the
     ``(16, C, F)`` gradient of :math:`U`."""
-    g = G.astype(du.dtype)
-    return np.einsum("pi,pqcf,qj->ijcf", g, du.reshape(4, 4, *du.shape[1:]), g)
+    gt = G.T.astype(du.dtype)
+    rows = (gt @ du.reshape(4, -1)).reshape(3, 4, -1)  # Gᵀ along the rows: (3, 4, C·F)
+    return (gt @ rows).reshape(3, 3, *du.shape[1:])
 
 
 def tiles(size: int) -> int:
