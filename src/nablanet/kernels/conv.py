@@ -11,7 +11,11 @@ machine:
 * an input with few channels (the first layer of an image model) is kept as an NCHW copy whose
   windows give the im2col matrix transposed from long contiguous rows (:func:`planar_windows`);
 * bias + ReLU and the ReLU mask of the gradient are compiled in-place passes, and col2im is a
-  compiled scatter-add (numba, through :mod:`nablanet.kernels._numba`).
+  compiled scatter-add (numba, through :mod:`nablanet.kernels._numba`);
+* a 3×3 stride-1 convolution with at least :data:`nablanet.kernels.winograd.MIN_CHANNELS`
+  input channels does its three products by Winograd's F(2×2, 3×3) instead of im2col
+  (:mod:`nablanet.kernels.winograd`; ``FastConv2D._winograd_forward`` / ``_winograd_backward``),
+  in the same runs of images or bands of (an even number of) rows.
 
 Grouped convolutions (``groups > 1``) and dtypes other than float32/float64 use the reference.
 docs/performance.md records the measurements behind each choice.
