@@ -216,7 +216,7 @@ class FastConv2D(Conv2D):
     __slots__ = ("x_windows", "x_planar", "x_padded", "wino_u")
     x_windows: Any  # the padded input's windows (a view)
     x_planar: Any  # few input channels: the padded input as NCHW (see _PLANAR_MAX_RUN); or None
-    x_padded: Any  # the padded input (NHWC)
+    x_padded: Any  # the padded input (NHWC), for the Winograd backward; or None
     wino_u: Any  # 3×3 stride 1: the Winograd filter transform U (kernels.winograd); or None
 
     def forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
@@ -237,12 +237,11 @@ class FastConv2D(Conv2D):
         (filled by the forward's batch chunks). A 3×3 stride-1 convolution with enough input
         channels runs by Winograd's F(2×2, 3×3) (:mod:`nablanet.kernels.winograd`) instead, and
         keeps its filter transform."""
-        self.x_planar = None
-        self.x_padded = xp
-        self.wino_u = None
+        self.x_planar = self.x_padded = self.wino_u = None
         if xp.dtype == self.w2.dtype and winograd.applies(
                 self.w_shape[:2], self.strides, self.dilation, xp.shape[3], xp.dtype):
             self.wino_u = winograd.filter_transform(self.w2.reshape(self.w_shape))
+            self.x_padded = xp
         if self.strides[1] == 1 and self.w_shape[1] * xp.shape[3] <= _PLANAR_MAX_RUN:
             n, hp, wp, channels = xp.shape
             self.x_planar = np.empty((n, channels, hp, wp), dtype=xp.dtype)
