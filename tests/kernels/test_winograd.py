@@ -160,3 +160,37 @@ def test_float32_error_is_a_few_ulps_of_the_output_scale() -> None:
     for a, e in zip(fast, exact):
         assert a.dtype == np.float32
         assert np.max(np.abs(a - e)) / np.max(np.abs(e)) < 1e-6
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, bias", [
+    ((5, 11, 13, 8), 0.1),  # odd conv output (9×11): a tile row and column no window covers
+    ((3, 10, 10, 16), 0.1),
+    ((2, 7, 7, 8), None),  # constant input and kernel below: every window a tie
+    ((2, 7, 7, 8), -100.0),  # ... and with every maximum negative: no gradient at all
+])
+def test_pool_fused_into_the_output_transform(monkeypatch: Any, dtype: Any, shape: tuple,
+                                              bias: Any) -> None:
+    """Conv2D + 2×2 max pool with the pool taken inside Winograd's output transform (and its
+    gradient built from the winner codes) gives the composition's values and winners exactly:
+    the output and the x and w gradients bit for bit; the bias gradient, summed in another
+    order, to rounding."""
+    from nablanet.functional import max_pool2d
+
+    monkeypatch.setattr(threads, "worker_count", lambda: 2)
+    monkeypatch.setattr(threads, "SPLIT_MIN_BYTES", 0)
+    if bias is None or bias < 0:
+        arrays = [np.ones(shape), np.ones((3, 3, shape[3], 4)), np.full(4, bias or 0.5)]
+    else:
+        arrays = _arrays(*shape, 6, seed=shape[3])
+    calls = _counting(monkeypatch)
+    fused = _step(conv2d_max_pool2d, arrays, dtype=dtype)
+    composed = _step(lambda x, w, b: max_pool2d(conv2d(x, w, b, activation="relu"), 2),
+                     arrays, dtype=dtype)
+    assert calls  # both ran by Winograd
+    for a, b in zip(fused[:3], composed[:3]):
+        np.testing.assert_array_equal(a, b)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(fused[3], composed[3], rtol=tolerance, atol=tolerance)
+    if bias is not None and bias < 0:
+        assert not np.any(fused[2]) and not np.any(fused[3])

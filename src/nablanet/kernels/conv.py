@@ -420,21 +420,26 @@ class FastConv2D(Conv2D):
 
     def _winograd_forward(self, xp: np.ndarray, b: np.ndarray | None, relu: bool,
                           out: np.ndarray | None,
-                          emit: Callable[[Run, np.ndarray], None] | None) -> None:
+                          emit: Callable[[Run, np.ndarray], None] | None,
+                          pooled: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """:meth:`_forward_by_batch` by Winograd: per run, the input tiles' transform, 16
-        GEMMs with the filter transform, and the output transform with bias + relu."""
+        GEMMs with the filter transform, and the output transform with bias + relu; or, with
+        ``pooled`` (the max pool's output and winner codes: 2×2 windows, stride 2, and
+        ``relu``), the output transform fused with the pool (the conv output never exists)."""
         u = self.wino_u
         n, (ho, wo), (channels, filters) = xp.shape[0], self.out_hw, u.shape[1:]
         tw, dtype = winograd.tiles(wo), u.dtype
         bias = np.empty(0, dtype) if b is None else np.ascontiguousarray(b, dtype=dtype)
-        input_tiles, output_tiles = winograd.transforms()[:2]
+        input_tiles, output_tiles, _, _, output_pool_tiles, _ = winograd.transforms()
 
         def forward_chunk(a: int, z: int) -> None:
             runs, most_tiles, most_rows = self._tile_runs(a, z, 16 * (channels + filters)
                                                           * dtype.itemsize)
             v_buf = np.empty(16 * most_tiles * channels, dtype)
             m_buf = np.empty(16 * most_tiles * filters, dtype)
-            target = np.empty((most_rows, filters), dtype) if out is None else out
+            target = out
+            if out is None and pooled is None:
+                target = np.empty((most_rows, filters), dtype)
             for run in runs:
                 images, rows = run.z - run.a, run.y1 - run.y0
                 nty = winograd.tiles(rows)
@@ -442,19 +447,29 @@ class FastConv2D(Conv2D):
                 v = v_buf[: 16 * count * channels].reshape(16, count, channels)
                 input_tiles(xp, run.a, run.z, run.y0 // 2, nty, tw, v)
                 m = np.matmul(v, u, out=m_buf[: 16 * count * filters].reshape(16, count, filters))
+                if pooled is not None:
+                    window_rows = slice(run.y0 // 2, run.y0 // 2 + rows // 2)
+                    output_pool_tiles(m, pooled[0][run.a : run.z, window_rows],
+                                      pooled[1][run.a : run.z, window_rows], nty, tw, bias)
+                    continue
+                assert target is not None
                 o = target[: images * rows * wo] if out is None else target[run.out_rows(ho, wo)]
-                output_tiles(m, o.reshape(images, rows, wo, filters), nty, tw,
-                                       bias, relu)
+                output_tiles(m, o.reshape(images, rows, wo, filters), nty, tw, bias, relu)
                 if emit is not None:
                     emit(run, o)
 
         split_batch(forward_chunk, n, n * ho * wo * filters * dtype.itemsize + xp.nbytes)
 
-    def _winograd_backward(self, n: int, run_grad: Callable[[Run, np.ndarray], np.ndarray],
-                           grad_bytes: int) -> tuple[Any, ...]:
+    def _winograd_backward(self, n: int,
+                           run_grad: Callable[[Run, np.ndarray], np.ndarray] | None,
+                           grad_bytes: int,
+                           pooled: tuple[np.ndarray, np.ndarray] | None = None
+                           ) -> tuple[Any, ...]:
         """:meth:`_backward_runs` by Winograd (the adjoint of :meth:`_winograd_forward`): per
-        run, the output gradient's tile transform, then 16 GEMMs each for the filter
-        transform's gradient and for the input tiles' gradient, scattered onto the input."""
+        run, the output gradient's tile transform (from ``run_grad``'s rows; or, with
+        ``pooled``, the pooled gradient and winner codes of the fused 2×2 max pool, straight
+        into the transform), then 16 GEMMs each for the filter transform's gradient and for
+        the input tiles' gradient, scattered onto the input."""
         u, xp = self.wino_u, self.x_padded
         channels, filters = u.shape[1:]
         need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
@@ -464,7 +479,8 @@ class FastConv2D(Conv2D):
         u_t = np.ascontiguousarray(u.transpose(0, 2, 1))
         dxp = np.zeros(self.padded_shape, dtype=dtype) if need_x else None
         partial: dict[int, tuple[Any, Any]] = {}
-        input_tiles, _, grad_tiles, scatter_tiles = winograd.transforms()
+        input_tiles, _, grad_tiles, scatter_tiles, _, pool_grad_tiles = winograd.transforms()
+        no_bias = np.empty(0, dtype)
 
         def backward_chunk(a: int, z: int) -> None:
             du = np.zeros(u.shape, dtype) if need_w else None
@@ -474,20 +490,27 @@ class FastConv2D(Conv2D):
                 a, z, 16 * (2 * channels + filters) * dtype.itemsize)
             v_buf = np.empty(16 * most_tiles * channels, dtype)  # V, then V̄
             dm_buf = np.empty(16 * most_tiles * filters, dtype)
-            scratch = np.empty((most_rows, filters), dtype)
+            scratch = np.empty((most_rows if pooled is None else 0, filters), dtype)
             for run in runs:
                 images, rows = run.z - run.a, run.y1 - run.y0
                 nty = winograd.tiles(rows)
                 count = images * nty * tw
-                g = np.ascontiguousarray(run_grad(run, scratch))
                 dm = dm_buf[: 16 * count * filters].reshape(16, count, filters)
-                grad_tiles(g.reshape(images, rows, wo, filters), dm, nty, tw)
+                if pooled is not None:
+                    window_rows = slice(run.y0 // 2, run.y0 // 2 + rows // 2)
+                    pool_grad_tiles(pooled[0][run.a : run.z, window_rows],
+                                    pooled[1][run.a : run.z, window_rows], dm, nty, tw,
+                                    no_bias if gb_part is None else gb_part)
+                else:
+                    assert run_grad is not None
+                    g = np.ascontiguousarray(run_grad(run, scratch))
+                    grad_tiles(g.reshape(images, rows, wo, filters), dm, nty, tw)
+                    if gb_part is not None:
+                        gb_part += _column_sums(g)
                 v = v_buf[: 16 * count * channels].reshape(16, count, channels)
                 if du is not None:
                     input_tiles(xp, run.a, run.z, run.y0 // 2, nty, tw, v)
                     du += np.matmul(v.transpose(0, 2, 1), dm, out=du_run)
-                if gb_part is not None:
-                    gb_part += _column_sums(g)
                 if dxp is not None:
                     np.matmul(dm, u_t, out=v)
                     scatter_tiles(v, dxp, run.a, run.z, run.y0 // 2, nty, tw)

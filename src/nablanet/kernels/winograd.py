@@ -80,9 +80,11 @@ def applies(kernel: tuple[int, ...], strides: tuple[int, ...], dilation: tuple[i
 
 
 def transforms() -> tuple[Callable[..., None], ...]:
-    """The compiled tile transforms: input, output, output gradient, input-gradient scatter
-    (present whenever :func:`applies` said yes)."""
-    kernels = (_input_tiles, _output_tiles, _grad_tiles, _scatter_tiles)
+    """The compiled tile transforms: input, output, output gradient, input-gradient scatter,
+    and the output and output-gradient transforms fused with a 2×2 max pool (present whenever
+    :func:`applies` said yes)."""
+    kernels = (_input_tiles, _output_tiles, _grad_tiles, _scatter_tiles, _output_pool_tiles,
+               _pool_grad_tiles)
     assert all(k is not None for k in kernels), "Winograd needs numba (see applies)"
     return kernels  # type: ignore[return-value]
 
@@ -327,4 +329,109 @@ def _scatter_tiles(dv, dxp, n0, n1, ty0, nty, tw):  # type: ignore[no-untyped-de
                         r3[x + 2, c] += s31 + s32 - s30
                         if col3:
                             r3[x + 3, c] -= s33
+                t += 1
+
+
+# --- fused with a 2×2 max pool (kernels.conv_pool): a tile's 2×2 outputs are a pool window ---
+@njit()
+def _output_pool_tiles(m, out, winner, nty, tw, bias):  # type: ignore[no-untyped-def]
+    """The max pool of ``relu(Aᵀ M A + bias)`` over each tile (2×2 windows, stride 2): maxima
+    to ``out`` and winner codes to ``winner`` (the run's ``(images, Ho // 2, Wo // 2, F)``),
+    as :mod:`nablanet.kernels.pooling`'s forward kernel computes them from the conv output
+    (same arithmetic, same first winner on ties; the code gets 64 added when the maximum is
+    not positive). Tiles past the last whole window (an odd height or width) are skipped."""
+    images, rows, cols, filters = out.shape
+    has_bias = bias.shape[0] > 0
+    zero = out.dtype.type(0)
+    t = 0
+    for n in range(images):
+        for ty in range(nty):
+            for tx in range(tw):
+                if ty >= rows or tx >= cols:
+                    t += 1
+                    continue
+                o = out[n, ty, tx]
+                k = winner[n, ty, tx]
+                for f in range(filters):
+                    b00 = m[0, t, f] + m[4, t, f] + m[8, t, f]
+                    b01 = m[1, t, f] + m[5, t, f] + m[9, t, f]
+                    b02 = m[2, t, f] + m[6, t, f] + m[10, t, f]
+                    b03 = m[3, t, f] + m[7, t, f] + m[11, t, f]
+                    b10 = m[4, t, f] - m[8, t, f] - m[12, t, f]
+                    b11 = m[5, t, f] - m[9, t, f] - m[13, t, f]
+                    b12 = m[6, t, f] - m[10, t, f] - m[14, t, f]
+                    b13 = m[7, t, f] - m[11, t, f] - m[15, t, f]
+                    b = bias[f] if has_bias else zero
+                    v0 = (b00 + b01 + b02) + b
+                    v1 = (b01 - b02 - b03) + b
+                    v2 = (b10 + b11 + b12) + b
+                    v3 = (b11 - b12 - b13) + b
+                    top = v1 > v0  # strictly: ties keep the first winner
+                    m01 = v1 if top else v0
+                    t01 = 1 if top else 0
+                    bottom = v3 > v2
+                    m23 = v3 if bottom else v2
+                    t23 = 3 if bottom else 2
+                    lower = m23 > m01
+                    mx = m23 if lower else m01
+                    tap = t23 if lower else t01
+                    o[f] = zero if mx < 0 else mx
+                    k[f] = tap if mx > 0 else tap | 64
+                t += 1
+
+
+@njit()
+def _pool_grad_tiles(g, winner, dm, nty, tw, gb):  # type: ignore[no-untyped-def]
+    """``dm[p, t, :] = (A Z̄ Aᵀ)[p]`` where each tile's conv-output gradient ``Z̄`` is the
+    pooled gradient ``g`` at the window's winner and 0 elsewhere (all 0 when the maximum was
+    not positive: the ReLU's mask; and for tiles past the last whole window); ``gb`` (the bias
+    gradient, if not empty) gets each tile's sum of ``Z̄`` added."""
+    images, rows, cols, filters = g.shape
+    has_bias = gb.shape[0] > 0
+    zero = dm.dtype.type(0)
+    t = 0
+    for n in range(images):
+        for ty in range(nty):
+            for tx in range(tw):
+                if ty >= rows or tx >= cols:
+                    for p in range(16):
+                        for f in range(filters):
+                            dm[p, t, f] = zero
+                    t += 1
+                    continue
+                gg = g[n, ty, tx]
+                k = winner[n, ty, tx]
+                for f in range(filters):
+                    v = gg[f]
+                    code = k[f]
+                    y00 = v if code == 0 else zero
+                    y01 = v if code == 1 else zero
+                    y10 = v if code == 2 else zero
+                    y11 = v if code == 3 else zero
+                    if has_bias:
+                        gb[f] += v if code < 4 else zero
+                    b00 = y00
+                    b01 = y00 + y01
+                    b02 = y00 - y01
+                    b03 = -y01
+                    b10 = y10
+                    b11 = y10 + y11
+                    b12 = y10 - y11
+                    b13 = -y11
+                    dm[0, t, f] = b00
+                    dm[1, t, f] = b01
+                    dm[2, t, f] = b02
+                    dm[3, t, f] = b03
+                    dm[4, t, f] = b00 + b10
+                    dm[5, t, f] = b01 + b11
+                    dm[6, t, f] = b02 + b12
+                    dm[7, t, f] = b03 + b13
+                    dm[8, t, f] = b00 - b10
+                    dm[9, t, f] = b01 - b11
+                    dm[10, t, f] = b02 - b12
+                    dm[11, t, f] = b03 - b13
+                    dm[12, t, f] = -b10
+                    dm[13, t, f] = -b11
+                    dm[14, t, f] = -b12
+                    dm[15, t, f] = -b13
                 t += 1
