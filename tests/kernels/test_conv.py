@@ -209,3 +209,34 @@ def test_split_matmul_matches_numpy(monkeypatch: Any, shape: tuple) -> None:
     np.testing.assert_allclose(y.data, a @ b, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(at.grad, g @ b.T, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(bt.grad, a.T @ g, rtol=1e-12, atol=1e-12)
+
+
+def test_matmul_gradients_become_grad_without_a_copy() -> None:
+    """FastMatMul's gradients are new products (``fresh_grads``): a leaf's first gradient is
+    taken as its ``.grad`` without a copy, yet owned by it alone; later ones are added; a leaf
+    used twice gets the sum; the reference path still copies."""
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((5, 4)), rng.standard_normal((4, 4))
+    seen: list[Any] = []
+    real = linalg_kernels.FastMatMul.backward
+
+    def spy(self: Any, grad: np.ndarray) -> Any:
+        out = real(self, grad)
+        seen.extend(out)
+        return out
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(linalg_kernels.FastMatMul, "backward", spy)
+        at = nb.tensor(a, dtype=np.float64, requires_grad=True)
+        bt = nb.tensor(b, dtype=np.float64, requires_grad=True)
+        (at @ bt).sum().backward()
+    assert any(bt.grad is s for s in seen) and bt.grad.flags.writeable
+    np.testing.assert_allclose(bt.grad, a.T @ np.ones((5, 4)), rtol=1e-12)
+    first = bt.grad.copy()
+    (at @ bt).sum().backward()  # accumulates into the same array
+    np.testing.assert_allclose(bt.grad, 2 * first, rtol=1e-12)
+    np.testing.assert_allclose(at.grad, 2 * np.ones((5, 4)) @ b.T, rtol=1e-12)
+    ct = nb.tensor(b, dtype=np.float64, requires_grad=True)
+    (ct @ ct).sum().backward()  # the same leaf on both sides: both gradients summed
+    ones = np.ones((4, 4))
+    np.testing.assert_allclose(ct.grad, ones @ b.T + b.T @ ones, rtol=1e-12)

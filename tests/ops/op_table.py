@@ -602,6 +602,12 @@ LARGE_CASES: list[OpCase] = [
     OpCase("Conv2DMaxPool2D",
            lambda x, w, b: _conv_pool.conv2d_max_pool2d(x, w, b, padding="same", pool_size=3),
            [randn(6, 64, 64, 3), randn(3, 3, 3, 16), randn(16)], None, id="large-planar-3x3"),
+    # 3×3 stride 1, >= 8 channels: Winograd F(2×2, 3×3) (kernels/winograd.py); odd sizes
+    OpCase("Conv2D", lambda x, w, b: _conv.conv2d(x, w, b, activation="relu"),
+           [randn(6, 33, 31, 64), randn(3, 3, 64, 16), randn(16)], None,
+           id="large-winograd-odd"),
+    OpCase("Conv2DMaxPool2D", lambda x, w, b: _conv_pool.conv2d_max_pool2d(x, w, b, padding="same"),
+           [randn(8, 31, 30, 16), randn(3, 3, 16, 32), randn(32)], None, id="large-winograd"),
     OpCase("MatMul", lambda a, b: a @ b, [randn(512, 300), randn(300, 256)], None,
            id="large-rows"),
     OpCase("MatMul", lambda a, b: a @ b, [randn(64, 300), randn(300, 1024)], None,

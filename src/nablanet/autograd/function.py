@@ -120,6 +120,11 @@ class Function:
         For each positional input, whether it is a Tensor that requires a gradient.
         Set before ``forward`` runs; ``forward`` and ``backward`` may skip work for
         inputs that need none.
+    fresh_grads : bool (class attribute, default False)
+        True when ``backward`` returns arrays that nothing else holds (computed anew: not
+        the incoming gradient, an input, a saved array or a view of one). A leaf's first
+        gradient is then taken as its ``.grad`` as it is, instead of a copy (which, for a
+        large weight, costs a pass over fresh memory every step).
 
     Examples
     --------
@@ -142,6 +147,7 @@ class Function:
     inputs: tuple[Any, ...]
     needs_input_grad: tuple[bool, ...]
     _seq: int
+    fresh_grads = False
 
     def forward(self, *args: Any, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
@@ -356,7 +362,8 @@ def _propagate(root: Tensor, grad: np.ndarray, retain_graph: bool,
                         _add_to(targets[id(parent)], pg)
                 elif pfn is None:  # a leaf: accumulate into .grad (a fresh array at first)
                     if parent.grad is None:
-                        parent.grad = np.array(pg, dtype=pdata.dtype, copy=True)
+                        parent.grad = pg if fn.fresh_grads and pg.dtype == pdata.dtype \
+                            and pg is not g else np.array(pg, dtype=pdata.dtype, copy=True)
                     else:
                         parent.grad += pg
                 elif pfn is _FREED_NODE:

@@ -6,6 +6,8 @@ same primitives organised for the machine, each registered for the primitive it 
 
 * :mod:`~nablanet.kernels.conv`: conv1d / conv2d / conv2d_transpose, im2col a few images or a
   band of rows at a time on worker threads, compiled bias + ReLU and col2im;
+* :mod:`~nablanet.kernels.winograd`: Winograd's F(2×2, 3×3) for 3×3 stride-1 convolutions
+  (used by ``conv`` and ``conv_pool``);
 * :mod:`~nablanet.kernels.pooling`: max pooling, one compiled pass each way;
 * :mod:`~nablanet.kernels.conv_pool`: the fused Conv2D + ReLU + max pooling;
 * :mod:`~nablanet.kernels.linalg`: big 2-D products split over the worker threads;

@@ -11,7 +11,11 @@ machine:
 * an input with few channels (the first layer of an image model) is kept as an NCHW copy whose
   windows give the im2col matrix transposed from long contiguous rows (:func:`planar_windows`);
 * bias + ReLU and the ReLU mask of the gradient are compiled in-place passes, and col2im is a
-  compiled scatter-add (numba, through :mod:`nablanet.kernels._numba`).
+  compiled scatter-add (numba, through :mod:`nablanet.kernels._numba`);
+* a 3×3 stride-1 convolution with at least :data:`nablanet.kernels.winograd.MIN_CHANNELS`
+  input channels does its three products by Winograd's F(2×2, 3×3) instead of im2col
+  (:mod:`nablanet.kernels.winograd`; ``FastConv2D._winograd_forward`` / ``_winograd_backward``),
+  in the same runs of images or bands of (an even number of) rows.
 
 Grouped convolutions (``groups > 1``) and dtypes other than float32/float64 use the reference.
 docs/performance.md records the measurements behind each choice.
@@ -19,12 +23,14 @@ docs/performance.md records the measurements behind each choice.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from nablanet.autograd.tensor import Tensor
+from nablanet.kernels import winograd
 from nablanet.kernels._numba import njit
 from nablanet.kernels.registry import register
 from nablanet.kernels.threads import split_batch
@@ -187,15 +193,18 @@ class Run(NamedTuple):
         return slice((self.a * ho + self.y0) * wo, ((self.z - 1) * ho + self.y1) * wo)
 
 
-def _sub_chunks(a: int, z: int, bytes_per_image: int, ho: int, align: int = 1) -> list[Run]:
-    """``[a, z)`` cut into runs whose im2col rows take about ``_SUB_BYTES``: several images,
-    or, when one image's rows take more, bands of rows (a multiple of ``align`` rows, except
-    at the bottom of the image), each image's bands in order."""
-    step = _SUB_BYTES // max(bytes_per_image, 1)
+def _sub_chunks(a: int, z: int, bytes_per_image: int, ho: int, align: int = 1,
+                budget: int | None = None) -> list[Run]:
+    """``[a, z)`` cut into runs whose buffers take about ``budget`` bytes (``bytes_per_image``
+    for a whole image; ``_SUB_BYTES`` by default): several images, or, when one image's take
+    more, bands of rows (a multiple of ``align`` rows, except at the bottom of the image), each
+    image's bands in order."""
+    budget = _SUB_BYTES if budget is None else budget
+    step = budget // max(bytes_per_image, 1)
     if step >= 1 or ho <= align:
         step = max(step, 1)
         return [Run(k, min(k + step, z), 0, ho) for k in range(a, z, step)]
-    band = max(align, ho * _SUB_BYTES // bytes_per_image // align * align)
+    band = max(align, ho * budget // bytes_per_image // align * align)
     return [Run(k, k + 1, y, min(y + band, ho)) for k in range(a, z) for y in range(0, ho, band)]
 
 
@@ -204,9 +213,11 @@ class FastConv2D(Conv2D):
     """:class:`nablanet.ops.conv.Conv2D` (``groups == 1``), worked through the batch a few
     images or rows at a time on worker threads (see the module docstring)."""
 
-    __slots__ = ("x_windows", "x_planar")
+    __slots__ = ("x_windows", "x_planar", "x_padded", "wino_u")
     x_windows: Any  # the padded input's windows (a view)
     x_planar: Any  # few input channels: the padded input as NCHW (see _PLANAR_MAX_RUN); or None
+    x_padded: Any  # the padded input (NHWC), for the Winograd backward; or None
+    wino_u: Any  # 3×3 stride 1: the Winograd filter transform U (kernels.winograd); or None
 
     def forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
                 strides: Any = (1, 1), padding: Any = "valid", dilation_rate: Any = (1, 1),
@@ -223,8 +234,14 @@ class FastConv2D(Conv2D):
 
     def _keep_input(self, xp: np.ndarray) -> None:
         """Save the padded input's windows (a view), or an NCHW copy of it for few channels
-        (filled by the forward's batch chunks)."""
-        self.x_planar = None
+        (filled by the forward's batch chunks). A 3×3 stride-1 convolution with enough input
+        channels runs by Winograd's F(2×2, 3×3) (:mod:`nablanet.kernels.winograd`) instead, and
+        keeps its filter transform."""
+        self.x_planar = self.x_padded = self.wino_u = None
+        if xp.dtype == self.w2.dtype and winograd.applies(
+                self.w_shape[:2], self.strides, self.dilation, xp.shape[3], xp.dtype):
+            self.wino_u = winograd.filter_transform(self.w2.reshape(self.w_shape))
+            self.x_padded = xp
         if self.strides[1] == 1 and self.w_shape[1] * xp.shape[3] <= _PLANAR_MAX_RUN:
             n, hp, wp, channels = xp.shape
             self.x_planar = np.empty((n, channels, hp, wp), dtype=xp.dtype)
@@ -248,6 +265,9 @@ class FastConv2D(Conv2D):
         buffer that stays in cache and is handed to ``emit(run, rows)`` (``out`` is then
         None: the whole output never exists).
         """
+        if self.wino_u is not None:
+            self._winograd_forward(xp, b, relu, out, emit)
+            return
         w2 = self.w2
         n, (ho, wo), filters = xp.shape[0], self.out_hw, w2.shape[1]
         dtype = np.result_type(xp, w2)
@@ -330,6 +350,8 @@ class FastConv2D(Conv2D):
         computes their column gradient (one GEMM) and scatters it into the padded input
         gradient with col2im while it is in cache. The partial sums are added at the end.
         """
+        if self.wino_u is not None and np.dtype(grad_dtype) == self.wino_u.dtype:
+            return self._winograd_backward(n, run_grad, grad_bytes)
         filters = self.w_shape[3]
         need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
         need_b = self.has_bias and self.needs_input_grad[2]
@@ -374,6 +396,134 @@ class FastConv2D(Conv2D):
             for part in parts[1:]:
                 gw += part[0]
             gw = gw.reshape(self.w_shape)
+        if need_b:
+            gb = parts[0][1]
+            for part in parts[1:]:
+                gb += part[1]
+        if dxp is not None:
+            gx = _crop_nhwc(dxp, self.pads, self.x_shape[1:3])
+        return (gx, gw, gb) if self.has_bias else (gx, gw)
+
+
+    # --- Winograd F(2×2, 3×3) (kernels.winograd) -----------------------------------------------
+    def _tile_runs(self, a: int, z: int, per_tile: int) -> tuple[list[Run], int, int]:
+        """The runs of the chunk ``[a, z)`` for the Winograd path (bands of an even number of
+        output rows: whole tiles), the most tiles and the most output rows one of them has."""
+        ho, wo = self.out_hw
+        tw = winograd.tiles(wo)
+        align = math.lcm(2, self._row_align())
+        runs = _sub_chunks(a, z, winograd.tiles(ho) * tw * per_tile, ho, align,
+                           winograd.RUN_BYTES)
+        first = runs[0]  # the longest
+        nimg, rows = first.z - first.a, first.y1 - first.y0
+        return runs, nimg * winograd.tiles(rows) * tw, nimg * rows * wo
+
+    def _winograd_forward(self, xp: np.ndarray, b: np.ndarray | None, relu: bool,
+                          out: np.ndarray | None,
+                          emit: Callable[[Run, np.ndarray], None] | None,
+                          pooled: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """:meth:`_forward_by_batch` by Winograd: per run, the input tiles' transform, 16
+        GEMMs with the filter transform, and the output transform with bias + relu; or, with
+        ``pooled`` (the max pool's output and winner codes: 2×2 windows, stride 2, and
+        ``relu``), the output transform fused with the pool (the conv output never exists)."""
+        u = self.wino_u
+        n, (ho, wo), (channels, filters) = xp.shape[0], self.out_hw, u.shape[1:]
+        tw, dtype = winograd.tiles(wo), u.dtype
+        bias = np.empty(0, dtype) if b is None else np.ascontiguousarray(b, dtype=dtype)
+        input_tiles, output_tiles, _, _, output_pool_tiles, _ = winograd.transforms()
+
+        def forward_chunk(a: int, z: int) -> None:
+            runs, most_tiles, most_rows = self._tile_runs(a, z, 16 * (channels + filters)
+                                                          * dtype.itemsize)
+            v_buf = np.empty(16 * most_tiles * channels, dtype)
+            m_buf = np.empty(16 * most_tiles * filters, dtype)
+            target = out
+            if out is None and pooled is None:
+                target = np.empty((most_rows, filters), dtype)
+            for run in runs:
+                images, rows = run.z - run.a, run.y1 - run.y0
+                nty = winograd.tiles(rows)
+                count = images * nty * tw
+                v = v_buf[: 16 * count * channels].reshape(16, count, channels)
+                input_tiles(xp, run.a, run.z, run.y0 // 2, nty, tw, v)
+                m = np.matmul(v, u, out=m_buf[: 16 * count * filters].reshape(16, count, filters))
+                if pooled is not None:
+                    window_rows = slice(run.y0 // 2, run.y0 // 2 + rows // 2)
+                    output_pool_tiles(m, pooled[0][run.a : run.z, window_rows],
+                                      pooled[1][run.a : run.z, window_rows], nty, tw, bias)
+                    continue
+                assert target is not None
+                o = target[: images * rows * wo] if out is None else target[run.out_rows(ho, wo)]
+                output_tiles(m, o.reshape(images, rows, wo, filters), nty, tw, bias, relu)
+                if emit is not None:
+                    emit(run, o)
+
+        split_batch(forward_chunk, n, n * ho * wo * filters * dtype.itemsize + xp.nbytes)
+
+    def _winograd_backward(self, n: int,
+                           run_grad: Callable[[Run, np.ndarray], np.ndarray] | None,
+                           grad_bytes: int,
+                           pooled: tuple[np.ndarray, np.ndarray] | None = None
+                           ) -> tuple[Any, ...]:
+        """:meth:`_backward_runs` by Winograd (the adjoint of :meth:`_winograd_forward`): per
+        run, the output gradient's tile transform (from ``run_grad``'s rows; or, with
+        ``pooled``, the pooled gradient and winner codes of the fused 2×2 max pool, straight
+        into the transform), then 16 GEMMs each for the filter transform's gradient and for
+        the input tiles' gradient, scattered onto the input."""
+        u, xp = self.wino_u, self.x_padded
+        channels, filters = u.shape[1:]
+        need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
+        need_b = self.has_bias and self.needs_input_grad[2]
+        dtype, wo = u.dtype, self.out_hw[1]
+        tw = winograd.tiles(wo)
+        u_t = np.ascontiguousarray(u.transpose(0, 2, 1))
+        dxp = np.zeros(self.padded_shape, dtype=dtype) if need_x else None
+        partial: dict[int, tuple[Any, Any]] = {}
+        input_tiles, _, grad_tiles, scatter_tiles, _, pool_grad_tiles = winograd.transforms()
+        no_bias = np.empty(0, dtype)
+
+        def backward_chunk(a: int, z: int) -> None:
+            du = np.zeros(u.shape, dtype) if need_w else None
+            du_run = np.empty(u.shape, dtype) if need_w else None
+            gb_part = np.zeros(filters, dtype) if need_b else None
+            runs, most_tiles, most_rows = self._tile_runs(
+                a, z, 16 * (2 * channels + filters) * dtype.itemsize)
+            v_buf = np.empty(16 * most_tiles * channels, dtype)  # V, then V̄
+            dm_buf = np.empty(16 * most_tiles * filters, dtype)
+            scratch = np.empty((most_rows if pooled is None else 0, filters), dtype)
+            for run in runs:
+                images, rows = run.z - run.a, run.y1 - run.y0
+                nty = winograd.tiles(rows)
+                count = images * nty * tw
+                dm = dm_buf[: 16 * count * filters].reshape(16, count, filters)
+                if pooled is not None:
+                    window_rows = slice(run.y0 // 2, run.y0 // 2 + rows // 2)
+                    pool_grad_tiles(pooled[0][run.a : run.z, window_rows],
+                                    pooled[1][run.a : run.z, window_rows], dm, nty, tw,
+                                    no_bias if gb_part is None else gb_part)
+                else:
+                    assert run_grad is not None
+                    g = np.ascontiguousarray(run_grad(run, scratch))
+                    grad_tiles(g.reshape(images, rows, wo, filters), dm, nty, tw)
+                    if gb_part is not None:
+                        gb_part += _column_sums(g)
+                v = v_buf[: 16 * count * channels].reshape(16, count, channels)
+                if du is not None:
+                    input_tiles(xp, run.a, run.z, run.y0 // 2, nty, tw, v)
+                    du += np.matmul(v.transpose(0, 2, 1), dm, out=du_run)
+                if dxp is not None:
+                    np.matmul(dm, u_t, out=v)
+                    scatter_tiles(v, dxp, run.a, run.z, run.y0 // 2, nty, tw)
+            partial[a] = (du, gb_part)
+
+        split_batch(backward_chunk, n, xp.nbytes + grad_bytes)
+        parts = [partial[a] for a in sorted(partial)]
+        gw = gb = gx = None
+        if need_w:
+            du_all = parts[0][0]
+            for part in parts[1:]:
+                du_all += part[0]
+            gw = winograd.filter_grad(du_all)
         if need_b:
             gb = parts[0][1]
             for part in parts[1:]:

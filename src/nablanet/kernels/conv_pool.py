@@ -19,6 +19,11 @@ each run's gradient of :math:`z` from those (the gradient goes to the winner of 
 and nowhere when the maximum is not positive, which is the ReLU mask too) in the same small
 buffer, just before the conv's weight and input gradients use it.
 
+When the convolution runs by Winograd's F(2×2, 3×3) (:mod:`nablanet.kernels.winograd`) and
+the pool is 2×2, each 2×2 output tile is one pooling window: the pool is taken inside the
+output transform, and backward builds the tiles' gradient transform straight from the pooled
+gradient and the winner codes.
+
 On the chapter's first layer (32 images of 126×126×16) that saves writing and reading back
 four arrays of 32 MB per training step (the conv output, then its gradient). ``Sequential``
 and functional models run a ``Conv2D(..., activation='relu')`` layer followed by such a
@@ -69,6 +74,9 @@ class Conv2DMaxPool2D(FastConv2D):
             kernels[0](rows.reshape(z - a, y1 - y0, wo, filters), out[a:z, pooled],
                        winner[a:z, pooled], ph, pw, ph, pw, bias, True)
 
+        if self.wino_u is not None and self.pool == (2, 2):  # Winograd's 2×2 tiles = the windows
+            self._winograd_forward(xp, b, True, None, None, pooled=(out, winner))
+            return out
         self._forward_by_batch(xp, None, False, None, pool_run)  # bias and relu: in pool_run
         return out
 
@@ -82,6 +90,9 @@ class Conv2DMaxPool2D(FastConv2D):
         winner, (ph, pw), (ho, wo) = self.winner, self.pool, self.out_hw
         filters = self.w_shape[3]
         covered_w = g.shape[2] * pw
+        grad_bytes = 3 * g.shape[0] * ho * wo * filters * g.itemsize
+        if self.wino_u is not None and self.pool == (2, 2) and g.dtype == self.wino_u.dtype:
+            return self._winograd_backward(g.shape[0], None, grad_bytes, pooled=(g, winner))
         mask = np.int8(_NOT_POSITIVE | _MAX_TAPS)  # windows whose maximum is not positive: 0
 
         def run_grad(run: Run, scratch: np.ndarray) -> np.ndarray:
@@ -94,8 +105,7 @@ class Conv2DMaxPool2D(FastConv2D):
             dz[:, :covered_h, covered_w:] = 0
             return dz.reshape(-1, filters)
 
-        return self._backward_runs(g.shape[0], g.dtype, run_grad,
-                                   3 * g.shape[0] * ho * wo * filters * g.itemsize)
+        return self._backward_runs(g.shape[0], g.dtype, run_grad, grad_bytes)
 
 
 @register("conv2d_max_pool2d")

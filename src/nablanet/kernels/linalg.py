@@ -39,6 +39,7 @@ class FastMatMul(MatMul):
     __slots__ = ()
 
     _matmul2d = staticmethod(matmul2d)
+    fresh_grads = True  # every gradient is a new product (see Function.fresh_grads)
 
 
 @register("matmul")
