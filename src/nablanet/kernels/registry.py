@@ -34,6 +34,7 @@ KERNEL_MODULES = (
     "nablanet.kernels.conv_pool",
     "nablanet.kernels.linalg",
     "nablanet.kernels.adam",
+    "nablanet.kernels.recurrent",
 )
 
 _FAST: dict[str, Callable[..., Any]] = {}
