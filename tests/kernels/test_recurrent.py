@@ -118,7 +118,8 @@ def test_compiled_tanh_approximation_is_accurate() -> None:
 
 
 @pytest.mark.parametrize("rows, inner, cols", [(1, 1, 1), (3, 7, 5), (4, 8, 16), (5, 9, 33),
-                                               (13, 17, 16), (32, 128, 40)])
+                                               (13, 17, 16), (32, 128, 40), (4, 4, 64),
+                                               (8, 12, 24), (6, 15, 7)])
 def test_compiled_gemm_kernels_accumulate_every_shape(rows: int, inner: int, cols: int) -> None:
     """``out += a @ b`` and ``out += a.T @ b`` for block-size multiples and every remainder."""
     rng = np.random.default_rng(rows * 100 + inner)

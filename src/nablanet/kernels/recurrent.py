@@ -82,10 +82,13 @@ def _tanh(x):  # type: ignore[no-untyped-def]
 def _gemm_acc(a, b, out):  # type: ignore[no-untyped-def]
     """``out += a @ b`` for C-contiguous 2-D arrays, 4 rows x 8 inner indices per pass: each
     vector of 8 rows of ``b`` feeds 32 fused multiply-adds into 4 output rows, and the ``j``
-    loop vectorises. Each pass reads and writes half as many output rows as 8 x 4 blocks do."""
+    loop vectorises. Each pass reads and writes half as many output rows as 8 x 4 blocks do. A
+    remainder of 4 inner indices is one more pass (the weight gradients of a 4-row batch
+    slice), the last 1-3 one pass each."""
     n, kk = a.shape
     m = b.shape[1]
     k8 = kk - kk % 8
+    k4 = kk - kk % 4
     i = 0
     while i + 4 <= n:
         for k in range(0, k8, 8):
@@ -108,7 +111,19 @@ def _gemm_acc(a, b, out):  # type: ignore[no-untyped-def]
                                   + (p24 * w4 + p25 * w5 + p26 * w6 + p27 * w7))
                 out[i + 3, j] += ((p30 * w0 + p31 * w1 + p32 * w2 + p33 * w3)
                                   + (p34 * w4 + p35 * w5 + p36 * w6 + p37 * w7))
-        for k in range(k8, kk):
+        if k4 > k8:  # four more inner indices in one pass (a batch slice of 4 rows)
+            k = k8
+            q00, q01, q02, q03 = a[i, k], a[i, k + 1], a[i, k + 2], a[i, k + 3]
+            q10, q11, q12, q13 = a[i + 1, k], a[i + 1, k + 1], a[i + 1, k + 2], a[i + 1, k + 3]
+            q20, q21, q22, q23 = a[i + 2, k], a[i + 2, k + 1], a[i + 2, k + 2], a[i + 2, k + 3]
+            q30, q31, q32, q33 = a[i + 3, k], a[i + 3, k + 1], a[i + 3, k + 2], a[i + 3, k + 3]
+            for j in range(m):
+                w0, w1, w2, w3 = b[k, j], b[k + 1, j], b[k + 2, j], b[k + 3, j]
+                out[i, j] += (q00 * w0 + q01 * w1) + (q02 * w2 + q03 * w3)
+                out[i + 1, j] += (q10 * w0 + q11 * w1) + (q12 * w2 + q13 * w3)
+                out[i + 2, j] += (q20 * w0 + q21 * w1) + (q22 * w2 + q23 * w3)
+                out[i + 3, j] += (q30 * w0 + q31 * w1) + (q32 * w2 + q33 * w3)
+        for k in range(k4, kk):
             a0, a1, a2, a3 = a[i, k], a[i + 1, k], a[i + 2, k], a[i + 3, k]
             for j in range(m):
                 w = b[k, j]
@@ -132,6 +147,7 @@ def _gemm_tn_acc(a, b, out):  # type: ignore[no-untyped-def]
     kk, n = a.shape
     m = b.shape[1]
     k8 = kk - kk % 8
+    k4 = kk - kk % 4
     i = 0
     while i + 4 <= n:
         for k in range(0, k8, 8):
@@ -154,7 +170,19 @@ def _gemm_tn_acc(a, b, out):  # type: ignore[no-untyped-def]
                                   + (p24 * w4 + p25 * w5 + p26 * w6 + p27 * w7))
                 out[i + 3, j] += ((p30 * w0 + p31 * w1 + p32 * w2 + p33 * w3)
                                   + (p34 * w4 + p35 * w5 + p36 * w6 + p37 * w7))
-        for k in range(k8, kk):
+        if k4 > k8:  # four more inner indices in one pass (a batch slice of 4 rows)
+            k = k8
+            q00, q01, q02, q03 = a[k, i], a[k + 1, i], a[k + 2, i], a[k + 3, i]
+            q10, q11, q12, q13 = a[k, i + 1], a[k + 1, i + 1], a[k + 2, i + 1], a[k + 3, i + 1]
+            q20, q21, q22, q23 = a[k, i + 2], a[k + 1, i + 2], a[k + 2, i + 2], a[k + 3, i + 2]
+            q30, q31, q32, q33 = a[k, i + 3], a[k + 1, i + 3], a[k + 2, i + 3], a[k + 3, i + 3]
+            for j in range(m):
+                w0, w1, w2, w3 = b[k, j], b[k + 1, j], b[k + 2, j], b[k + 3, j]
+                out[i, j] += (q00 * w0 + q01 * w1) + (q02 * w2 + q03 * w3)
+                out[i + 1, j] += (q10 * w0 + q11 * w1) + (q12 * w2 + q13 * w3)
+                out[i + 2, j] += (q20 * w0 + q21 * w1) + (q22 * w2 + q23 * w3)
+                out[i + 3, j] += (q30 * w0 + q31 * w1) + (q32 * w2 + q33 * w3)
+        for k in range(k4, kk):
             a0, a1, a2, a3 = a[k, i], a[k, i + 1], a[k, i + 2], a[k, i + 3]
             for j in range(m):
                 w = b[k, j]
