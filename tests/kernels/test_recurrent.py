@@ -47,6 +47,7 @@ def _both_paths(arrays: list, **options: Any) -> list[list]:
 def test_numba_is_there_and_the_kernel_is_registered() -> None:
     assert kernels._lstm_forward is not None, "numba is not importable: the kernels are untested"
     assert registry.registered()["lstm"] is kernels.lstm
+    assert registry.registered()["gru"] is kernels.gru
     x, k, rk = f32(4, 3, 2), f32(2, 8), f32(2, 8)
     assert isinstance(kernels.lstm(x, None, None, k, rk, None), Tensor)
 
@@ -134,6 +135,30 @@ def test_compiled_gemm_kernels_accumulate_every_shape(rows: int, inner: int, col
     expected_t = out_t.astype(np.float64) + a.T.astype(np.float64) @ b2
     kernels._gemm_tn_acc(a, b2, out_t)
     np.testing.assert_allclose(out_t, expected_t, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_buffered_gru_matches_reference(dtype: Any, reset_after: bool) -> None:
+    """The GRU kernel (every dtype) against the reference, with a mask and go_backwards."""
+    from nablanet.ops.recurrent import gru
+
+    n, t, d, u = 6, 7, 3, 5
+    arrays = [f32(n, t, d, scale=1.0), f32(n, u), f32(d, 3 * u), f32(u, 3 * u),
+              f32(2, 3 * u) if reset_after else f32(3 * u)]
+    arrays = [a.astype(dtype) for a in arrays]
+    mask = RNG.random((n, t)) > 0.3
+    results = []
+    for mode in ("fast", "reference"):
+        with use_kernels(mode):
+            ours = [Tensor(a, dtype=dtype, requires_grad=True) for a in arrays]
+            seq, h = gru(*ours, reset_after=reset_after, mask=mask, go_backwards=True)
+            ((seq * seq).sum() + h.sum()).backward()
+        results.append([seq.data, h.data] + [a.grad for a in ours])
+    for a, b in zip(*results):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, rtol=1e-4 if dtype == np.float32 else 1e-12,
+                                   atol=1e-5 if dtype == np.float32 else 1e-12)
 
 
 def test_reference_module_has_no_compiled_code() -> None:

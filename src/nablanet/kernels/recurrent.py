@@ -1,8 +1,8 @@
-r"""The compiled LSTM: the float32 LSTM of :mod:`nablanet.ops.recurrent` with its whole time loop in
-two numba kernels.
+r"""Fast recurrences: the compiled LSTM and the GRU on preallocated buffers.
 
-The same maths as the reference (:class:`nablanet.ops.recurrent.LSTMSequence`), organised for
-the machine:
+:class:`FastLSTMSequence` is the float32 LSTM of :mod:`nablanet.ops.recurrent` with its whole
+time loop in two numba kernels: the same maths as the reference
+(:class:`nablanet.ops.recurrent.LSTMSequence`), organised for the machine:
 
 * the whole forward loop and the whole backward loop are one compiled call each, with no
   Python-level work per step; per step, the GEMMs are register-blocked loops (4 rows × 8 inner
@@ -26,6 +26,10 @@ LLVM vectorising the loops: ``error_model="numpy"`` (Python's zero-division chec
 indices that numba can see are non-negative (``range(u)`` over a row slice rather than
 ``range(2 * u, 3 * u)``, whose negative-index wrap-around check blocks it). docs/performance.md
 records the measurements.
+
+:class:`FastGRUSequence` runs the reference GRU's step loop on buffers allocated once per call
+(in-place activations, ``out=`` products), for every dtype and activation. SimpleRNN has no
+fast implementation.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from nablanet.kernels import threads
 from nablanet.kernels._numba import njit
 from nablanet.kernels.registry import register
 from nablanet.kernels.threads import split_parts
-from nablanet.ops.recurrent import LSTMSequence, _Setup
+from nablanet.ops.recurrent import GRUSequence, LSTMSequence, _check_activation, _Setup
 
 # fastmath "contract" only (fused multiply-adds; no reassociation, NaN and inf kept)
 _jit = njit(fastmath={"contract"}, error_model="numpy")
@@ -412,3 +416,218 @@ def lstm(x: Any, h0: Any, c0: Any, kernel: Any, recurrent_kernel: Any, bias: Any
     if np.result_type(_dtype(x), _dtype(kernel), np.float32) != np.float32:
         return None
     return FastLSTMSequence.apply(x, h0, c0, kernel, recurrent_kernel, bias, **options)
+
+
+# --- GRU: the reference's loop on preallocated buffers ---------------------------------------
+
+
+def _activate_(name: str, a: np.ndarray) -> None:
+    """Apply the activation ``name`` to ``a`` in place (Keras's definitions)."""
+    if name == "tanh":
+        np.tanh(a, out=a)
+    elif name == "sigmoid":
+        a *= 0.5
+        np.tanh(a, out=a)
+        a *= 0.5
+        a += 0.5
+    elif name == "hard_sigmoid":  # Keras 3: relu6(x + 3) / 6
+        a *= 1.0 / 6.0
+        a += 0.5
+        np.clip(a, 0.0, 1.0, out=a)
+    elif name == "relu":
+        np.maximum(a, 0.0, out=a)
+    # "linear": identity
+
+
+def _scale_by_derivative_(name: str, y: np.ndarray, g: np.ndarray, tmp: np.ndarray) -> None:
+    """``g *= act'(x)`` in place, the derivative written with the output ``y = act(x)``."""
+    if name == "tanh":
+        np.multiply(y, y, out=tmp)
+        np.subtract(1.0, tmp, out=tmp)
+        g *= tmp
+    elif name == "sigmoid":
+        np.subtract(1.0, y, out=tmp)
+        tmp *= y
+        g *= tmp
+    elif name == "hard_sigmoid":
+        g *= (y > 0.0) & (y < 1.0)
+        g *= 1.0 / 6.0
+    elif name == "relu":
+        g *= y > 0.0
+
+
+class FastGRUSequence(GRUSequence):
+    """:class:`nablanet.ops.recurrent.GRUSequence` with the same step loop organised for the
+    machine: the gates of every step in one preallocated ``(T, N, 3u)`` block whose z and r
+    columns are activated in place together, every product and gate written with ``out=`` into
+    buffers reused across steps, and backward's gate gradients kept in one ``(T, N, ·)`` block
+    whose weight gradients are GEMMs after the loop. NumPy and BLAS only (no compiled loop):
+    fewer temporaries per step than the reference, which allocates each equation's result."""
+
+    __slots__ = ("gates", "h_all", "rec_store")
+    gates: Any  # (T, N, 3u): Z_t, R_t, H~_t
+    h_all: Any  # (T + 1, N, u): H_0 … H_T
+    rec_store: Any  # reset_after: H_{t-1} W_hh + b_hh (T, N, 3u); otherwise R_t ⊙ H_{t-1}
+
+    def forward(self, x: np.ndarray, h0: Any, kernel: np.ndarray, recurrent_kernel: np.ndarray,
+                bias: Any, *, activation: str = "tanh", recurrent_activation: str = "sigmoid",
+                reset_after: bool = True, mask: Any = None,
+                go_backwards: bool = False) -> np.ndarray:
+        act = _check_activation("gru", "activation", activation)
+        rec = _check_activation("gru", "recurrent_activation", recurrent_activation)
+        reset_after = bool(reset_after)
+        s = _Setup("gru", 3, x, [("h0", h0)], kernel, recurrent_kernel, bias,
+                   (2, -1) if reset_after else (-1,), mask, go_backwards)
+        n, t, u, dt = s.n, s.t, s.u, s.dtype
+        u2 = 2 * u
+        kernel = np.asarray(kernel, dtype=dt)
+        rk = np.asarray(recurrent_kernel, dtype=dt)
+        b = None if bias is None else np.asarray(bias, dtype=dt)
+        gates = np.empty((t, n, 3 * u), dtype=dt)
+        np.matmul(s.x2, kernel, out=gates.reshape(t * n, 3 * u))
+        b_h = None
+        if b is not None:
+            if reset_after:
+                gates += b[0]
+                b_h = b[1]
+            else:
+                gates += b
+        hs = np.empty((t + 1, n, u), dtype=dt)
+        hs[0] = s.state(h0)
+        # reset_after: H_{t-1} W_h + b_h per step (N, T, 3u); otherwise R_t * H_{t-1} (N, T, u)
+        rec_store = np.empty((t, n, 3 * u if reset_after else u), dtype=dt)
+        rk_zr, rk_h = rk[:, :u2], rk[:, u2:]
+        buf = np.empty((n, u2), dtype=dt)
+        tmp = np.empty((n, u), dtype=dt)
+        hold, masked_steps = s.hold, s.masked_steps
+        for step in range(t):
+            g = gates[step]
+            h_prev = hs[step]
+            gzr, a = g[:, :u2], g[:, u2:]
+            r = g[:, u:u2]
+            if reset_after:
+                hp = rec_store[step]
+                np.matmul(h_prev, rk, out=hp)
+                if b_h is not None:
+                    hp += b_h
+                gzr += hp[:, :u2]
+            else:
+                np.matmul(h_prev, rk_zr, out=buf)
+                gzr += buf
+            _activate_(rec, gzr)  # Z_t, R_t
+            if reset_after:
+                np.multiply(r, hp[:, u2:], out=tmp)
+            else:
+                rh = rec_store[step]
+                np.multiply(r, h_prev, out=rh)
+                np.matmul(rh, rk_h, out=tmp)
+            a += tmp
+            _activate_(act, a)
+            h = hs[step + 1]
+            np.subtract(h_prev, a, out=tmp)
+            tmp *= g[:, :u]
+            np.add(a, tmp, out=h)
+            if masked_steps is not None and masked_steps[step]:
+                np.copyto(h, h_prev, where=hold[step])
+        self.s, self.kernel, self.rk, self.has_bias = s, kernel, rk, b is not None
+        self.gates, self.h_all, self.rec_store = gates, hs, rec_store
+        self.act, self.rec = act, rec
+        self.go_backwards, self.reset_after = go_backwards, reset_after
+        return hs[1:].transpose(1, 0, 2)
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
+        s = self.s
+        n, t, u, dt = s.n, s.t, s.u, s.dtype
+        u2, u3 = 2 * u, 3 * u
+        gates, hs, store, act, rec = self.gates, self.h_all, self.rec_store, self.act, self.rec
+        hold, masked_steps = s.hold, s.masked_steps
+        reset_after = self.reset_after
+        grad = np.asarray(grad, dtype=dt).transpose(1, 0, 2)  # time-major view
+        # reset_after: per step [dZ, dR, d(H W_hh + b_hh), dA] so that [:, :3u] is the
+        # recurrent-side gradient and [dZ, dR, dA] the input-side one; otherwise [dZ, dR, dA].
+        dgates = np.empty((t, n, 4 * u if reset_after else u3), dtype=dt)
+        rk = self.rk
+        rk_t = np.ascontiguousarray(rk.T)
+        rk_zr_t = np.ascontiguousarray(rk[:, :u2].T)
+        rk_h_t = np.ascontiguousarray(rk[:, u2:].T)
+        dh = np.zeros((n, u), dtype=dt)
+        dh_next = np.empty((n, u), dtype=dt)
+        tmp = np.empty((n, u), dtype=dt)
+        drh = np.empty((n, u), dtype=dt)
+        tmp2 = np.empty((n, u2), dtype=dt)
+        da_col = u3 if reset_after else u2
+        for step in range(t - 1, -1, -1):
+            dh += grad[step]
+            g = gates[step]
+            h_prev = hs[step]
+            z, r, a = g[:, :u], g[:, u:u2], g[:, u2:]
+            d = dgates[step]
+            dz, dr, da = d[:, :u], d[:, u:u2], d[:, da_col:]
+            np.subtract(h_prev, a, out=dz)
+            dz *= dh
+            np.subtract(1.0, z, out=da)
+            da *= dh
+            _scale_by_derivative_(act, a, da, tmp)
+            if reset_after:
+                hp_h = store[step, :, u2:]
+                np.multiply(da, hp_h, out=dr)
+                np.multiply(da, r, out=d[:, u2:u3])
+            else:
+                np.matmul(da, rk_h_t, out=drh)
+                np.multiply(drh, h_prev, out=dr)
+            _scale_by_derivative_(rec, g[:, :u2], d[:, :u2], tmp2)
+            masked = masked_steps is not None and masked_steps[step]
+            if masked:
+                np.copyto(d, 0.0, where=hold[step])
+            if reset_after:
+                np.matmul(d[:, :u3], rk_t, out=dh_next)
+            else:
+                np.matmul(d[:, :u2], rk_zr_t, out=dh_next)
+                drh *= r
+                dh_next += drh
+            np.multiply(dh, z, out=tmp)
+            dh_next += tmp
+            if masked:
+                np.copyto(dh_next, dh, where=hold[step])
+            dh, dh_next = dh_next, dh
+        needs = self.needs_input_grad
+        d2 = dgates.reshape(t * n, -1)
+        kernel = self.kernel
+        dx = dk = drk = db = None
+        if reset_after:
+            dzr, dhp, da2 = d2[:, :u2], d2[:, :u3], d2[:, u3:]
+            if needs[0]:
+                dxs = np.matmul(dzr, kernel[:, :u2].T)
+                dxs += np.matmul(da2, kernel[:, u2:].T)
+                dx = dxs.reshape(t, n, s.d).transpose(1, 0, 2)
+                dx = dx[:, ::-1] if self.go_backwards else dx
+            if needs[2]:
+                dk = np.empty_like(kernel)
+                np.matmul(s.x2.T, dzr, out=dk[:, :u2])
+                np.matmul(s.x2.T, da2, out=dk[:, u2:])
+            if needs[3]:
+                drk = np.matmul(hs[:t].reshape(t * n, u).T, dhp)
+            if self.has_bias and needs[4]:
+                db = np.empty((2, u3), dtype=dt)
+                db[1] = dhp.sum(axis=0)
+                db[0, :u2] = db[1, :u2]
+                db[0, u2:] = da2.sum(axis=0)
+        else:
+            if needs[0]:
+                dx = s.input_grad(d2, kernel, self.go_backwards)
+            if needs[2]:
+                dk = np.matmul(s.x2.T, d2)
+            if needs[3]:
+                drk = np.empty_like(rk)
+                np.matmul(hs[:t].reshape(t * n, u).T, d2[:, :u2], out=drk[:, :u2])
+                np.matmul(store.reshape(t * n, u).T, d2[:, u2:], out=drk[:, u2:])
+            if self.has_bias and needs[4]:
+                db = d2.sum(axis=0)
+        return dx, dh, dk, drk, db
+
+
+@register("gru")
+def gru(x: Any, h0: Any, kernel: Any, recurrent_kernel: Any, bias: Any = None,
+        **options: Any) -> Tensor | None:
+    """The hidden sequence from :class:`FastGRUSequence` (every dtype and activation)."""
+    return FastGRUSequence.apply(x, h0, kernel, recurrent_kernel, bias, **options)
