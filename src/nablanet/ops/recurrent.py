@@ -349,7 +349,8 @@ class GRUSequence(Function):
         if b_x is not None:
             xw += b_x
         hs = [s.state(h0)]  # H_0 … H_T
-        steps = []  # per step: Z_t, R_t, H~_t and H_{t-1} W_hh + b_hh or R_t ⊙ H_{t-1}
+        steps = []  # per step: Z_t, R_t, H~_t and the candidate's H_{t-1} term, h_part:
+        # H_{t-1} W_hh + b_hh (reset_after, multiplied by R_t) or R_t ⊙ H_{t-1} (then times W_hh)
         for step in range(t):
             h_prev, xw_t = hs[step], xw[step]
             if reset_after:
@@ -357,19 +358,19 @@ class GRUSequence(Function):
                 zr = _activation(rec, xw_t[:, : 2 * u] + hw[:, : 2 * u])  # Z_t, R_t
                 r = zr[:, u:]
                 h_tilde = _activation(act, xw_t[:, 2 * u :] + r * hw[:, 2 * u :])
-                kept = hw[:, 2 * u :]
+                h_part = hw[:, 2 * u :]
             else:
                 zr = _activation(rec, xw_t[:, : 2 * u] + h_prev @ rk[:, : 2 * u])
                 r = zr[:, u:]
-                kept = r * h_prev
-                h_tilde = _activation(act, xw_t[:, 2 * u :] + kept @ rk[:, 2 * u :])
+                h_part = r * h_prev
+                h_tilde = _activation(act, xw_t[:, 2 * u :] + h_part @ rk[:, 2 * u :])
             z = zr[:, :u]
             h = z * h_prev + (1 - z) * h_tilde
             held = s.held(step)
             if held is not None:  # masked rows keep their state
                 h = np.where(held, h_prev, h)
             hs.append(h)
-            steps.append((z, r, h_tilde, kept))
+            steps.append((z, r, h_tilde, h_part))
         self.s, self.kernel, self.rk, self.has_bias = s, kernel, rk, b is not None
         self.act, self.rec, self.go_backwards = act, rec, go_backwards
         self.reset_after, self.hs, self.steps = reset_after, hs, steps
@@ -386,20 +387,20 @@ class GRUSequence(Function):
         # otherwise H_{t-1} W_hz|W_hr (dZ, dR) and (R ⊙ H_{t-1}) W_hh (dA)
         dhw = np.empty((t, n, 3 * u), dtype=dt)
         for step in range(t - 1, -1, -1):
-            z, r, h_tilde, kept = self.steps[step]
+            z, r, h_tilde, h_part = self.steps[step]
             h_prev = self.hs[step]
             dh = dh + grad[:, step]  # \bar H_t
             d_z = dh * (h_prev - h_tilde) * _derivative(rec, z)
             d_a = dh * (1 - z) * _derivative(act, h_tilde)  # the candidate's argument A_t
             if reset_after:
-                d_r = d_a * kept * _derivative(rec, r)
+                d_r = d_a * h_part * _derivative(rec, r)
                 dhw[step] = np.concatenate([d_z, d_r, d_a * r], axis=1)
                 dh_prev = dh * z + dhw[step] @ rk.T
             else:
-                d_kept = d_a @ rk[:, 2 * u :].T  # gradient of R_t ⊙ H_{t-1}
-                d_r = d_kept * h_prev * _derivative(rec, r)
+                d_h_part = d_a @ rk[:, 2 * u :].T  # gradient of R_t ⊙ H_{t-1}
+                d_r = d_h_part * h_prev * _derivative(rec, r)
                 dhw[step] = np.concatenate([d_z, d_r, d_a], axis=1)
-                dh_prev = dh * z + d_kept * r + dhw[step, :, : 2 * u] @ rk[:, : 2 * u].T
+                dh_prev = dh * z + d_h_part * r + dhw[step, :, : 2 * u] @ rk[:, : 2 * u].T
             dxw[step] = np.concatenate([d_z, d_r, d_a], axis=1)
             held = s.held(step)
             if held is not None:  # a held row passes its gradient through; its gates get none
@@ -417,9 +418,9 @@ class GRUSequence(Function):
             if reset_after:
                 drk = h_prev_all.T @ dhw2
             else:
-                kept_all = np.concatenate([kept for _, _, _, kept in self.steps])
+                h_part_all = np.concatenate([h_part for _, _, _, h_part in self.steps])
                 drk = np.concatenate([h_prev_all.T @ dhw2[:, : 2 * u],
-                                      kept_all.T @ dhw2[:, 2 * u :]], axis=1)
+                                      h_part_all.T @ dhw2[:, 2 * u :]], axis=1)
         if self.has_bias and needs[4]:
             db = np.stack([dxw2.sum(axis=0), dhw2.sum(axis=0)]) if reset_after else \
                 dxw2.sum(axis=0)
