@@ -2,16 +2,18 @@
 
 Both run in this process on the same inputs and weights with the same thread count, once per
 ``--threads`` value (default 2 then 1): torch (``torch.set_num_threads``), NumPy's BLAS
-(threadpoolctl) and numba are all limited to it. nablanet's float32 LSTM runs its time loops in
-compiled numba kernels (one batch slice per numba thread); its GRU uses NumPy + BLAS per
-step. Each timing is the best of ``--repeats`` runs, nablanet's and torch's alternating
-(``timing.py``; this machine is shared: the best is the least disturbed run); ``by turn`` is
-the median over turns of the ratio of the two best runs in each turn. The loss is the
+(threadpoolctl) are limited to it. nablanet's float32 LSTM runs its time loops in the compiled
+kernels of ``nablanet.kernels.recurrent`` (one batch slice per allowed thread); its GRU is the
+NumPy reference of ``nablanet.ops.recurrent`` (BLAS per step). Each timing is the best of
+``--repeats`` runs, nablanet's and torch's alternating (``timing.py``; this machine is shared:
+the best is the least disturbed run); ``by turn`` is the median over turns of the ratio of the
+two best runs in each turn. The loss is the
 sum of the whole output sequence; weights require gradients; the input requires one only with
 ``--input-grad`` (a first recurrent layer fed with data needs none, and both skip it). The
 ``fwd`` columns time the forward pass alone without recording (torch ``no_grad``).
 
-``--no-numba`` times nablanet's NumPy reference path instead of the compiled LSTM kernels.
+``--no-numba`` times nablanet's NumPy reference path instead of the compiled LSTM kernels
+(``nablanet.set_kernels('reference')``).
 
 Run: ``python benchmarks/rnn.py [--repeats 20] [--threads 2 1] [--input-grad] [--no-numba]``
 """
@@ -28,7 +30,8 @@ from timing import StealMeter, take_turns
 
 from nablanet.autograd.function import no_grad
 from nablanet.autograd.tensor import Tensor
-from nablanet.ops import recurrent
+from nablanet.kernels import recurrent as recurrent_kernels
+from nablanet.kernels.registry import get_kernels, set_kernels
 from nablanet.ops.recurrent import gru, lstm
 
 CONFIGS = [(50, 32, 32, 128), (200, 8, 16, 64)]  # (T, batch, input, units)
@@ -51,9 +54,10 @@ def keras_weights(cell: str, module: torch.nn.Module) -> list[Tensor]:
 def run(repeats: int, input_grad: bool, threads: int) -> None:
     torch.manual_seed(0)
     limiter = limit_threads(threads)
+    fast = get_kernels() == "fast" and recurrent_kernels._lstm_forward is not None
     print(f"threads: torch {torch.get_num_threads()}, BLAS {threads}; best of {repeats}; "
           f"input gradient: {'yes' if input_grad else 'no'}; nablanet LSTM: "
-          f"{'numba kernels' if recurrent.USE_NUMBA and recurrent._kernels() else 'NumPy'}")
+          f"{'numba kernels' if fast else 'NumPy'}")
     print(f"{'cell':5} {'T':>4} {'N':>3} {'D':>3} {'u':>4}  {'nablanet ms':>11} "
           f"{'torch ms':>9}  {'ratio':>6} {'by turn':>7}  {'fwd ms':>6} {'torch':>6} "
           f"{'ratio':>6}")
@@ -106,7 +110,8 @@ def main() -> None:
     parser.add_argument("--input-grad", action="store_true")
     parser.add_argument("--no-numba", action="store_true")
     args = parser.parse_args()
-    recurrent.USE_NUMBA = not args.no_numba
+    if args.no_numba:
+        set_kernels("reference")
     steal = StealMeter()
     for threads in args.threads:
         run(args.repeats, args.input_grad, threads)

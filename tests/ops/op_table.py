@@ -418,7 +418,8 @@ def _t_act(name: str, v: Any) -> Any:
 def _t_recurrent(cell: str, activation: str = "tanh", recurrent_activation: str = "sigmoid",
                  mask: np.ndarray | None = None, go_backwards: bool = False,
                  reset_after: bool = True) -> Callable[..., Any]:
-    """A plain per-step torch loop computing what the fused recurrent Function returns."""
+    """A plain per-step torch loop computing what :func:`nablanet.ops.recurrent.lstm` / ``gru`` /
+    ``simple_rnn`` return: ``(sequence, h_T[, c_T])``."""
     import torch
 
     def run(x: Any, h: Any, *rest: Any) -> Any:
@@ -465,7 +466,7 @@ def _t_recurrent(cell: str, activation: str = "tanh", recurrent_activation: str 
                 c = c_new
             outs.append(h)
         seq = torch.stack(outs, dim=1)
-        return torch.cat([seq, c[:, None]], dim=1) if cell == "lstm" else seq
+        return (seq, h, c) if cell == "lstm" else (seq, h)
 
     return run
 
@@ -490,7 +491,7 @@ for _kw, _id in [({}, "default"),
                   "linear-mask")]:
     CASES.append(OpCase(
         "LSTMSequence",
-        lambda x, h, c, k, rk, b, kw=_kw: _rec.LSTMSequence.apply(x, h, c, k, rk, b, **kw),
+        lambda x, h, c, k, rk, b, kw=_kw: _rec.lstm(x, h, c, k, rk, b, **kw),
         _rnn_inputs("lstm", 3, 4, 3, 2, (8,), transposed_kernel=_id == "default"),
         _t_recurrent("lstm", **_kw), id=f"lstm-{_id}"))
 
@@ -501,7 +502,7 @@ for _kw, _id in [({"reset_after": True}, "reset-after"),
                    "recurrent_activation": "hard_sigmoid"}, "before-mask-relu")]:
     CASES.append(OpCase(
         "GRUSequence",
-        lambda x, h, k, rk, b, kw=_kw: _rec.GRUSequence.apply(x, h, k, rk, b, **kw),
+        lambda x, h, k, rk, b, kw=_kw: _rec.gru(x, h, k, rk, b, **kw),
         _rnn_inputs("gru", 3, 4, 3, 2, (2, 6) if _kw["reset_after"] else (6,),
                     transposed_kernel=_id == "reset-after"),
         _t_recurrent("gru", **_kw), id=f"gru-{_id}"))
@@ -511,7 +512,7 @@ for _kw, _id in [({}, "tanh"),
                   "sigmoid-mask-backwards")]:
     CASES.append(OpCase(
         "SimpleRNNSequence",
-        lambda x, h, k, rk, b, kw=_kw: _rec.SimpleRNNSequence.apply(x, h, k, rk, b, **kw),
+        lambda x, h, k, rk, b, kw=_kw: _rec.simple_rnn(x, h, k, rk, b, **kw),
         _rnn_inputs("simple_rnn", 3, 4, 3, 3, (3,), transposed_kernel=_id == "tanh"),
         _t_recurrent("simple_rnn", **_kw), id=f"simple-rnn-{_id}"))
 
@@ -579,6 +580,7 @@ CASES += [
 # --- large shapes: fast kernels against the reference only ----------------------------------
 # Big enough for the worker-thread split (a pass of >= 1 MB) and, for the convolutions, for
 # bands of output rows (one image's im2col rows > 1 MB), and the planar im2col (few channels).
+_LARGE_MASK = RNG.random((13, 30)) > 0.3
 LARGE_CASES: list[OpCase] = [
     OpCase("Conv2D", lambda x, w, b: _conv.conv2d(x, w, b, padding="same", activation="relu"),
            [randn(4, 66, 66, 16), randn(3, 3, 16, 8), randn(8)], None, id="large-bands-relu"),
@@ -612,12 +614,23 @@ LARGE_CASES: list[OpCase] = [
            id="large-rows"),
     OpCase("MatMul", lambda a, b: a @ b, [randn(64, 300), randn(300, 1024)], None,
            id="large-columns"),
-    OpCase("LSTMSequence",
-           lambda x, h, c, k, rk, b: _rec.LSTMSequence.apply(x, h, c, k, rk, b),
+    # the recurrences: 2 batch slices of >= 4 rows each for the compiled LSTM's threads
+    OpCase("LSTMSequence", lambda x, h, c, k, rk, b: _rec.lstm(x, h, c, k, rk, b),
            [randn(32, 20, 16), randn(32, 32), randn(32, 32), 0.2 * randn(16, 128),
             0.2 * randn(32, 128), randn(128)], None, id="large"),
-    OpCase("GRUSequence",
-           lambda x, h, k, rk, b: _rec.GRUSequence.apply(x, h, k, rk, b),
+    OpCase("LSTMSequence",
+           lambda x, h, c, k, rk, b: _rec.lstm(x, h, c, k, rk, b, mask=_LARGE_MASK,
+                                               go_backwards=True),
+           [randn(13, 30, 9), randn(13, 20), randn(13, 20), 0.3 * randn(9, 80),
+            0.3 * randn(20, 80), randn(80)], None, id="large-mask-backwards"),
+    OpCase("GRUSequence", lambda x, h, k, rk, b: _rec.gru(x, h, k, rk, b),
            [randn(32, 20, 16), randn(32, 32), 0.2 * randn(16, 96), 0.2 * randn(32, 96),
             randn(2, 96)], None, id="large"),
+    OpCase("GRUSequence",
+           lambda x, h, k, rk, b: _rec.gru(x, h, k, rk, b, reset_after=False, mask=_LARGE_MASK),
+           [randn(13, 30, 9), randn(13, 20), 0.3 * randn(9, 60), 0.3 * randn(20, 60),
+            randn(60)], None, id="large-before-mask"),
+    OpCase("SimpleRNNSequence", lambda x, h, k, rk, b: _rec.simple_rnn(x, h, k, rk, b),
+           [randn(32, 20, 16), randn(32, 32), 0.2 * randn(16, 32), 0.2 * randn(32, 32),
+            randn(32)], None, id="large"),
 ]

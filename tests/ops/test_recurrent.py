@@ -1,4 +1,5 @@
-"""Fused recurrent primitives against PyTorch, a plain NumPy loop and central differences."""
+"""Fused recurrent primitives against PyTorch and a plain NumPy loop (central differences: the
+op table, tests/ops/test_op_table.py)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,13 @@ import pytest
 import torch
 
 from nablanet.autograd.tensor import Tensor
+from nablanet.kernels.registry import use_kernels
 from nablanet.layers import recurrent_weights as weights
-from nablanet.ops import recurrent
 from nablanet.ops.recurrent import (
-    LSTMSequence,
     gru,
     lstm,
     simple_rnn,
 )
-from nablanet.testing import gradcheck
 
 RNG = np.random.default_rng(7)
 SIZES = [(1, 1, 2, 3), (3, 5, 4, 6), (4, 17, 3, 5)]  # (N, T, D, u)
@@ -252,14 +251,15 @@ def test_masked_gradients_match_torch_loop() -> None:
     n, t, d, u = 3, 7, 4, 5
     arrays = [f32(n, t, d, scale=1.0), f32(n, u), f32(n, u), f32(d, 4 * u), f32(u, 4 * u),
               f32(4 * u)]
-    w = f32(n, t + 1, u, scale=1.0)
+    weights_out = [f32(n, t, u, scale=1.0), f32(n, u, scale=1.0), f32(n, u, scale=1.0)]
     ours = [leaf(a) for a in arrays]
-    out = LSTMSequence.apply(*ours, mask=MASK, go_backwards=True)
-    (out * Tensor(w)).sum().backward()
+    outs = lstm(*ours, mask=MASK, go_backwards=True)
+    sum(((o * Tensor(w)).sum() for o, w in zip(outs, weights_out)), Tensor(0.0)).backward()
     theirs = [torch_leaf(a) for a in arrays]
-    ref = op_table._t_recurrent("lstm", mask=MASK, go_backwards=True)(*theirs)
-    (ref * torch.from_numpy(w)).sum().backward()
-    close(out.data, ref)
+    refs = op_table._t_recurrent("lstm", mask=MASK, go_backwards=True)(*theirs)
+    sum((r * torch.from_numpy(w)).sum() for r, w in zip(refs, weights_out)).backward()
+    for out, ref in zip(outs, refs):
+        close(out.data, ref)
     for a, b in zip(ours, theirs):
         close(a.grad, b.grad, atol=1e-4)
 
@@ -305,11 +305,15 @@ def test_op_table_covers_every_recurrent_function() -> None:
 
 
 @pytest.mark.parametrize("case", RECURRENT_CASES, ids=[c.id for c in RECURRENT_CASES])
-def test_op_table_gradcheck(case) -> None:  # noqa: ANN001
-    assert gradcheck(case.fn, *case.inputs)
+def test_op_table_case_matches_torch_in_float64(case) -> None:  # noqa: ANN001
+    """The reference in float64 equals the torch loop to 1e-12 (the op table's comparison with
+    PyTorch runs in float32, its gradient check in float64)."""
     tensors = [Tensor(np.ascontiguousarray(a), dtype=np.float64) for a in case.inputs]
     expected = case.torch_fn(*(torch.from_numpy(np.ascontiguousarray(a)) for a in case.inputs))
-    np.testing.assert_allclose(case.fn(*tensors).data, expected.numpy(), atol=1e-12)
+    with use_kernels("reference"):
+        outs = case.fn(*tensors)
+    for out, ref in zip(outs, expected, strict=True):
+        np.testing.assert_allclose(out.data, ref.numpy(), atol=1e-12)
 
 
 def test_float32_stays_float32_and_states_default_to_zero() -> None:
@@ -335,113 +339,3 @@ def test_errors_echo_what_was_received() -> None:
         gru(x, None, np.zeros((4, 6)), np.zeros((2, 6)), mask=np.ones((2, 4), bool))
     with pytest.raises(ValueError, match=r"Received: h0.shape=\(3, 2\)"):
         simple_rnn(x, np.zeros((3, 2)), np.zeros((4, 2)), np.zeros((2, 2)))
-
-
-# --- the compiled (numba) LSTM path against the NumPy reference path ---------------------------
-
-
-def _lstm_both_paths(monkeypatch: pytest.MonkeyPatch, arrays: list, **options: object) -> list:
-    """Output and input gradients of one LSTM call, once per path (compiled, then NumPy)."""
-    results = []
-    w = None
-    for use in (True, False):
-        monkeypatch.setattr(recurrent, "USE_NUMBA", use)
-        ours = [None if a is None else leaf(a) for a in arrays]
-        out = LSTMSequence.apply(*ours, **options)
-        if w is None:
-            w = f32(*out.shape, scale=1.0)
-        (out * Tensor(w)).sum().backward()
-        results.append([out.data] + [None if a is None else a.grad for a in ours])
-    return results
-
-
-@pytest.mark.parametrize("n,t,d,u", [(1, 1, 2, 3), (8, 5, 4, 4), (11, 9, 3, 6), (16, 4, 8, 9)])
-@pytest.mark.parametrize("go_backwards", [False, True])
-@pytest.mark.parametrize("masked", [False, True])
-def test_compiled_lstm_matches_numpy_path(monkeypatch: pytest.MonkeyPatch, n: int, t: int,
-                                          d: int, u: int, go_backwards: bool,
-                                          masked: bool) -> None:
-    """Sizes cover the kernels' 8-row and 4-index blocks and every remainder (on the fast
-    path whatever NABLANET_KERNELS says)."""
-    from nablanet.kernels import registry
-
-    monkeypatch.setattr(registry, "_MODE", ["fast"])
-    assert recurrent._kernels(), "numba is not importable: the compiled path is not tested"
-    assert recurrent._use_kernels(np.dtype(np.float32), True)
-    arrays = [f32(n, t, d, scale=1.0), f32(n, u), f32(n, u), f32(d, 4 * u), f32(u, 4 * u),
-              f32(4 * u)]
-    mask = RNG.random((n, t)) > 0.3 if masked else None
-    compiled, reference = _lstm_both_paths(monkeypatch, arrays, mask=mask,
-                                           go_backwards=go_backwards)
-    for a, b in zip(compiled, reference):
-        close(a, b, atol=2e-5)
-
-
-def test_compiled_lstm_optional_inputs_and_large_values(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No initial states or bias, saturating gates (|pre-activation| up to ~40) and a NaN."""
-    n, t, d, u = 9, 6, 5, 7
-    x = f32(n, t, d, scale=20.0)
-    arrays = [x, None, None, f32(d, 4 * u, scale=1.0), f32(u, 4 * u, scale=1.0), None]
-    compiled, reference = _lstm_both_paths(monkeypatch, arrays)
-    for a, b in zip(compiled, reference):  # float32 sums of large terms: scale the tolerance
-        if b is not None:
-            close(a, b, atol=2e-5 * max(1.0, float(np.abs(b).max())))
-    x[3, 2, 1] = np.nan  # a NaN propagates (it must never turn into a silent finite value)
-    compiled, reference = _lstm_both_paths(monkeypatch, arrays)
-    np.testing.assert_array_equal(np.isnan(compiled[0]), np.isnan(reference[0]))
-    assert np.isnan(compiled[0][3, 2:]).all() and not np.isnan(compiled[0][:3]).any()
-
-
-def test_compiled_tanh_approximation_is_accurate() -> None:
-    recurrent._kernels()
-    x = np.linspace(-12.0, 12.0, 4001, dtype=np.float32)
-    approx = np.array([recurrent._nb_tanh(v) for v in x], dtype=np.float32)
-    assert approx.dtype == np.float32
-    np.testing.assert_allclose(approx, np.tanh(x.astype(np.float64)), rtol=0, atol=5e-7)
-    assert np.isnan(recurrent._nb_tanh(np.float32(np.nan)))
-
-
-@pytest.mark.parametrize("rows, inner, cols", [(1, 1, 1), (3, 7, 5), (4, 8, 16), (5, 9, 33),
-                                               (13, 17, 16), (32, 128, 40)])
-def test_compiled_gemm_kernels_accumulate_every_shape(rows: int, inner: int, cols: int) -> None:
-    """``out += a @ b`` and ``out += a.T @ b`` for block-size multiples and every remainder."""
-    recurrent._kernels()
-    rng = np.random.default_rng(rows * 100 + inner)
-    a = rng.standard_normal((rows, inner), dtype=np.float32)
-    b = rng.standard_normal((inner, cols), dtype=np.float32)
-    out = rng.standard_normal((rows, cols), dtype=np.float32)
-    expected = out.astype(np.float64) + a.astype(np.float64) @ b
-    recurrent._nb_gemm_acc(a, b, out)
-    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
-    b2 = rng.standard_normal((rows, cols), dtype=np.float32)
-    out_t = rng.standard_normal((inner, cols), dtype=np.float32)
-    expected_t = out_t.astype(np.float64) + a.T.astype(np.float64) @ b2
-    recurrent._nb_gemm_tn_acc(a, b2, out_t)
-    np.testing.assert_allclose(out_t, expected_t, rtol=1e-5, atol=1e-5)
-
-
-# --- weight conversion -------------------------------------------------------------------------
-
-
-def test_weight_conversion_round_trips() -> None:
-    u, d = 3, 2
-    for gates, to_torch, from_torch in [
-        (4, weights.lstm_weights_to_torch, weights.lstm_weights_from_torch),
-        (3, weights.gru_weights_to_torch, weights.gru_weights_from_torch),
-        (1, weights.simple_rnn_weights_to_torch, weights.simple_rnn_weights_from_torch),
-    ]:
-        kernel, rk = f32(d, gates * u), f32(u, gates * u)
-        bias = f32(2, 3 * u) if gates == 3 else f32(gates * u)
-        back = from_torch(*to_torch(kernel, rk, bias))
-        for a, b in zip(back, (kernel, rk, bias)):
-            np.testing.assert_array_equal(a, b)
-    # torch's GRU is r, z, n: Keras's z block is torch's second block
-    w_ih = np.arange(3 * u * d, dtype=np.float32).reshape(3 * u, d)
-    kernel, _, bias = weights.gru_weights_from_torch(w_ih, np.zeros((3 * u, u)),
-                                                     torch.arange(9.0), None)
-    np.testing.assert_array_equal(kernel[:, :u], w_ih[u:2 * u].T)
-    np.testing.assert_array_equal(bias[0, :u], np.arange(3.0, 6.0))
-    np.testing.assert_array_equal(bias[1], np.zeros(3 * u))
-    with pytest.raises(ValueError, match="PyTorch has no reset_after=False GRU"):
-        weights.gru_weights_to_torch(kernel, np.zeros((u, 3 * u)), np.zeros(3 * u))
-

@@ -13,11 +13,12 @@ same primitives organised for the machine, each registered for the primitive it 
 * :mod:`~nablanet.kernels.linalg`: big 2-D products split over the worker threads;
 * :mod:`~nablanet.kernels.adam`: the Adam update as one compiled pass over the arrays;
 * :mod:`~nablanet.kernels.decompositions`: CP-ALS / HOOI sweeps by mode groups, compiled HALS;
+* :mod:`~nablanet.kernels.recurrent`: the float32 LSTM's forward and backward time loops, one
+  compiled call each, over slices of the batch on worker threads; the GRU's loop on
+  preallocated buffers;
 
 and the shared machinery: :mod:`~nablanet.kernels.threads` (the worker threads and the control
 of NumPy's BLAS threads) and :mod:`~nablanet.kernels._numba` (the one place that loads numba).
-The compiled LSTM / GRU / SimpleRNN loops are still in :mod:`nablanet.ops.recurrent`, behind the
-same switch.
 
 The switch: ``NABLANET_KERNELS=fast|reference`` in the environment (default ``fast``), or
 :func:`set_kernels` / :func:`use_kernels` at run time. With ``reference`` numba is never loaded,

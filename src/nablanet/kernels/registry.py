@@ -35,6 +35,7 @@ KERNEL_MODULES = (
     "nablanet.kernels.linalg",
     "nablanet.kernels.adam",
     "nablanet.kernels.decompositions",
+    "nablanet.kernels.recurrent",
 )
 
 _FAST: dict[str, Callable[..., Any]] = {}

@@ -2,14 +2,15 @@
 
 The compiled kernels release the GIL (``nogil=True``) and so do NumPy's copies and GEMMs, so a
 kernel's pass can be split over the batch and run on a few plain Python threads
-(:func:`split_batch`). Their workers block on a queue while idle (no spinning, unlike an OpenMP
-pool next to OpenBLAS's), and they use as many threads as NumPy's BLAS is currently allowed
-(:func:`nablanet.utils.numpy_blas`: NumPy's own BLAS, whatever else is loaded;
-``threadpoolctl.threadpool_limits`` or :func:`nablanet.utils.limit_threads` therefore limit both:
-at one thread everything runs serially in the caller). While a split runs, that BLAS is set to
-one thread, so that a GEMM inside a chunk runs in that chunk's thread: OpenBLAS's own workers
-keep spinning for a while after each threaded call and would take the second core from the
-chunks (docs/performance.md has the measurements).
+(:func:`split_batch`; :func:`split_parts` when each chunk writes its own buffers, as the
+compiled LSTM's weight-gradient accumulators). Their workers block on a queue while idle (no
+spinning, unlike an OpenMP pool next to OpenBLAS's), and they use as many threads as NumPy's
+BLAS is currently allowed (:func:`nablanet.utils.numpy_blas`: NumPy's own BLAS, whatever else
+is loaded; ``threadpoolctl.threadpool_limits`` or :func:`nablanet.utils.limit_threads`
+therefore limit both: at one thread everything runs serially in the caller). While a split
+runs, that BLAS is set to one thread, so that a GEMM inside a chunk runs in that chunk's
+thread: OpenBLAS's own workers keep spinning for a while after each threaded call and would
+take the second core from the chunks (docs/performance.md has the measurements).
 """
 
 from __future__ import annotations
@@ -51,35 +52,50 @@ def split_batch(fn: Callable[[int, int], Any], n: int, nbytes: int) -> None:
     must write disjoint parts of its output for disjoint ranges.
     """
     allowed = worker_count() if nbytes >= SPLIT_MIN_BYTES else 1
-    threads = min(allowed, n)
-    if threads <= 1 or _SPLITTING:  # (a split inside a chunk runs serially in its thread)
-        fn(0, n)
+    split_parts(lambda part, start, stop: fn(start, stop), n, min(allowed, n))
+
+
+def split_parts(fn: Callable[[int, int, int], Any], n: int, parts: int) -> None:
+    """Run ``fn(part, start, stop)`` for ``parts`` contiguous chunks of ``[0, n)`` at once: the
+    first in the caller's thread, the others on the worker threads.
+
+    ``part`` (``0 … parts-1``) lets each chunk write its own output buffer (per-part
+    accumulators, summed by the caller afterwards). With one part, or inside a chunk of another
+    split, it is one call ``fn(0, 0, n)`` in the caller's thread. While the chunks run, NumPy's
+    BLAS is held at one thread (a GEMM inside a chunk runs in that chunk's thread).
+    """
+    parts = min(parts, n)
+    if parts <= 1 or _SPLITTING:  # (a split inside a chunk runs as one call in its thread)
+        fn(0, 0, n)
         return
-    if not _EXECUTOR:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _EXECUTOR.append(ThreadPoolExecutor(max_workers=max(threads - 1, 1),
-                                            thread_name_prefix="nablanet-split"))
-    pool = _EXECUTOR[0]
-    if pool._max_workers < threads - 1:  # the limit was raised since: a bigger pool
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool.shutdown(wait=False)
-        pool = _EXECUTOR[0] = ThreadPoolExecutor(max_workers=threads - 1,
-                                                 thread_name_prefix="nablanet-split")
-    bounds = [n * k // threads for k in range(threads + 1)]
+    pool = _executor(parts - 1)
+    bounds = [n * k // parts for k in range(parts + 1)]
     controller = _blas_controller()
-    if controller is not None:  # GEMMs inside a chunk run in the chunk's own thread
+    blas_threads = 1 if controller is None else controller.get_num_threads()
+    if blas_threads != 1:  # GEMMs inside a chunk run in the chunk's own thread
         controller.set_num_threads(1)
     _SPLITTING.append(True)
     try:
-        futures = [pool.submit(fn, bounds[k], bounds[k + 1]) for k in range(1, threads)]
+        futures = [pool.submit(fn, k, bounds[k], bounds[k + 1]) for k in range(1, parts)]
         try:
-            fn(bounds[0], bounds[1])
+            fn(0, bounds[0], bounds[1])
         finally:
             for future in futures:
                 future.result()
     finally:
         _SPLITTING.pop()
-        if controller is not None:
-            controller.set_num_threads(allowed)
+        if blas_threads != 1:
+            controller.set_num_threads(blas_threads)
+
+
+def _executor(workers: int) -> Any:
+    """The one pool of worker threads, grown when more are asked for than it has."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if _EXECUTOR and _EXECUTOR[0]._max_workers >= workers:
+        return _EXECUTOR[0]
+    if _EXECUTOR:  # the limit was raised since: a bigger pool
+        _EXECUTOR[0].shutdown(wait=False)
+        _EXECUTOR.clear()
+    _EXECUTOR.append(ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nablanet-split"))
+    return _EXECUTOR[0]

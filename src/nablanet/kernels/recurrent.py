@@ -1,0 +1,633 @@
+r"""Fast recurrences: the compiled LSTM and the GRU on preallocated buffers.
+
+:class:`FastLSTMSequence` is the float32 LSTM of :mod:`nablanet.ops.recurrent` with its whole
+time loop in two numba kernels: the same maths as the reference
+(:class:`nablanet.ops.recurrent.LSTMSequence`), organised for the machine:
+
+* the whole forward loop and the whole backward loop are one compiled call each, with no
+  Python-level work per step; per step, the GEMMs are register-blocked loops (4 rows × 8 inner
+  indices) that LLVM vectorises, and the gate non-linearities and the cell update are one fused
+  pass over the step's rows;
+* the logistic function is :math:`\sigma(z) = \tfrac12(1 + \tanh(z/2))` with the halving folded
+  into the weights (the sigmoid columns of ``kernel``, ``recurrent_kernel`` and ``bias`` are
+  scaled by ½ once per call), and tanh is a vectorisable rational approximation
+  (|error| < 4e-7; ``np.tanh`` inside a compiled loop does not vectorise);
+* backward accumulates the weight gradients step by step while the step's gate gradients are
+  still in cache;
+* the batch is split into one slice per allowed thread
+  (:func:`nablanet.kernels.threads.split_parts`; samples are independent, so the slices never
+  wait for each other inside the time loop). Each slice has its own weight-gradient
+  accumulators, summed at the end, so results depend on the thread count only through that
+  summation order.
+
+It applies to float32 with the default activations (tanh, sigmoid); anything else, or numba
+missing or switched off (:mod:`nablanet.kernels._numba`), runs the reference. Two rules keep
+LLVM vectorising the loops: ``error_model="numpy"`` (Python's zero-division check blocks it) and
+indices that numba can see are non-negative (``range(u)`` over a row slice rather than
+``range(2 * u, 3 * u)``, whose negative-index wrap-around check blocks it). docs/performance.md
+records the measurements.
+
+:class:`FastGRUSequence` runs the reference GRU's step loop on buffers allocated once per call
+(in-place activations, ``out=`` products), for every dtype and activation. SimpleRNN has no
+fast implementation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nablanet.autograd.tensor import Tensor
+from nablanet.kernels import threads
+from nablanet.kernels._numba import njit
+from nablanet.kernels.registry import register
+from nablanet.kernels.threads import split_parts
+from nablanet.ops.recurrent import GRUSequence, LSTMSequence, _check_activation, _Setup
+
+# fastmath "contract" only (fused multiply-adds; no reassociation, NaN and inf kept)
+_jit = njit(fastmath={"contract"}, error_model="numpy")
+
+# Rational approximation of tanh on [-7.9053, 7.9053] (the form used by Eigen's fast float tanh).
+_F32 = np.float32
+_TANH_CLAMP = _F32(7.90531110763549805)
+_TA = tuple(_F32(v) for v in (-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11,
+                              5.12229709037114e-08, 1.48572235717979e-05, 6.37261928875436e-04,
+                              4.89352455891786e-03))
+_TB = tuple(_F32(v) for v in (1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03,
+                              4.89352518554385e-03))
+_ONE, _ZERO = _F32(1.0), _F32(0.0)
+
+
+# --- compiled kernels -------------------------------------------------------------------------
+@_jit
+def _tanh(x):  # type: ignore[no-untyped-def]
+    """``tanh(x)`` for a float32 scalar: ``x P(x^2) / Q(x^2)`` after clamping (NaN stays NaN)."""
+    if x > _TANH_CLAMP:
+        x = _TANH_CLAMP
+    elif x < -_TANH_CLAMP:
+        x = -_TANH_CLAMP
+    x2 = x * x
+    p = _TA[0]
+    p = p * x2 + _TA[1]
+    p = p * x2 + _TA[2]
+    p = p * x2 + _TA[3]
+    p = p * x2 + _TA[4]
+    p = p * x2 + _TA[5]
+    p = p * x2 + _TA[6]
+    q = _TB[0]
+    q = q * x2 + _TB[1]
+    q = q * x2 + _TB[2]
+    q = q * x2 + _TB[3]
+    return x * p / q
+
+
+@_jit
+def _gemm_acc(a, b, out):  # type: ignore[no-untyped-def]
+    """``out += a @ b`` for C-contiguous 2-D arrays, 4 rows x 8 inner indices per pass: each
+    vector of 8 rows of ``b`` feeds 32 fused multiply-adds into 4 output rows, and the ``j``
+    loop vectorises. Each pass reads and writes half as many output rows as 8 x 4 blocks do. A
+    remainder of 4 inner indices is one more pass (the weight gradients of a 4-row batch
+    slice), the last 1-3 one pass each."""
+    n, kk = a.shape
+    m = b.shape[1]
+    k8 = kk - kk % 8
+    k4 = kk - kk % 4
+    i = 0
+    while i + 4 <= n:
+        for k in range(0, k8, 8):
+            p00, p01, p02, p03 = a[i, k], a[i, k + 1], a[i, k + 2], a[i, k + 3]
+            p04, p05, p06, p07 = a[i, k + 4], a[i, k + 5], a[i, k + 6], a[i, k + 7]
+            p10, p11, p12, p13 = a[i + 1, k], a[i + 1, k + 1], a[i + 1, k + 2], a[i + 1, k + 3]
+            p14, p15, p16, p17 = a[i + 1, k + 4], a[i + 1, k + 5], a[i + 1, k + 6], a[i + 1, k + 7]
+            p20, p21, p22, p23 = a[i + 2, k], a[i + 2, k + 1], a[i + 2, k + 2], a[i + 2, k + 3]
+            p24, p25, p26, p27 = a[i + 2, k + 4], a[i + 2, k + 5], a[i + 2, k + 6], a[i + 2, k + 7]
+            p30, p31, p32, p33 = a[i + 3, k], a[i + 3, k + 1], a[i + 3, k + 2], a[i + 3, k + 3]
+            p34, p35, p36, p37 = a[i + 3, k + 4], a[i + 3, k + 5], a[i + 3, k + 6], a[i + 3, k + 7]
+            for j in range(m):
+                w0, w1, w2, w3 = b[k, j], b[k + 1, j], b[k + 2, j], b[k + 3, j]
+                w4, w5, w6, w7 = b[k + 4, j], b[k + 5, j], b[k + 6, j], b[k + 7, j]
+                out[i, j] += ((p00 * w0 + p01 * w1 + p02 * w2 + p03 * w3)
+                              + (p04 * w4 + p05 * w5 + p06 * w6 + p07 * w7))
+                out[i + 1, j] += ((p10 * w0 + p11 * w1 + p12 * w2 + p13 * w3)
+                                  + (p14 * w4 + p15 * w5 + p16 * w6 + p17 * w7))
+                out[i + 2, j] += ((p20 * w0 + p21 * w1 + p22 * w2 + p23 * w3)
+                                  + (p24 * w4 + p25 * w5 + p26 * w6 + p27 * w7))
+                out[i + 3, j] += ((p30 * w0 + p31 * w1 + p32 * w2 + p33 * w3)
+                                  + (p34 * w4 + p35 * w5 + p36 * w6 + p37 * w7))
+        if k4 > k8:  # four more inner indices in one pass (a batch slice of 4 rows)
+            k = k8
+            q00, q01, q02, q03 = a[i, k], a[i, k + 1], a[i, k + 2], a[i, k + 3]
+            q10, q11, q12, q13 = a[i + 1, k], a[i + 1, k + 1], a[i + 1, k + 2], a[i + 1, k + 3]
+            q20, q21, q22, q23 = a[i + 2, k], a[i + 2, k + 1], a[i + 2, k + 2], a[i + 2, k + 3]
+            q30, q31, q32, q33 = a[i + 3, k], a[i + 3, k + 1], a[i + 3, k + 2], a[i + 3, k + 3]
+            for j in range(m):
+                w0, w1, w2, w3 = b[k, j], b[k + 1, j], b[k + 2, j], b[k + 3, j]
+                out[i, j] += (q00 * w0 + q01 * w1) + (q02 * w2 + q03 * w3)
+                out[i + 1, j] += (q10 * w0 + q11 * w1) + (q12 * w2 + q13 * w3)
+                out[i + 2, j] += (q20 * w0 + q21 * w1) + (q22 * w2 + q23 * w3)
+                out[i + 3, j] += (q30 * w0 + q31 * w1) + (q32 * w2 + q33 * w3)
+        for k in range(k4, kk):
+            a0, a1, a2, a3 = a[i, k], a[i + 1, k], a[i + 2, k], a[i + 3, k]
+            for j in range(m):
+                w = b[k, j]
+                out[i, j] += a0 * w
+                out[i + 1, j] += a1 * w
+                out[i + 2, j] += a2 * w
+                out[i + 3, j] += a3 * w
+        i += 4
+    while i < n:
+        for k in range(kk):
+            a0 = a[i, k]
+            for j in range(m):
+                out[i, j] += a0 * b[k, j]
+        i += 1
+
+
+@_jit
+def _gemm_tn_acc(a, b, out):  # type: ignore[no-untyped-def]
+    """``out += a.T @ b`` for C-contiguous 2-D arrays (``a`` is ``(K, n)``), blocked as
+    :func:`_gemm_acc`."""
+    kk, n = a.shape
+    m = b.shape[1]
+    k8 = kk - kk % 8
+    k4 = kk - kk % 4
+    i = 0
+    while i + 4 <= n:
+        for k in range(0, k8, 8):
+            p00, p01, p02, p03 = a[k, i], a[k + 1, i], a[k + 2, i], a[k + 3, i]
+            p04, p05, p06, p07 = a[k + 4, i], a[k + 5, i], a[k + 6, i], a[k + 7, i]
+            p10, p11, p12, p13 = a[k, i + 1], a[k + 1, i + 1], a[k + 2, i + 1], a[k + 3, i + 1]
+            p14, p15, p16, p17 = a[k + 4, i + 1], a[k + 5, i + 1], a[k + 6, i + 1], a[k + 7, i + 1]
+            p20, p21, p22, p23 = a[k, i + 2], a[k + 1, i + 2], a[k + 2, i + 2], a[k + 3, i + 2]
+            p24, p25, p26, p27 = a[k + 4, i + 2], a[k + 5, i + 2], a[k + 6, i + 2], a[k + 7, i + 2]
+            p30, p31, p32, p33 = a[k, i + 3], a[k + 1, i + 3], a[k + 2, i + 3], a[k + 3, i + 3]
+            p34, p35, p36, p37 = a[k + 4, i + 3], a[k + 5, i + 3], a[k + 6, i + 3], a[k + 7, i + 3]
+            for j in range(m):
+                w0, w1, w2, w3 = b[k, j], b[k + 1, j], b[k + 2, j], b[k + 3, j]
+                w4, w5, w6, w7 = b[k + 4, j], b[k + 5, j], b[k + 6, j], b[k + 7, j]
+                out[i, j] += ((p00 * w0 + p01 * w1 + p02 * w2 + p03 * w3)
+                              + (p04 * w4 + p05 * w5 + p06 * w6 + p07 * w7))
+                out[i + 1, j] += ((p10 * w0 + p11 * w1 + p12 * w2 + p13 * w3)
+                                  + (p14 * w4 + p15 * w5 + p16 * w6 + p17 * w7))
+                out[i + 2, j] += ((p20 * w0 + p21 * w1 + p22 * w2 + p23 * w3)
+                                  + (p24 * w4 + p25 * w5 + p26 * w6 + p27 * w7))
+                out[i + 3, j] += ((p30 * w0 + p31 * w1 + p32 * w2 + p33 * w3)
+                                  + (p34 * w4 + p35 * w5 + p36 * w6 + p37 * w7))
+        if k4 > k8:  # four more inner indices in one pass (a batch slice of 4 rows)
+            k = k8
+            q00, q01, q02, q03 = a[k, i], a[k + 1, i], a[k + 2, i], a[k + 3, i]
+            q10, q11, q12, q13 = a[k, i + 1], a[k + 1, i + 1], a[k + 2, i + 1], a[k + 3, i + 1]
+            q20, q21, q22, q23 = a[k, i + 2], a[k + 1, i + 2], a[k + 2, i + 2], a[k + 3, i + 2]
+            q30, q31, q32, q33 = a[k, i + 3], a[k + 1, i + 3], a[k + 2, i + 3], a[k + 3, i + 3]
+            for j in range(m):
+                w0, w1, w2, w3 = b[k, j], b[k + 1, j], b[k + 2, j], b[k + 3, j]
+                out[i, j] += (q00 * w0 + q01 * w1) + (q02 * w2 + q03 * w3)
+                out[i + 1, j] += (q10 * w0 + q11 * w1) + (q12 * w2 + q13 * w3)
+                out[i + 2, j] += (q20 * w0 + q21 * w1) + (q22 * w2 + q23 * w3)
+                out[i + 3, j] += (q30 * w0 + q31 * w1) + (q32 * w2 + q33 * w3)
+        for k in range(k4, kk):
+            a0, a1, a2, a3 = a[k, i], a[k, i + 1], a[k, i + 2], a[k, i + 3]
+            for j in range(m):
+                w = b[k, j]
+                out[i, j] += a0 * w
+                out[i + 1, j] += a1 * w
+                out[i + 2, j] += a2 * w
+                out[i + 3, j] += a3 * w
+        i += 4
+    while i < n:
+        for k in range(kk):
+            a0 = a[k, i]
+            for j in range(m):
+                out[i, j] += a0 * b[k, j]
+        i += 1
+
+
+@_jit
+def _lstm_forward(x3, kernel, bias, rk, gates, hs, cs, tc, hold,  # type: ignore[no-untyped-def]
+                  has_mask, scale, shift, r0, r1):
+    """The LSTM time loop for the batch rows ``r0:r1`` (tanh / sigmoid; the sigmoid columns of
+    ``kernel``, ``rk`` and ``bias`` pre-scaled by 1/2). Per step: ``bias + X_t kernel + H_{t-1}
+    rk`` into ``gates[t]``, then the activations in place (``tanh(g) * scale + shift``: the
+    logistic function on the sigmoid columns) and the cell update, as in the NumPy path."""
+    t, _, g4 = gates.shape
+    u = g4 // 4
+    n = r1 - r0
+    for step in range(t):
+        g = gates[step, r0:r1]
+        hp = hs[step, r0:r1]
+        cp = cs[step, r0:r1]
+        c = cs[step + 1, r0:r1]
+        h = hs[step + 1, r0:r1]
+        tct = tc[step, r0:r1]
+        for i in range(n):
+            for j in range(g4):
+                g[i, j] = bias[j]
+        _gemm_acc(x3[step, r0:r1], kernel, g)
+        _gemm_acc(hp, rk, g)
+        for i in range(n):
+            for j in range(g4):
+                g[i, j] = _tanh(g[i, j]) * scale[j] + shift[j]
+            gi, gf, gc, go = g[i, :u], g[i, u:2 * u], g[i, 2 * u:3 * u], g[i, 3 * u:]
+            ci, cpi, tci, hi = c[i], cp[i], tct[i], h[i]
+            for j in range(u):
+                cv = gf[j] * cpi[j] + gi[j] * gc[j]
+                tv = _tanh(cv)
+                ci[j] = cv
+                tci[j] = tv
+                hi[j] = go[j] * tv
+            if has_mask and hold[step, r0 + i]:
+                for j in range(u):
+                    h[i, j] = hp[i, j]
+                    c[i, j] = cp[i, j]
+
+
+@_jit
+def _lstm_backward(gates, cs, tc, gh, rk_t, d, dh, dc, dh_next, hold,  # type: ignore[no-untyped-def]
+                   has_mask, x3, hs, kernel_t, dx, need_dx, need_dk, need_drk, dk, drk, db,
+                   r0, r1):
+    """BPTT for :func:`_lstm_forward` on the batch rows ``r0:r1``. Per step (newest first) the
+    pre-activation gradient ``dG_t`` goes into rows of the ``(N, 4u)`` buffer ``d`` and, while
+    it is in cache, ``dG_t W_h^T`` becomes the next ``dh``, ``dG_t kernel^T`` goes to ``dx[t]``
+    and ``X_t^T dG_t``, ``H_{t-1}^T dG_t`` and the column sums of ``dG_t`` are added to ``dk``,
+    ``drk``, ``db`` (this slice's own accumulators). ``gh`` is the output gradient as given,
+    ``(N, T + 1, u)``; ``dc`` starts as the gradient of ``C_T``; the gradients of ``h0`` / ``c0``
+    are left in ``dh`` / ``dc``."""
+    t, _, g4 = gates.shape
+    u = g4 // 4
+    n = r1 - r0
+    cur = dh[r0:r1]
+    nxt = dh_next[r0:r1]
+    dd = d[r0:r1]
+    dcs = dc[r0:r1]
+    for step in range(t - 1, -1, -1):
+        g = gates[step, r0:r1]
+        tct = tc[step, r0:r1]
+        cp = cs[step, r0:r1]
+        for i in range(n):
+            masked = has_mask and hold[step, r0 + i]
+            gi, gf, gc, go = g[i, :u], g[i, u:2 * u], g[i, 2 * u:3 * u], g[i, 3 * u:]
+            di, df, dcc, do = dd[i, :u], dd[i, u:2 * u], dd[i, 2 * u:3 * u], dd[i, 3 * u:]
+            curi, ghi, tci, dci, cpi = cur[i], gh[r0 + i, step], tct[i], dcs[i], cp[i]
+            for j in range(u):
+                dhv = curi[j] + ghi[j]
+                curi[j] = dhv
+                ig = gi[j]
+                fg = gf[j]
+                cg = gc[j]
+                og = go[j]
+                tv = tci[j]
+                dcv = dci[j] + dhv * og * (_ONE - tv * tv)
+                di[j] = dcv * cg * ig * (_ONE - ig)
+                df[j] = dcv * cpi[j] * fg * (_ONE - fg)
+                dcc[j] = dcv * ig * (_ONE - cg * cg)
+                do[j] = dhv * tv * og * (_ONE - og)
+                if not masked:
+                    dci[j] = dcv * fg
+            if masked:
+                for j in range(g4):
+                    dd[i, j] = _ZERO
+            for j in range(g4):
+                db[j] += dd[i, j]
+        for i in range(n):
+            for j in range(u):
+                nxt[i, j] = _ZERO
+        _gemm_acc(dd, rk_t, nxt)
+        if has_mask:
+            for i in range(n):
+                if hold[step, r0 + i]:
+                    for j in range(u):
+                        nxt[i, j] = cur[i, j]
+        if need_dx:
+            _gemm_acc(dd, kernel_t, dx[step, r0:r1])
+        if need_dk:
+            _gemm_tn_acc(x3[step, r0:r1], dd, dk)
+        if need_drk:
+            _gemm_tn_acc(hs[step, r0:r1], dd, drk)
+        cur, nxt = nxt, cur
+    if t % 2 == 1:
+        out = dh[r0:r1]
+        for i in range(n):
+            for j in range(u):
+                out[i, j] = cur[i, j]
+
+
+# --- the Function ----------------------------------------------------------------------------
+
+
+def _parts(n: int) -> int:
+    """Batch slices: one per allowed thread, at least 4 rows each."""
+    return max(1, min(threads.worker_count(), n // 4))
+
+
+def _hold_args(s: _Setup) -> tuple[np.ndarray, bool]:
+    """``(hold, has_mask)`` for the kernels: the ``(T, N)`` masked-step flags."""
+    if s.hold is None:
+        return np.zeros((1, 1), dtype=bool), False
+    return np.ascontiguousarray(s.hold[:, :, 0]), True
+
+
+class FastLSTMSequence(LSTMSequence):
+    """:class:`nablanet.ops.recurrent.LSTMSequence` (float32, tanh / sigmoid) as two compiled
+    loops over slices of the batch (see the module docstring)."""
+
+    __slots__ = ("gates", "h_all", "c_all", "tc")
+    gates: Any  # (T, N, 4u): I_t, F_t, C~_t, O_t
+    h_all: Any  # (T + 2, N, u): H_0 … H_T, C_T
+    c_all: Any  # (T + 1, N, u): C_0 … C_T
+    tc: Any  # (T, N, u): tanh(C_t) before masking
+
+    def forward(self, x: np.ndarray, h0: Any, c0: Any, kernel: np.ndarray,
+                recurrent_kernel: np.ndarray, bias: Any, *, activation: str = "tanh",
+                recurrent_activation: str = "sigmoid", mask: Any = None,
+                go_backwards: bool = False) -> np.ndarray:
+        s = _Setup("lstm", 4, x, [("h0", h0), ("c0", c0)], kernel, recurrent_kernel, bias,
+                   (-1,), mask, go_backwards)
+        n, t, u, dt = s.n, s.t, s.u, s.dtype
+        kernel = np.asarray(kernel, dtype=dt)
+        rk = np.asarray(recurrent_kernel, dtype=dt)
+        # sigma(z) = tanh(z / 2) / 2 + 1 / 2 on the i, f, o columns: tanh(.) * scale + shift
+        scale = np.full(4 * u, 0.5, dtype=dt)
+        scale[2 * u : 3 * u] = 1.0
+        shift = 1.0 - scale
+        b = np.zeros(4 * u, dtype=dt) if bias is None else np.asarray(bias, dtype=dt) * scale
+        k_half, rk_half = np.ascontiguousarray(kernel * scale), np.ascontiguousarray(rk * scale)
+        gates = np.empty((t, n, 4 * u), dtype=dt)
+        hs = np.empty((t + 2, n, u), dtype=dt)  # h0, H_1 … H_T, C_T
+        cs = np.empty((t + 1, n, u), dtype=dt)  # c0, C_1 … C_T
+        tc = np.empty((t, n, u), dtype=dt)
+        hs[0] = s.state(h0)
+        cs[0] = s.state(c0)
+        x3 = s.x2.reshape(t, n, s.d)
+        hold, has_mask = _hold_args(s)
+        kernel_loop: Any = _lstm_forward
+        split_parts(lambda part, r0, r1: kernel_loop(x3, k_half, b, rk_half, gates, hs, cs, tc,
+                                                     hold, has_mask, scale, shift, r0, r1),
+                    n, _parts(n))
+        hs[t + 1] = cs[t]
+        self.s, self.kernel, self.rk, self.has_bias = s, kernel, rk, bias is not None
+        self.act, self.rec, self.go_backwards = "tanh", "sigmoid", go_backwards
+        self.gates, self.h_all, self.c_all, self.tc = gates, hs, cs, tc
+        return hs[1:].transpose(1, 0, 2)
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
+        s = self.s
+        n, t, d, u, dt = s.n, s.t, s.d, s.u, s.dtype
+        needs = self.needs_input_grad
+        gh = np.ascontiguousarray(grad, dtype=dt)  # (N, T + 1, u)
+        dh = np.zeros((n, u), dtype=dt)
+        dc = np.array(gh[:, t], dtype=dt, copy=True)
+        parts = _parts(n)
+        one = np.zeros((1, 1), dtype=dt)  # stands in for an output that is not wanted
+        dx = np.zeros((t, n, d), dtype=dt) if needs[0] else one[None]
+        dk = np.zeros((parts, d, 4 * u), dtype=dt) if needs[3] else one[None].repeat(parts, 0)
+        drk = np.zeros((parts, u, 4 * u), dtype=dt) if needs[4] else one[None].repeat(parts, 0)
+        db = np.zeros((parts, 4 * u), dtype=dt)
+        rk_t = np.ascontiguousarray(self.rk.T)
+        kernel_t = np.ascontiguousarray(self.kernel.T)
+        d_buf, dh_next = np.empty((n, 4 * u), dtype=dt), np.empty((n, u), dtype=dt)
+        x3 = s.x2.reshape(t, n, d)
+        hold, has_mask = _hold_args(s)
+        kernel_loop: Any = _lstm_backward
+        split_parts(lambda part, r0, r1: kernel_loop(
+            self.gates, self.c_all, self.tc, gh, rk_t, d_buf, dh, dc, dh_next, hold, has_mask, x3,
+            self.h_all, kernel_t, dx, needs[0], needs[3], needs[4], dk[part], drk[part], db[part],
+            r0, r1), n, parts)
+        dk, drk, db = (a[0] if parts == 1 else a.sum(axis=0) for a in (dk, drk, db))
+        if needs[0]:
+            dx = dx.transpose(1, 0, 2)
+            dx = dx[:, ::-1] if self.go_backwards else dx
+        return (dx if needs[0] else None, dh, dc, dk if needs[3] else None,
+                drk if needs[4] else None, db if self.has_bias and needs[5] else None)
+
+
+def _dtype(a: Any) -> np.dtype:
+    return a.dtype if isinstance(a, (Tensor, np.ndarray)) else np.asarray(a).dtype
+
+
+@register("lstm")
+def lstm(x: Any, h0: Any, c0: Any, kernel: Any, recurrent_kernel: Any, bias: Any = None, *,
+         activation: str = "tanh", recurrent_activation: str = "sigmoid",
+         **options: Any) -> Tensor | None:
+    """The packed output of :class:`FastLSTMSequence`, or None (another dtype than float32,
+    other activations, or numba absent) so that the reference runs."""
+    if _lstm_forward is None or activation != "tanh" or recurrent_activation != "sigmoid":
+        return None
+    if np.result_type(_dtype(x), _dtype(kernel), np.float32) != np.float32:
+        return None
+    return FastLSTMSequence.apply(x, h0, c0, kernel, recurrent_kernel, bias, **options)
+
+
+# --- GRU: the reference's loop on preallocated buffers ---------------------------------------
+
+
+def _activate_(name: str, a: np.ndarray) -> None:
+    """Apply the activation ``name`` to ``a`` in place (Keras's definitions)."""
+    if name == "tanh":
+        np.tanh(a, out=a)
+    elif name == "sigmoid":
+        a *= 0.5
+        np.tanh(a, out=a)
+        a *= 0.5
+        a += 0.5
+    elif name == "hard_sigmoid":  # Keras 3: relu6(x + 3) / 6
+        a *= 1.0 / 6.0
+        a += 0.5
+        np.clip(a, 0.0, 1.0, out=a)
+    elif name == "relu":
+        np.maximum(a, 0.0, out=a)
+    # "linear": identity
+
+
+def _scale_by_derivative_(name: str, y: np.ndarray, g: np.ndarray, tmp: np.ndarray) -> None:
+    """``g *= act'(x)`` in place, the derivative written with the output ``y = act(x)``."""
+    if name == "tanh":
+        np.multiply(y, y, out=tmp)
+        np.subtract(1.0, tmp, out=tmp)
+        g *= tmp
+    elif name == "sigmoid":
+        np.subtract(1.0, y, out=tmp)
+        tmp *= y
+        g *= tmp
+    elif name == "hard_sigmoid":
+        g *= (y > 0.0) & (y < 1.0)
+        g *= 1.0 / 6.0
+    elif name == "relu":
+        g *= y > 0.0
+
+
+class FastGRUSequence(GRUSequence):
+    """:class:`nablanet.ops.recurrent.GRUSequence` with the same step loop organised for the
+    machine: the gates of every step in one preallocated ``(T, N, 3u)`` block whose z and r
+    columns are activated in place together, every product and gate written with ``out=`` into
+    buffers reused across steps, and backward's gate gradients kept in one ``(T, N, ·)`` block
+    whose weight gradients are GEMMs after the loop. NumPy and BLAS only (no compiled loop):
+    fewer temporaries per step than the reference, which allocates each equation's result."""
+
+    __slots__ = ("gates", "h_all", "rec_store")
+    gates: Any  # (T, N, 3u): Z_t, R_t, H~_t
+    h_all: Any  # (T + 1, N, u): H_0 … H_T
+    rec_store: Any  # reset_after: H_{t-1} W_hh + b_hh (T, N, 3u); otherwise R_t ⊙ H_{t-1}
+
+    def forward(self, x: np.ndarray, h0: Any, kernel: np.ndarray, recurrent_kernel: np.ndarray,
+                bias: Any, *, activation: str = "tanh", recurrent_activation: str = "sigmoid",
+                reset_after: bool = True, mask: Any = None,
+                go_backwards: bool = False) -> np.ndarray:
+        act = _check_activation("gru", "activation", activation)
+        rec = _check_activation("gru", "recurrent_activation", recurrent_activation)
+        reset_after = bool(reset_after)
+        s = _Setup("gru", 3, x, [("h0", h0)], kernel, recurrent_kernel, bias,
+                   (2, -1) if reset_after else (-1,), mask, go_backwards)
+        n, t, u, dt = s.n, s.t, s.u, s.dtype
+        u2 = 2 * u
+        kernel = np.asarray(kernel, dtype=dt)
+        rk = np.asarray(recurrent_kernel, dtype=dt)
+        b = None if bias is None else np.asarray(bias, dtype=dt)
+        gates = np.empty((t, n, 3 * u), dtype=dt)
+        np.matmul(s.x2, kernel, out=gates.reshape(t * n, 3 * u))
+        b_h = None
+        if b is not None:
+            if reset_after:
+                gates += b[0]
+                b_h = b[1]
+            else:
+                gates += b
+        hs = np.empty((t + 1, n, u), dtype=dt)
+        hs[0] = s.state(h0)
+        # reset_after: H_{t-1} W_h + b_h per step (N, T, 3u); otherwise R_t * H_{t-1} (N, T, u)
+        rec_store = np.empty((t, n, 3 * u if reset_after else u), dtype=dt)
+        rk_zr, rk_h = rk[:, :u2], rk[:, u2:]
+        buf = np.empty((n, u2), dtype=dt)
+        tmp = np.empty((n, u), dtype=dt)
+        hold, masked_steps = s.hold, s.masked_steps
+        for step in range(t):
+            g = gates[step]
+            h_prev = hs[step]
+            gzr, a = g[:, :u2], g[:, u2:]
+            r = g[:, u:u2]
+            if reset_after:
+                hp = rec_store[step]
+                np.matmul(h_prev, rk, out=hp)
+                if b_h is not None:
+                    hp += b_h
+                gzr += hp[:, :u2]
+            else:
+                np.matmul(h_prev, rk_zr, out=buf)
+                gzr += buf
+            _activate_(rec, gzr)  # Z_t, R_t
+            if reset_after:
+                np.multiply(r, hp[:, u2:], out=tmp)
+            else:
+                rh = rec_store[step]
+                np.multiply(r, h_prev, out=rh)
+                np.matmul(rh, rk_h, out=tmp)
+            a += tmp
+            _activate_(act, a)
+            h = hs[step + 1]
+            np.subtract(h_prev, a, out=tmp)
+            tmp *= g[:, :u]
+            np.add(a, tmp, out=h)
+            if masked_steps is not None and masked_steps[step]:
+                np.copyto(h, h_prev, where=hold[step])
+        self.s, self.kernel, self.rk, self.has_bias = s, kernel, rk, b is not None
+        self.gates, self.h_all, self.rec_store = gates, hs, rec_store
+        self.act, self.rec = act, rec
+        self.go_backwards, self.reset_after = go_backwards, reset_after
+        return hs[1:].transpose(1, 0, 2)
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
+        s = self.s
+        n, t, u, dt = s.n, s.t, s.u, s.dtype
+        u2, u3 = 2 * u, 3 * u
+        gates, hs, store, act, rec = self.gates, self.h_all, self.rec_store, self.act, self.rec
+        hold, masked_steps = s.hold, s.masked_steps
+        reset_after = self.reset_after
+        grad = np.asarray(grad, dtype=dt).transpose(1, 0, 2)  # time-major view
+        # reset_after: per step [dZ, dR, d(H W_hh + b_hh), dA] so that [:, :3u] is the
+        # recurrent-side gradient and [dZ, dR, dA] the input-side one; otherwise [dZ, dR, dA].
+        dgates = np.empty((t, n, 4 * u if reset_after else u3), dtype=dt)
+        rk = self.rk
+        rk_t = np.ascontiguousarray(rk.T)
+        rk_zr_t = np.ascontiguousarray(rk[:, :u2].T)
+        rk_h_t = np.ascontiguousarray(rk[:, u2:].T)
+        dh = np.zeros((n, u), dtype=dt)
+        dh_next = np.empty((n, u), dtype=dt)
+        tmp = np.empty((n, u), dtype=dt)
+        drh = np.empty((n, u), dtype=dt)
+        tmp2 = np.empty((n, u2), dtype=dt)
+        da_col = u3 if reset_after else u2
+        for step in range(t - 1, -1, -1):
+            dh += grad[step]
+            g = gates[step]
+            h_prev = hs[step]
+            z, r, a = g[:, :u], g[:, u:u2], g[:, u2:]
+            d = dgates[step]
+            dz, dr, da = d[:, :u], d[:, u:u2], d[:, da_col:]
+            np.subtract(h_prev, a, out=dz)
+            dz *= dh
+            np.subtract(1.0, z, out=da)
+            da *= dh
+            _scale_by_derivative_(act, a, da, tmp)
+            if reset_after:
+                hp_h = store[step, :, u2:]
+                np.multiply(da, hp_h, out=dr)
+                np.multiply(da, r, out=d[:, u2:u3])
+            else:
+                np.matmul(da, rk_h_t, out=drh)
+                np.multiply(drh, h_prev, out=dr)
+            _scale_by_derivative_(rec, g[:, :u2], d[:, :u2], tmp2)
+            masked = masked_steps is not None and masked_steps[step]
+            if masked:
+                np.copyto(d, 0.0, where=hold[step])
+            if reset_after:
+                np.matmul(d[:, :u3], rk_t, out=dh_next)
+            else:
+                np.matmul(d[:, :u2], rk_zr_t, out=dh_next)
+                drh *= r
+                dh_next += drh
+            np.multiply(dh, z, out=tmp)
+            dh_next += tmp
+            if masked:
+                np.copyto(dh_next, dh, where=hold[step])
+            dh, dh_next = dh_next, dh
+        needs = self.needs_input_grad
+        d2 = dgates.reshape(t * n, -1)
+        kernel = self.kernel
+        dx = dk = drk = db = None
+        if reset_after:
+            dzr, dhp, da2 = d2[:, :u2], d2[:, :u3], d2[:, u3:]
+            if needs[0]:
+                dxs = np.matmul(dzr, kernel[:, :u2].T)
+                dxs += np.matmul(da2, kernel[:, u2:].T)
+                dx = dxs.reshape(t, n, s.d).transpose(1, 0, 2)
+                dx = dx[:, ::-1] if self.go_backwards else dx
+            if needs[2]:
+                dk = np.empty_like(kernel)
+                np.matmul(s.x2.T, dzr, out=dk[:, :u2])
+                np.matmul(s.x2.T, da2, out=dk[:, u2:])
+            if needs[3]:
+                drk = np.matmul(hs[:t].reshape(t * n, u).T, dhp)
+            if self.has_bias and needs[4]:
+                db = np.empty((2, u3), dtype=dt)
+                db[1] = dhp.sum(axis=0)
+                db[0, :u2] = db[1, :u2]
+                db[0, u2:] = da2.sum(axis=0)
+        else:
+            if needs[0]:
+                dx = s.input_grad(d2, kernel, self.go_backwards)
+            if needs[2]:
+                dk = np.matmul(s.x2.T, d2)
+            if needs[3]:
+                drk = np.empty_like(rk)
+                np.matmul(hs[:t].reshape(t * n, u).T, d2[:, :u2], out=drk[:, :u2])
+                np.matmul(store.reshape(t * n, u).T, d2[:, u2:], out=drk[:, u2:])
+            if self.has_bias and needs[4]:
+                db = d2.sum(axis=0)
+        return dx, dh, dk, drk, db
+
+
+@register("gru")
+def gru(x: Any, h0: Any, kernel: Any, recurrent_kernel: Any, bias: Any = None,
+        **options: Any) -> Tensor | None:
+    """The hidden sequence from :class:`FastGRUSequence` (every dtype and activation)."""
+    return FastGRUSequence.apply(x, h0, kernel, recurrent_kernel, bias, **options)
