@@ -26,7 +26,8 @@ def _unfused(x: Any, w: Any, b: Any, activation: str | None) -> Any:
 
 def _run(fn: Any, arrays: list[np.ndarray | None], grad: np.ndarray, activation: str | None
          ) -> list[np.ndarray]:
-    tensors = [None if a is None else nb.tensor(a, requires_grad=True) for a in arrays]
+    tensors = [None if a is None else nb.tensor(a, dtype=a.dtype, requires_grad=True)
+               for a in arrays]
     y = fn(*tensors, activation)
     y.backward(grad)
     return [y.data] + [t.grad for t in tensors if t is not None]
@@ -51,7 +52,7 @@ def test_fast_and_reference_equal_the_unfused_ops(dtype: type, activation: str |
         fast = _run(dense, [x, w, b], g, activation)
     tolerance = 1e-5 if dtype == np.float32 else 1e-12
     for got_ref, got_fast, want in zip(reference, fast, expected, strict=True):
-        assert got_ref.dtype == got_fast.dtype == want.dtype
+        assert got_ref.dtype == got_fast.dtype == want.dtype == dtype
         np.testing.assert_array_equal(got_ref, want)
         np.testing.assert_allclose(got_fast, want, rtol=tolerance, atol=tolerance)
 
@@ -120,3 +121,25 @@ def test_middle_sized_products_run_on_one_blas_thread(monkeypatch: Any, shape: t
     np.testing.assert_allclose(linalg_kernels.matmul2d(a, b), a @ b, rtol=1e-12)
     assert controller.calls == limits
     assert controller.threads == 2
+
+
+@pytest.mark.parametrize("mode", ["fast", "reference"])
+def test_leaf_gradients_taken_without_copy_accumulate_correctly(mode: str) -> None:
+    """MatMul and Dense hand new arrays to the leaves (``fresh_grads``): ``a @ a`` adds both
+    contributions into one leaf, a second backward accumulates, and no two leaves share a
+    gradient array."""
+    rng = np.random.default_rng(3)
+    a0, w0 = rng.standard_normal((4, 4)), rng.standard_normal((4, 3))
+    with use_kernels(mode):
+        a = nb.tensor(a0, dtype=np.float64, requires_grad=True)
+        w = nb.tensor(w0, dtype=np.float64, requires_grad=True)
+        for _ in range(2):
+            (dense(a @ a, w, activation="relu").sum() + (a @ w).sum()).backward()
+    h = a0 @ a0
+    gz = (h @ w0 > 0).astype(float)
+    gh = gz @ w0.T
+    want_a = 2 * (gh @ a0.T + a0.T @ gh + np.ones((4, 3)) @ w0.T)
+    want_w = 2 * (h.T @ gz + a0.T @ np.ones((4, 3)))
+    np.testing.assert_allclose(a.grad, want_a, rtol=1e-12)
+    np.testing.assert_allclose(w.grad, want_w, rtol=1e-12)
+    assert not np.shares_memory(a.grad, w.grad)

@@ -142,6 +142,10 @@ class Function:
     inputs: tuple[Any, ...]
     needs_input_grad: tuple[bool, ...]
     _seq: int
+    #: True when ``backward`` returns new arrays that nothing else refers to (not the
+    #: incoming gradient, not a saved array, not one array for two inputs): a leaf then
+    #: takes such a gradient as its ``.grad`` without the defensive copy.
+    fresh_grads = False
 
     def forward(self, *args: Any, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
@@ -356,7 +360,7 @@ def _propagate(root: Tensor, grad: np.ndarray, retain_graph: bool,
                         _add_to(targets[id(parent)], pg)
                 elif pfn is None:  # a leaf: accumulate into .grad (a fresh array at first)
                     if parent.grad is None:
-                        parent.grad = np.array(pg, dtype=pdata.dtype, copy=True)
+                        parent.grad = pg if fn.fresh_grads else np.array(pg, copy=True)
                     else:
                         parent.grad += pg
                 elif pfn is _FREED_NODE:

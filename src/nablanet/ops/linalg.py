@@ -25,6 +25,7 @@ class MatMul(Function):
     """
 
     __slots__ = ("x", "y")
+    fresh_grads = True  # (every gradient is a new product)
 
     @staticmethod
     def _matmul2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -87,6 +88,7 @@ class Dense(Function):
     """
 
     __slots__ = ("x", "w", "out", "relu", "has_bias")
+    fresh_grads = True  # (new products, and a new masked gradient and column sum)
 
     @staticmethod
     def _matmul2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
