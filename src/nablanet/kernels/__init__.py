@@ -8,7 +8,8 @@ same primitives organised for the machine, each registered for the primitive it 
   band of rows at a time on worker threads, compiled bias + ReLU and col2im;
 * :mod:`~nablanet.kernels.pooling`: max pooling, one compiled pass each way;
 * :mod:`~nablanet.kernels.conv_pool`: the fused Conv2D + ReLU + max pooling;
-* :mod:`~nablanet.kernels.linalg`: big 2-D products split over the worker threads;
+* :mod:`~nablanet.kernels.linalg`: big 2-D products split over the worker threads, and the
+  dense layer's primitive (product, bias and ReLU) with compiled bias / ReLU passes;
 * :mod:`~nablanet.kernels.adam`: the Adam update as one compiled pass over the arrays;
 
 and the shared machinery: :mod:`~nablanet.kernels.threads` (the worker threads and the control
