@@ -31,9 +31,9 @@ Keras 3 on JAX (``jax``, optional): Keras picks its backend once, when it is imp
 the TensorFlow column has already imported it on TensorFlow, so JAX runs only in the
 ``--fresh`` comparison, in processes of its own started with ``KERAS_BACKEND=jax``; in the
 other modes its column is left out with a note. Its step is ``train_on_batch``, a ``jax.jit``
-compiled function (XLA's CPU backend). JAX's threads are set before it is imported: one thread
-through ``XLA_FLAGS`` (no Eigen thread pool), N threads by restricting the process to N cores
-(XLA sizes its pool to the cores it may use).
+compiled function (XLA's CPU backend). JAX's threads are set before it is imported: the process
+is restricted to N cores (XLA sizes its pools to the cores it may use; at one thread also
+``XLA_FLAGS`` without Eigen's thread pool), so that JAX, unlike the others, runs pinned.
 
 For the CNNs the table gives GFLOP/s (multiply-adds of the convolutions and dense layers,
 forward and backward, x2; no input gradient for the first layer) and the percentage of the
@@ -98,7 +98,7 @@ def limit_jax_threads(threads: int) -> None:
     if threads == 1:
         flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flags).strip()
-    elif threads < len(os.sched_getaffinity(0)):
+    if threads < len(os.sched_getaffinity(0)):  # (the flags alone left XLA on 1.5 cores)
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])
 
 
