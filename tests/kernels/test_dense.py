@@ -143,3 +143,30 @@ def test_leaf_gradients_taken_without_copy_accumulate_correctly(mode: str) -> No
     np.testing.assert_allclose(a.grad, want_a, rtol=1e-12)
     np.testing.assert_allclose(w.grad, want_w, rtol=1e-12)
     assert not np.shares_memory(a.grad, w.grad)
+
+
+def test_backward_products_side_by_side_on_two_threads(monkeypatch: Any) -> None:
+    """With two workers, the input and weight gradients of a big enough layer are computed
+    one on each thread, in one split, and equal the reference's."""
+    monkeypatch.setattr(linalg_kernels, "_SPLIT_MIN_MULTS", 0)
+    monkeypatch.setattr(linalg_kernels, "worker_count", lambda: 2)
+    monkeypatch.setattr(threads, "SPLIT_MIN_BYTES", 0)
+    monkeypatch.setattr(threads, "worker_count", lambda: 2)
+    splits: list[int] = []
+    real_split = linalg_kernels.split_batch
+
+    def counting(fn: Any, n: int, nbytes: int) -> None:
+        splits.append(n)
+        real_split(fn, n, nbytes)
+
+    monkeypatch.setattr(linalg_kernels, "split_batch", counting)
+    rng = np.random.default_rng(4)
+    x, w, b, g = (rng.standard_normal(s) for s in ((24, 40), (40, 30), (30,), (24, 30)))
+    with use_kernels("reference"):
+        want = _run(dense, [x, w, b], g, "relu")
+    with use_kernels("fast"):
+        splits.clear()
+        got = _run(dense, [x, w, b], g, "relu")
+    assert 2 in splits  # the pair (the forward product is split into 24 or 30 rows)
+    for a, e in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)

@@ -20,7 +20,7 @@ import numpy as np
 from nablanet.autograd.tensor import Tensor
 from nablanet.kernels._numba import njit
 from nablanet.kernels.registry import register
-from nablanet.kernels.threads import split_batch
+from nablanet.kernels.threads import split_batch, worker_count
 from nablanet.ops.linalg import Dense, MatMul, dense_apply
 from nablanet.utils import numpy_blas
 
@@ -130,6 +130,25 @@ class FastDense(Dense):
         gb = np.zeros(out.shape[1], dtype=out.dtype)
         _relu_grad_kernel(grad, out, g, gb, bias_grad, out.dtype.type(0))
         return g, (gb if bias_grad else None)
+
+    def _products(self, g: np.ndarray, need_x: bool, need_w: bool
+                  ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """With two worker threads and both gradients wanted, the two products run side by
+        side, one on each thread (they have the same number of multiply-adds): one hand-off
+        to the worker instead of two splits."""
+        x, w = self.x, self.w
+        if not (need_x and need_w and worker_count() == 2
+                and g.shape[0] * x.shape[1] * w.shape[1] >= _SPLIT_MIN_MULTS
+                and g.dtype == x.dtype == w.dtype and g.dtype in (np.float32, np.float64)):
+            return super()._products(g, need_x, need_w)
+        grads: list[np.ndarray | None] = [None, None]
+
+        def product(first: int, stop: int) -> None:  # 0: input gradient, 1: weight gradient
+            for k in range(first, stop):
+                grads[k] = np.matmul(g, w.T) if k == 0 else np.matmul(x.T, g)
+
+        split_batch(product, 2, _SPLIT_MIN_BYTES)
+        return grads[0], grads[1]
 
 
 @register("dense")

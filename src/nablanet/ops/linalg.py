@@ -138,9 +138,15 @@ class Dense(Function):
             g, gb = self._relu_grad(grad, self.out, want_b)
         else:
             g, gb = grad, (grad.sum(axis=0) if want_b else None)
-        gx = self._matmul2d(g, self.w.T) if needs[0] else None
-        gw = self._matmul2d(self.x.T, g) if needs[1] else None
+        gx, gw = self._products(g, needs[0], needs[1])
         return (gx, gw, gb) if self.has_bias else (gx, gw)
+
+    def _products(self, g: np.ndarray, need_x: bool, need_w: bool
+                  ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """:math:`(\bar Z W^\top, X^\top \bar Z)`, each only when needed."""
+        gx = self._matmul2d(g, self.w.T) if need_x else None
+        gw = self._matmul2d(self.x.T, g) if need_w else None
+        return gx, gw
 
 
 def dense(x: Any, kernel: Any, bias: Any = None, activation: str | None = None) -> Tensor:
