@@ -116,19 +116,21 @@ class FastDense(Dense):
 
     @staticmethod
     def _bias_relu_(z: np.ndarray, b: np.ndarray | None, relu: bool) -> None:
-        if b is not None and _compiled(z, b) and z.ndim == 2:
-            _bias_relu_kernel(z, b, relu, z.dtype.type(0))
+        kernel = _bias_relu_kernel
+        if kernel is not None and b is not None and _compiled(z, b) and z.ndim == 2:
+            kernel(z, b, relu, z.dtype.type(0))
         else:
             Dense._bias_relu_(z, b, relu)
 
     @staticmethod
     def _relu_grad(grad: np.ndarray, out: np.ndarray, bias_grad: bool
                    ) -> tuple[np.ndarray, np.ndarray | None]:
-        if not _compiled(out, grad):
+        kernel = _relu_grad_kernel
+        if kernel is None or not _compiled(out, grad):
             return Dense._relu_grad(grad, out, bias_grad)
         g = np.empty_like(out)
         gb = np.zeros(out.shape[1], dtype=out.dtype)
-        _relu_grad_kernel(grad, out, g, gb, bias_grad, out.dtype.type(0))
+        kernel(grad, out, g, gb, bias_grad, out.dtype.type(0))
         return g, (gb if bias_grad else None)
 
     def _products(self, g: np.ndarray, need_x: bool, need_w: bool

@@ -134,7 +134,7 @@ class Dense(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
         needs = self.needs_input_grad
         want_b = self.has_bias and needs[2]
-        if self.relu:
+        if self.relu and self.out is not None:  # (out is kept exactly when relu)
             g, gb = self._relu_grad(grad, self.out, want_b)
         else:
             g, gb = grad, (grad.sum(axis=0) if want_b else None)
