@@ -27,6 +27,14 @@ Modes (the machine is shared: every figure is a median of interleaved turns):
 * ``--import-order``: each framework's step in fresh processes where the other frameworks
   (and SciPy; for nablanet also a small training run) are imported before it or after it.
 
+Keras 3 on JAX (``jax``, optional): Keras picks its backend once, when it is imported, and
+the TensorFlow column has already imported it on TensorFlow, so JAX runs only in the
+``--fresh`` comparison, in processes of its own started with ``KERAS_BACKEND=jax``; in the
+other modes its column is left out with a note. Its step is ``train_on_batch``, a ``jax.jit``
+compiled function (XLA's CPU backend). JAX's threads are set before it is imported: the process
+is restricted to N cores (XLA sizes its pools to the cores it may use; at one thread also
+``XLA_FLAGS`` without Eigen's thread pool), so that JAX, unlike the others, runs pinned.
+
 For the CNNs the table gives GFLOP/s (multiply-adds of the convolutions and dense layers,
 forward and backward, x2; no input gradient for the first layer) and the percentage of the
 float32 GEMM peak measured with a 4096×4096 ``np.matmul`` at the same thread count.
@@ -38,7 +46,7 @@ is skipped and the script says so.
 Usage::
 
     python benchmarks/frameworks.py rps-4conv mnist          # interleaved, this process
-    python benchmarks/frameworks.py rps-4conv --fresh 5      # fresh processes
+    python benchmarks/frameworks.py rps-4conv --fresh 5      # fresh processes (+ JAX)
     python benchmarks/frameworks.py --scaling --fresh 3
     python benchmarks/frameworks.py --fit --fresh 5
     python benchmarks/frameworks.py rps-4conv --import-order --fresh 3
@@ -65,7 +73,7 @@ from timing import StealMeter, take_turns
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up messages
 HERE = os.path.dirname(os.path.abspath(__file__))
-FRAMEWORKS = ("nablanet", "torch", "tensorflow")
+FRAMEWORKS = ("nablanet", "torch", "tensorflow", "jax")
 WORKLOADS: dict[str, dict[str, Any]] = {
     **{name: {"kind": "cnn", **spec} for name, spec in MODELS.items()},
     "small-batch8": {"kind": "cnn", **MODELS["rps-4conv"], "batch": 8},
@@ -77,6 +85,21 @@ WORKLOADS: dict[str, dict[str, Any]] = {
 
 def has_tensorflow() -> bool:
     return importlib.util.find_spec("tensorflow") is not None
+
+
+def has_jax() -> bool:
+    """Whether Keras 3 and JAX are both installed (the ``jax`` column)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("jax", "keras"))
+
+
+def limit_jax_threads(threads: int) -> None:
+    """Give JAX (XLA's CPU backend) ``threads`` threads; call before JAX is imported."""
+    os.environ["KERAS_BACKEND"] = "jax"
+    if threads == 1:
+        flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flags).strip()
+    if threads < len(os.sched_getaffinity(0)):  # (the flags alone left XLA on 1.5 cores)
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])
 
 
 def batch(spec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -170,6 +193,16 @@ def make_step(framework: str, spec: dict[str, Any], weights: list[np.ndarray],
         torch.set_num_threads(threads)
         net = build_pytorch(spec, weights)
         return torch_step(net, x, y, images=spec["kind"] == "cnn")
+    if framework == "jax":
+        limit_jax_threads(threads)
+        import keras
+
+        if keras.backend.backend() != "jax":
+            raise RuntimeError("Keras was imported on another backend before the JAX step: "
+                               "JAX runs only in a fresh process (--fresh)")
+        model = build_keras(spec, keras)
+        model.set_weights(weights)
+        return lambda: model.train_on_batch(x, y)
     import keras
     import tensorflow as tf
 
@@ -468,6 +501,15 @@ def main(argv: list[str] | None = None) -> int:
         print("TensorFlow is not installed in this Python: skipping its column "
               "(see benchmarks/README.md for its virtual environment)")
         frameworks.remove("tensorflow")
+    if "jax" in frameworks and not has_jax():
+        print("Keras 3 with JAX is not installed in this Python: skipping the JAX column "
+              "(see benchmarks/README.md)")
+        frameworks.remove("jax")
+    elif "jax" in frameworks and (not args.fresh or args.scaling or args.fit
+                                  or args.import_order):
+        print("JAX runs only in the --fresh comparison (Keras picks its backend at import): "
+              "skipping the JAX column")
+        frameworks.remove("jax")
     if (args.scaling or args.fit or args.import_order) and not args.fresh:
         args.fresh = 3
     print(machine(args.threads))

@@ -144,6 +144,13 @@ _ew("MatMul", lambda a, b: a @ b, [randn(2, 3, 4), randn(4)], id="matmul-1d-righ
 _ew("MatMul", lambda a, b: a @ b, [randn(4), randn(4)], id="matmul-dot")
 _ew("MatMul", lambda a: a @ _C34.T, [randn(2, 4)], lambda a: a @ _tt(_C34.T),
     id="matmul-ndarray")
+_ew("Dense", lambda x, w, b: nb.ops.linalg.dense(x, w, b, activation="relu"),
+    [randn(5, 4), randn(4, 3), randn(3)], lambda x, w, b: torch.relu(x @ w + b),
+    id="dense-relu")
+_ew("Dense", lambda x, w: nb.ops.linalg.dense(x, w), [randn(4, 6).T, randn(4, 3)],
+    lambda x, w: x @ w, id="dense-linear-no-bias")
+_ew("Dense", lambda x, w, b: nb.ops.linalg.dense(x, w, b, activation="linear"),
+    [randn(5, 4), randn(4, 3), randn(3)], lambda x, w, b: x @ w + b, id="dense-linear")
 
 # Reductions: all axes, negative axes, tuple axes, keepdims, 0-d.
 _ew("Sum", lambda a: a.sum(), [randn(3, 4)], id="sum-all")
@@ -614,6 +621,10 @@ LARGE_CASES: list[OpCase] = [
            id="large-rows"),
     OpCase("MatMul", lambda a, b: a @ b, [randn(64, 300), randn(300, 1024)], None,
            id="large-columns"),
+    OpCase("Dense", lambda x, w, b: nb.ops.linalg.dense(x, w, b, activation="relu"),
+           [randn(128, 784), randn(784, 512), randn(512)], None, id="large-relu"),
+    OpCase("Dense", lambda x, w, b: nb.ops.linalg.dense(x, w, b),
+           [randn(96, 300), randn(300, 40), randn(40)], None, id="large-middle-linear"),
     # the recurrences: 2 batch slices of >= 4 rows each for the compiled LSTM's threads
     OpCase("LSTMSequence", lambda x, h, c, k, rk, b: _rec.lstm(x, h, c, k, rk, b),
            [randn(32, 20, 16), randn(32, 32), randn(32, 32), 0.2 * randn(16, 128),

@@ -10,7 +10,8 @@ same primitives organised for the machine, each registered for the primitive it 
   (used by ``conv`` and ``conv_pool``);
 * :mod:`~nablanet.kernels.pooling`: max pooling, one compiled pass each way;
 * :mod:`~nablanet.kernels.conv_pool`: the fused Conv2D + ReLU + max pooling;
-* :mod:`~nablanet.kernels.linalg`: big 2-D products split over the worker threads;
+* :mod:`~nablanet.kernels.linalg`: big 2-D products split over the worker threads, and the
+  dense layer's primitive (product, bias and ReLU) with compiled bias / ReLU passes;
 * :mod:`~nablanet.kernels.adam`: the Adam update as one compiled pass over the arrays;
 * :mod:`~nablanet.kernels.decompositions`: CP-ALS / HOOI sweeps by mode groups, compiled HALS;
 * :mod:`~nablanet.kernels.recurrent`: the float32 LSTM's forward and backward time loops, one

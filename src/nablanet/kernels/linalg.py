@@ -1,9 +1,16 @@
-"""Fast 2-D matrix products: big GEMMs split over the larger output axis on the worker threads.
+"""Fast 2-D matrix products and the dense layer's primitive.
 
 :class:`FastMatMul` is :class:`nablanet.ops.linalg.MatMul` with its 2-D products done by
-:func:`matmul2d`: OpenBLAS runs at one thread inside each chunk
-(:func:`nablanet.kernels.threads.split_batch`), so its own spinning workers never compete with
-the other kernels' threads for the cores.
+:func:`matmul2d`; :class:`FastDense` is :class:`nablanet.ops.linalg.Dense` with the same
+products and one compiled pass for the bias and the ReLU each way (forward: ``z += b`` and
+``max(z, 0)`` in place; backward: the ReLU mask and the bias gradient's column sum).
+
+OpenBLAS's own threads are never used for the products: a big one is split over the larger
+output axis on nablanet's worker threads (:func:`nablanet.kernels.threads.split_batch`) with
+OpenBLAS at one thread inside each chunk, and a middle-sized one (which OpenBLAS would thread)
+runs with OpenBLAS limited to one thread. OpenBLAS's workers spin after each threaded
+call and wait for every partner thread in it, so with another process on the second core one
+such product of a dense layer took ~20 ms instead of ~0.1 (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -11,20 +18,42 @@ from __future__ import annotations
 import numpy as np
 
 from nablanet.autograd.tensor import Tensor
+from nablanet.kernels._numba import njit
 from nablanet.kernels.registry import register
-from nablanet.kernels.threads import split_batch
-from nablanet.ops.linalg import MatMul
+from nablanet.kernels.threads import split_batch, worker_count
+from nablanet.ops.linalg import Dense, MatMul, dense_apply
+from nablanet.utils import numpy_blas
 
+#: Products (m·n·k multiply-adds) from which the work is split over the worker threads.
 _SPLIT_MIN_MULTS = 1 << 22
 _SPLIT_MIN_BYTES = 1 << 20
+#: Products below this OpenBLAS runs on one thread anyway (its SMP threshold, 65536 × 4).
+_BLAS_THREADED_MULTS = 1 << 18
+
+
+def _one_blas_thread(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.matmul(a, b)`` with NumPy's BLAS limited to one thread for the call."""
+    blas = numpy_blas()
+    threads = 1 if blas is None else blas.get_num_threads()
+    if threads <= 1:
+        return np.matmul(a, b)
+    blas.set_num_threads(1)
+    try:
+        return np.matmul(a, b)
+    finally:
+        blas.set_num_threads(threads)
 
 
 def matmul2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` for 2-D arrays; big float products are split over the larger output axis."""
+    """``a @ b`` for 2-D arrays; big float products are split over the larger output axis,
+    middle-sized ones run on one BLAS thread."""
     m, n = a.shape[0], b.shape[1]
+    mults = m * n * a.shape[1]
     if a.dtype != b.dtype or a.dtype not in (np.float32, np.float64) or \
-            m * n * a.shape[1] < _SPLIT_MIN_MULTS:
+            mults < min(_SPLIT_MIN_MULTS, _BLAS_THREADED_MULTS):
         return np.matmul(a, b)
+    if mults < _SPLIT_MIN_MULTS:
+        return _one_blas_thread(a, b)
     out = np.empty((m, n), dtype=a.dtype)
     if m >= n:
         split_batch(lambda s, e: np.matmul(a[s:e], b, out=out[s:e]), m, _SPLIT_MIN_BYTES)
@@ -39,7 +68,96 @@ class FastMatMul(MatMul):
     __slots__ = ()
 
     _matmul2d = staticmethod(matmul2d)
-    fresh_grads = True  # every gradient is a new product (see Function.fresh_grads)
+
+
+@njit()
+def _bias_relu_kernel(z, b, relu, zero):  # type: ignore[no-untyped-def]
+    # ``zero`` has the arrays' dtype, so float32 stays float32 in the loop
+    rows, units = z.shape
+    for r in range(rows):
+        row = z[r]
+        for u in range(units):
+            v = row[u] + b[u]
+            if relu and v < zero:  # np.maximum(v, 0): NaN and -0.0 stay as they are
+                row[u] = zero
+            else:
+                row[u] = v
+
+
+@njit()
+def _relu_grad_kernel(grad, out, g, gb, want_b, zero):  # type: ignore[no-untyped-def]
+    rows, units = out.shape
+    for r in range(rows):
+        gr, orow, dr = grad[r], out[r], g[r]
+        for u in range(units):
+            # grad * [out > 0], as NumPy multiplies by the boolean mask (NaN * 0 is NaN)
+            d = gr[u] if orow[u] > zero else gr[u] * zero
+            dr[u] = d
+            if want_b:
+                gb[u] += d  # row after row, as NumPy's sum over axis 0
+
+
+def _compiled(*arrays: np.ndarray | None) -> bool:
+    """Whether the compiled passes take these arrays: numba present, one float dtype,
+    C-contiguous."""
+    first = arrays[0]
+    return _bias_relu_kernel is not None and first is not None and \
+        first.dtype in (np.float32, np.float64) and all(
+            a is None or (a.dtype == first.dtype and a.flags.c_contiguous) for a in arrays)
+
+
+class FastDense(Dense):
+    """:class:`nablanet.ops.linalg.Dense` with :func:`matmul2d` and compiled bias / ReLU
+    passes (the reference's NumPy passes where they do not apply)."""
+
+    __slots__ = ()
+
+    _matmul2d = staticmethod(matmul2d)
+
+    @staticmethod
+    def _bias_relu_(z: np.ndarray, b: np.ndarray | None, relu: bool) -> None:
+        kernel = _bias_relu_kernel
+        if kernel is not None and b is not None and _compiled(z, b) and z.ndim == 2:
+            kernel(z, b, relu, z.dtype.type(0))
+        else:
+            Dense._bias_relu_(z, b, relu)
+
+    @staticmethod
+    def _relu_grad(grad: np.ndarray, out: np.ndarray, bias_grad: bool
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+        kernel = _relu_grad_kernel
+        if kernel is None or not _compiled(out, grad):
+            return Dense._relu_grad(grad, out, bias_grad)
+        g = np.empty_like(out)
+        gb = np.zeros(out.shape[1], dtype=out.dtype)
+        kernel(grad, out, g, gb, bias_grad, out.dtype.type(0))
+        return g, (gb if bias_grad else None)
+
+    def _products(self, g: np.ndarray, need_x: bool, need_w: bool
+                  ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """With two worker threads and both gradients wanted, the two products run side by
+        side, one on each thread (they have the same number of multiply-adds): one hand-off
+        to the worker instead of two splits."""
+        x, w = self.x, self.w
+        if not (need_x and need_w and worker_count() == 2
+                and g.shape[0] * x.shape[1] * w.shape[1] >= _SPLIT_MIN_MULTS
+                and g.dtype == x.dtype == w.dtype and g.dtype in (np.float32, np.float64)):
+            return super()._products(g, need_x, need_w)
+        grads: list[np.ndarray | None] = [None, None]
+
+        def product(first: int, stop: int) -> None:  # 0: input gradient, 1: weight gradient
+            for k in range(first, stop):
+                grads[k] = np.matmul(g, w.T) if k == 0 else np.matmul(x.T, g)
+
+        split_batch(product, 2, _SPLIT_MIN_BYTES)
+        return grads[0], grads[1]
+
+
+@register("dense")
+def dense(x: Tensor, kernel: Tensor, bias: Tensor | None = None,
+          activation: str | None = None) -> Tensor:
+    """Fast :func:`nablanet.ops.linalg.dense`."""
+    return dense_apply(x, kernel, bias, activation=activation, primitive=FastDense)
 
 
 @register("matmul")

@@ -15,7 +15,7 @@ from nablanet import activations, constraints, initializers, regularizers
 from nablanet.autograd.tensor import Tensor
 from nablanet.layers.base import Layer
 from nablanet.ops.elementwise import add, mul
-from nablanet.ops.linalg import matmul
+from nablanet.ops.linalg import dense
 from nablanet.ops.shape import concatenate, reshape, transpose
 
 __all__ = ["Activation", "Add", "Concatenate", "Dense", "Flatten", "Lambda", "Multiply",
@@ -36,7 +36,8 @@ class Dense(Layer):
         y = g(x W + b), \qquad W \in \mathbb R^{n_{in} \times \mathrm{units}}
 
     Inputs of rank > 2 are multiplied on their last axis (``(batch, d0, n_in)`` →
-    ``(batch, d0, units)``). Computed as one matrix product and one broadcast add.
+    ``(batch, d0, units)``). Computed by one primitive, :func:`nablanet.ops.linalg.dense`
+    (the product, the bias and a ReLU activation in one node of the graph).
 
     Parameters
     ----------
@@ -111,14 +112,14 @@ class Dense(Layer):
             raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
                              f"expected axis -1 of input shape to have value {self.input_dim}, "
                              f"but received input with shape {shape}")
+        relu = self.activation is activations.relu  # applied inside the primitive
+        rows = reshape(inputs, (-1, self.input_dim)) if inputs.ndim > 2 else inputs
+        out = dense(rows, self.kernel, self.bias if self.use_bias else None,
+                    activation="relu" if relu else None)
         if inputs.ndim > 2:
-            out = reshape(matmul(reshape(inputs, (-1, self.input_dim)), self.kernel),
-                          (*shape[:-1], self.units))
-        else:
-            out = matmul(inputs, self.kernel)
-        if self.use_bias:
-            out = add(out, self.bias)
-        if self.activation is not None and self.activation is not activations.linear:
+            out = reshape(out, (*shape[:-1], self.units))
+        if not relu and self.activation is not None and \
+                self.activation is not activations.linear:
             out = self.activation(out)  # (None, set after construction, is linear as in Keras)
         return out
 

@@ -405,11 +405,7 @@ class Model(Layer):
                       training: bool) -> Tensor:
         """Call :meth:`compute_loss`, also when an override has no ``training`` argument
         (Keras's backward compatibility)."""
-        import inspect
-
-        parameters = inspect.signature(self.compute_loss).parameters
-        if "training" in parameters or any(p.kind is p.VAR_KEYWORD
-                                           for p in parameters.values()):
+        if _takes_training(self.compute_loss):
             return self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                      training=training)
         return self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
@@ -974,3 +970,24 @@ def _validation_handler(data: Any, batch_size: int | None, steps: int | None) ->
                          "sample_weight) with arrays, or a dataset.")
     return DataHandler(data, None, None, batch_size=batch_size, steps=steps, where="fit")
 
+
+_TAKES_TRAINING: dict[Any, bool] = {}
+
+
+def _takes_training(compute_loss: Any) -> bool:
+    """Whether a ``compute_loss`` accepts ``training=`` (its signature read once per
+    function: ``inspect.signature`` costs tens of microseconds, every training step)."""
+    import inspect
+
+    key = getattr(compute_loss, "__func__", compute_loss)
+    try:
+        known = _TAKES_TRAINING.get(key)
+    except TypeError:  # an unhashable callable: read its signature each time
+        key, known = None, None
+    if known is None:
+        parameters = inspect.signature(compute_loss).parameters
+        known = "training" in parameters or any(p.kind is p.VAR_KEYWORD
+                                                for p in parameters.values())
+        if key is not None:
+            _TAKES_TRAINING[key] = known
+    return known

@@ -93,6 +93,19 @@ def check_decay_rate(owner: str, name: str, value: Any, *, allow_one: bool = Fal
     return float(value)
 
 
+def _all_finite(g: np.ndarray) -> bool:
+    """Whether the float array ``g`` holds no NaN or inf, in one pass when it can.
+
+    A NaN or inf element makes ``g · g`` NaN or inf, so a finite ``g · g`` (one BLAS dot)
+    settles it; otherwise (or when the squares overflow) the exact check decides.
+    """
+    if g.dtype in (np.float32, np.float64) and g.flags.c_contiguous:
+        flat = g.reshape(-1)
+        if np.isfinite(np.dot(flat, flat)):
+            return True
+    return bool(np.isfinite(g.max()) and np.isfinite(g.min()))
+
+
 def _array_of_variable(variable: Any) -> np.ndarray:
     data = getattr(variable, "data", None)
     if isinstance(data, np.ndarray):
@@ -552,9 +565,9 @@ class Optimizer:
     def _non_finite(self, grads: list[np.ndarray], variables: list[Any]) -> bool:
         """Whether a gradient holds NaN or inf; if so the whole update is skipped (weights,
         slots and ``iterations`` unchanged) with a ``RuntimeWarning`` naming the variables."""
-        bad = [_variable_label(v, i) for i, (g, v) in enumerate(zip(grads, variables))
-               if g.dtype.kind in "fc" and g.size
-               and not (np.isfinite(g.max()) and np.isfinite(g.min()))]
+        with np.errstate(over="ignore", invalid="ignore"):  # (the squares may overflow)
+            bad = [_variable_label(v, i) for i, (g, v) in enumerate(zip(grads, variables))
+                   if g.dtype.kind in "fc" and g.size and not _all_finite(g)]
         if bad:
             warnings.warn(f"{type(self).__name__}: non-finite (NaN or inf) gradients for "
                           f"{bad}; this update was skipped, the weights are unchanged.",
