@@ -192,6 +192,25 @@ def test_split_batch_covers_range_and_restores_blas_threads(monkeypatch: Any) ->
     assert threads.worker_count() == before
 
 
+def test_small_pass_runs_on_one_blas_thread_and_restores_the_limit() -> None:
+    from nablanet.utils import limit_threads
+
+    with limit_threads(2):
+        before = threads.worker_count()
+        seen: list[tuple[int, int, int]] = []
+        threads.split_batch(lambda a, z: seen.append((a, z, threads.worker_count())), 5,
+                            threads.SPLIT_MIN_BYTES - 1)
+        assert seen == [(0, 5, 1)]  # one call, its GEMMs on the caller's thread
+        assert threads.worker_count() == before
+
+        def boom(a: int, z: int) -> None:
+            raise RuntimeError("pass failed")
+
+        with pytest.raises(RuntimeError, match="pass failed"):
+            threads.split_batch(boom, 4, 1)
+        assert threads.worker_count() == before
+
+
 @pytest.mark.parametrize("shape", [(40, 300, 7), (3, 200, 90)])
 def test_split_matmul_matches_numpy(monkeypatch: Any, shape: tuple) -> None:
     """Dense-sized products split over rows or columns equal np.matmul, forward and backward."""

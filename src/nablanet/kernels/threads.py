@@ -48,11 +48,25 @@ def split_batch(fn: Callable[[int, int], Any], n: int, nbytes: int) -> None:
     """Run ``fn(start, stop)`` over ``[0, n)`` in contiguous chunks, one per worker thread.
 
     ``nbytes`` is the memory the whole pass touches: passes under ~1 MB, or with one worker,
-    run as one call in the caller's thread. ``fn`` must release the GIL to gain anything and
-    must write disjoint parts of its output for disjoint ranges.
+    run as one call in the caller's thread, and a GEMM inside such a small pass runs on that
+    thread too (NumPy's BLAS held at one thread for the call: OpenBLAS's own threads would
+    cost more than they save on it, and much more when another process holds the second
+    core). ``fn`` must release the GIL to gain anything and must write disjoint parts of its
+    output for disjoint ranges.
     """
-    allowed = worker_count() if nbytes >= SPLIT_MIN_BYTES else 1
-    split_parts(lambda part, start, stop: fn(start, stop), n, min(allowed, n))
+    if nbytes >= SPLIT_MIN_BYTES:
+        split_parts(lambda part, start, stop: fn(start, stop), n, min(worker_count(), n))
+        return
+    controller = _blas_controller()
+    blas_threads = 1 if controller is None or _SPLITTING else controller.get_num_threads()
+    if blas_threads == 1:
+        fn(0, n)
+        return
+    controller.set_num_threads(1)
+    try:
+        fn(0, n)
+    finally:
+        controller.set_num_threads(blas_threads)
 
 
 def split_parts(fn: Callable[[int, int, int], Any], n: int, parts: int) -> None:
