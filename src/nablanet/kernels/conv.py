@@ -209,6 +209,14 @@ def _sub_chunks(a: int, z: int, bytes_per_image: int, ho: int, align: int = 1,
 
 
 # --- conv2d -----------------------------------------------------------------------------------
+def _sum_parts(parts: list[Any], index: int) -> np.ndarray:
+    """The sum of the ``index``-th arrays of the threads' partial results (into the first)."""
+    total = parts[0][index]
+    for part in parts[1:]:
+        total += part[index]
+    return total  # type: ignore[no-any-return]
+
+
 class FastConv2D(Conv2D):
     """:class:`nablanet.ops.conv.Conv2D` (``groups == 1``), worked through the batch a few
     images or rows at a time on worker threads (see the module docstring)."""
@@ -392,14 +400,9 @@ class FastConv2D(Conv2D):
         parts = [partial[a] for a in sorted(partial)]
         gw = gb = gx = None
         if need_w:
-            gw = parts[0][0]
-            for part in parts[1:]:
-                gw += part[0]
-            gw = gw.reshape(self.w_shape)
+            gw = _sum_parts(parts, 0).reshape(self.w_shape)
         if need_b:
-            gb = parts[0][1]
-            for part in parts[1:]:
-                gb += part[1]
+            gb = _sum_parts(parts, 1)
         if dxp is not None:
             gx = _crop_nhwc(dxp, self.pads, self.x_shape[1:3])
         return (gx, gw, gb) if self.has_bias else (gx, gw)
@@ -520,14 +523,9 @@ class FastConv2D(Conv2D):
         parts = [partial[a] for a in sorted(partial)]
         gw = gb = gx = None
         if need_w:
-            du_all = parts[0][0]
-            for part in parts[1:]:
-                du_all += part[0]
-            gw = winograd.filter_grad(du_all)
+            gw = winograd.filter_grad(_sum_parts(parts, 0))
         if need_b:
-            gb = parts[0][1]
-            for part in parts[1:]:
-                gb += part[1]
+            gb = _sum_parts(parts, 1)
         if dxp is not None:
             gx = _crop_nhwc(dxp, self.pads, self.x_shape[1:3])
         return (gx, gw, gb) if self.has_bias else (gx, gw)

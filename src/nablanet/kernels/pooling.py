@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from nablanet.autograd.tensor import Tensor
-from nablanet.kernels._numba import numba_module
+from nablanet.kernels._numba import njit, numba_module
 from nablanet.kernels.registry import register
 from nablanet.kernels.threads import split_batch
 from nablanet.ops.pooling import MaxPool1D, MaxPool2D, _Pool1DMixin
@@ -24,6 +24,20 @@ _NUMBA_MAX_POOL: list[tuple[Callable[..., Any], ...] | None] = []
 # is not positive. The fused conv + pool's backward drops those windows (its ReLU mask).
 _NOT_POSITIVE = 64
 _MAX_TAPS = 63
+
+
+@njit(inline="always")
+def max_of_four(v0, v1, v2, v3):  # type: ignore[no-untyped-def]
+    """The maximum of a 2×2 window's values (row-major ``v0 … v3``) and its tap (0-3): the
+    first winner on ties (strict comparisons), as NumPy's argmax."""
+    top = v1 > v0
+    m01 = v1 if top else v0
+    t01 = 1 if top else 0
+    bottom = v3 > v2
+    m23 = v3 if bottom else v2
+    t23 = 3 if bottom else 2
+    lower = m23 > m01
+    return (m23, t23) if lower else (m01, t01)
 
 
 def _numba_max_pool() -> tuple[Callable[..., Any], ...] | None:
@@ -67,19 +81,8 @@ def _numba_max_pool() -> tuple[Callable[..., Any], ...] | None:
                             r3 = xp[n, y0 + 1, x0 + 1]
                             for c in range(channels):  # contiguous channels: vectorised
                                 b = bias[c] if has_bias else zero
-                                v0 = r0[c] + b
-                                v1 = r1[c] + b
-                                v2 = r2[c] + b
-                                v3 = r3[c] + b
-                                top = v1 > v0  # strictly: ties keep the first winner
-                                m01 = v1 if top else v0
-                                t01 = 1 if top else 0
-                                bottom = v3 > v2
-                                m23 = v3 if bottom else v2
-                                t23 = 3 if bottom else 2
-                                lower = m23 > m01
-                                m = m23 if lower else m01
-                                tap = t23 if lower else t01
+                                m, tap = max_of_four(r0[c] + b, r1[c] + b, r2[c] + b,
+                                                     r3[c] + b)
                                 o[c] = (zero if m < 0 else m) if relu else m
                                 k[c] = tap if m > 0 else tap | 64
                             continue

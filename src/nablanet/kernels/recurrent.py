@@ -43,7 +43,7 @@ from nablanet.kernels import threads
 from nablanet.kernels._numba import njit
 from nablanet.kernels.registry import register
 from nablanet.kernels.threads import split_parts
-from nablanet.ops.recurrent import GRUSequence, LSTMSequence, _check_activation, _Setup
+from nablanet.ops.recurrent import GRUSequence, LSTMSequence, _gru_setup, _Setup
 
 # fastmath "contract" only (fused multiply-adds; no reassociation, NaN and inf kept)
 _jit = njit(fastmath={"contract"}, error_model="numpy")
@@ -84,7 +84,9 @@ def _tanh(x):  # type: ignore[no-untyped-def]
 
 @_jit
 def _gemm_acc(a, b, out):  # type: ignore[no-untyped-def]
-    """``out += a @ b`` for C-contiguous 2-D arrays, 4 rows x 8 inner indices per pass: each
+    """``out += a @ b`` for 2-D arrays (``b`` and ``out`` C-contiguous; ``a`` may be a
+    transposed view: its values are read into registers outside the vectorised loop), 4 rows x
+    8 inner indices per pass: each
     vector of 8 rows of ``b`` feeds 32 fused multiply-adds into 4 output rows, and the ``j``
     loop vectorises. Each pass reads and writes half as many output rows as 8 x 4 blocks do. A
     remainder of 4 inner indices is one more pass (the weight gradients of a 4-row batch
@@ -139,65 +141,6 @@ def _gemm_acc(a, b, out):  # type: ignore[no-untyped-def]
     while i < n:
         for k in range(kk):
             a0 = a[i, k]
-            for j in range(m):
-                out[i, j] += a0 * b[k, j]
-        i += 1
-
-
-@_jit
-def _gemm_tn_acc(a, b, out):  # type: ignore[no-untyped-def]
-    """``out += a.T @ b`` for C-contiguous 2-D arrays (``a`` is ``(K, n)``), blocked as
-    :func:`_gemm_acc`."""
-    kk, n = a.shape
-    m = b.shape[1]
-    k8 = kk - kk % 8
-    k4 = kk - kk % 4
-    i = 0
-    while i + 4 <= n:
-        for k in range(0, k8, 8):
-            p00, p01, p02, p03 = a[k, i], a[k + 1, i], a[k + 2, i], a[k + 3, i]
-            p04, p05, p06, p07 = a[k + 4, i], a[k + 5, i], a[k + 6, i], a[k + 7, i]
-            p10, p11, p12, p13 = a[k, i + 1], a[k + 1, i + 1], a[k + 2, i + 1], a[k + 3, i + 1]
-            p14, p15, p16, p17 = a[k + 4, i + 1], a[k + 5, i + 1], a[k + 6, i + 1], a[k + 7, i + 1]
-            p20, p21, p22, p23 = a[k, i + 2], a[k + 1, i + 2], a[k + 2, i + 2], a[k + 3, i + 2]
-            p24, p25, p26, p27 = a[k + 4, i + 2], a[k + 5, i + 2], a[k + 6, i + 2], a[k + 7, i + 2]
-            p30, p31, p32, p33 = a[k, i + 3], a[k + 1, i + 3], a[k + 2, i + 3], a[k + 3, i + 3]
-            p34, p35, p36, p37 = a[k + 4, i + 3], a[k + 5, i + 3], a[k + 6, i + 3], a[k + 7, i + 3]
-            for j in range(m):
-                w0, w1, w2, w3 = b[k, j], b[k + 1, j], b[k + 2, j], b[k + 3, j]
-                w4, w5, w6, w7 = b[k + 4, j], b[k + 5, j], b[k + 6, j], b[k + 7, j]
-                out[i, j] += ((p00 * w0 + p01 * w1 + p02 * w2 + p03 * w3)
-                              + (p04 * w4 + p05 * w5 + p06 * w6 + p07 * w7))
-                out[i + 1, j] += ((p10 * w0 + p11 * w1 + p12 * w2 + p13 * w3)
-                                  + (p14 * w4 + p15 * w5 + p16 * w6 + p17 * w7))
-                out[i + 2, j] += ((p20 * w0 + p21 * w1 + p22 * w2 + p23 * w3)
-                                  + (p24 * w4 + p25 * w5 + p26 * w6 + p27 * w7))
-                out[i + 3, j] += ((p30 * w0 + p31 * w1 + p32 * w2 + p33 * w3)
-                                  + (p34 * w4 + p35 * w5 + p36 * w6 + p37 * w7))
-        if k4 > k8:  # four more inner indices in one pass (a batch slice of 4 rows)
-            k = k8
-            q00, q01, q02, q03 = a[k, i], a[k + 1, i], a[k + 2, i], a[k + 3, i]
-            q10, q11, q12, q13 = a[k, i + 1], a[k + 1, i + 1], a[k + 2, i + 1], a[k + 3, i + 1]
-            q20, q21, q22, q23 = a[k, i + 2], a[k + 1, i + 2], a[k + 2, i + 2], a[k + 3, i + 2]
-            q30, q31, q32, q33 = a[k, i + 3], a[k + 1, i + 3], a[k + 2, i + 3], a[k + 3, i + 3]
-            for j in range(m):
-                w0, w1, w2, w3 = b[k, j], b[k + 1, j], b[k + 2, j], b[k + 3, j]
-                out[i, j] += (q00 * w0 + q01 * w1) + (q02 * w2 + q03 * w3)
-                out[i + 1, j] += (q10 * w0 + q11 * w1) + (q12 * w2 + q13 * w3)
-                out[i + 2, j] += (q20 * w0 + q21 * w1) + (q22 * w2 + q23 * w3)
-                out[i + 3, j] += (q30 * w0 + q31 * w1) + (q32 * w2 + q33 * w3)
-        for k in range(k4, kk):
-            a0, a1, a2, a3 = a[k, i], a[k, i + 1], a[k, i + 2], a[k, i + 3]
-            for j in range(m):
-                w = b[k, j]
-                out[i, j] += a0 * w
-                out[i + 1, j] += a1 * w
-                out[i + 2, j] += a2 * w
-                out[i + 3, j] += a3 * w
-        i += 4
-    while i < n:
-        for k in range(kk):
-            a0 = a[k, i]
             for j in range(m):
                 out[i, j] += a0 * b[k, j]
         i += 1
@@ -301,9 +244,9 @@ def _lstm_backward(gates, cs, tc, gh, rk_t, d, dh, dc, dh_next, hold,  # type: i
         if need_dx:
             _gemm_acc(dd, kernel_t, dx[step, r0:r1])
         if need_dk:
-            _gemm_tn_acc(x3[step, r0:r1], dd, dk)
+            _gemm_acc(x3[step, r0:r1].T, dd, dk)
         if need_drk:
-            _gemm_tn_acc(hs[step, r0:r1], dd, drk)
+            _gemm_acc(hs[step, r0:r1].T, dd, drk)
         cur, nxt = nxt, cur
     if t % 2 == 1:
         out = dh[r0:r1]
@@ -473,11 +416,9 @@ class FastGRUSequence(GRUSequence):
                 bias: Any, *, activation: str = "tanh", recurrent_activation: str = "sigmoid",
                 reset_after: bool = True, mask: Any = None,
                 go_backwards: bool = False) -> np.ndarray:
-        act = _check_activation("gru", "activation", activation)
-        rec = _check_activation("gru", "recurrent_activation", recurrent_activation)
-        reset_after = bool(reset_after)
-        s = _Setup("gru", 3, x, [("h0", h0)], kernel, recurrent_kernel, bias,
-                   (2, -1) if reset_after else (-1,), mask, go_backwards)
+        act, rec, reset_after, s = _gru_setup(x, h0, kernel, recurrent_kernel, bias, activation,
+                                              recurrent_activation, reset_after, mask,
+                                              go_backwards)
         n, t, u, dt = s.n, s.t, s.u, s.dtype
         u2 = 2 * u
         kernel = np.asarray(kernel, dtype=dt)

@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from nablanet.kernels._numba import njit
+from nablanet.kernels.pooling import max_of_four
 
 #: The filter transform's matrix :math:`G` (4×3).
 G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
@@ -172,6 +173,23 @@ def _input_tiles(xp, n0, n1, ty0, nty, tw, v):  # type: ignore[no-untyped-def]
                 t += 1
 
 
+@njit(inline="always")
+def _output_tile(m, t, f):  # type: ignore[no-untyped-def]
+    """Tile ``t``, filter ``f``: the 2×2 outputs :math:`A^\top M A` from the 16 products
+    ``m[:, t, f]`` (Aᵀ's rows: (1, 1, 1, 0), (0, 1, -1, -1)), as ``(y00, y01, y10, y11)``."""
+    # Aᵀ M down each column: (m0 + m1 + m2, m1 - m2 - m3)
+    b00 = m[0, t, f] + m[4, t, f] + m[8, t, f]
+    b01 = m[1, t, f] + m[5, t, f] + m[9, t, f]
+    b02 = m[2, t, f] + m[6, t, f] + m[10, t, f]
+    b03 = m[3, t, f] + m[7, t, f] + m[11, t, f]
+    b10 = m[4, t, f] - m[8, t, f] - m[12, t, f]
+    b11 = m[5, t, f] - m[9, t, f] - m[13, t, f]
+    b12 = m[6, t, f] - m[10, t, f] - m[14, t, f]
+    b13 = m[7, t, f] - m[11, t, f] - m[15, t, f]
+    # (Aᵀ M) A along each row
+    return b00 + b01 + b02, b01 - b02 - b03, b10 + b11 + b12, b11 - b12 - b13
+
+
 @njit()
 def _output_tiles(m, out, nty, tw, bias, relu):  # type: ignore[no-untyped-def]
     """``out`` (the run's ``(images, rows, Wo, F)`` output) from the tiles' products
@@ -189,20 +207,7 @@ def _output_tiles(m, out, nty, tw, bias, relu):  # type: ignore[no-untyped-def]
                 o0 = out[n, y]
                 o1 = out[n, y + 1] if two_rows else out[n, y]
                 for f in range(filters):
-                    # Aᵀ M down each column: (m0 + m1 + m2, m1 - m2 - m3)
-                    b00 = m[0, t, f] + m[4, t, f] + m[8, t, f]
-                    b01 = m[1, t, f] + m[5, t, f] + m[9, t, f]
-                    b02 = m[2, t, f] + m[6, t, f] + m[10, t, f]
-                    b03 = m[3, t, f] + m[7, t, f] + m[11, t, f]
-                    b10 = m[4, t, f] - m[8, t, f] - m[12, t, f]
-                    b11 = m[5, t, f] - m[9, t, f] - m[13, t, f]
-                    b12 = m[6, t, f] - m[10, t, f] - m[14, t, f]
-                    b13 = m[7, t, f] - m[11, t, f] - m[15, t, f]
-                    # (Aᵀ M) A along each row
-                    y00 = b00 + b01 + b02
-                    y01 = b01 - b02 - b03
-                    y10 = b10 + b11 + b12
-                    y11 = b11 - b12 - b13
+                    y00, y01, y10, y11 = _output_tile(m, t, f)
                     if has_bias:
                         y00 += bias[f]
                         y01 += bias[f]
@@ -222,6 +227,37 @@ def _output_tiles(m, out, nty, tw, bias, relu):  # type: ignore[no-untyped-def]
                         o0[x + 1, f] = y01
                     o0[x, f] = y00
                 t += 1
+
+
+@njit(inline="always")
+def _gradient_tile(dm, t, f, y00, y01, y10, y11):  # type: ignore[no-untyped-def]
+    """Tile ``t``, filter ``f`` of the output gradient's tile transform :math:`\bar M = A \bar Y
+    A^\top` (A's rows: (1, 0), (1, 1), (1, -1), (0, -1)) from the tile's 2×2 gradient ``y``:
+    first along the row, then down the column, into the 16 positions of ``dm``."""
+    b00 = y00
+    b01 = y00 + y01
+    b02 = y00 - y01
+    b03 = -y01
+    b10 = y10
+    b11 = y10 + y11
+    b12 = y10 - y11
+    b13 = -y11
+    dm[0, t, f] = b00
+    dm[1, t, f] = b01
+    dm[2, t, f] = b02
+    dm[3, t, f] = b03
+    dm[4, t, f] = b00 + b10
+    dm[5, t, f] = b01 + b11
+    dm[6, t, f] = b02 + b12
+    dm[7, t, f] = b03 + b13
+    dm[8, t, f] = b00 - b10
+    dm[9, t, f] = b01 - b11
+    dm[10, t, f] = b02 - b12
+    dm[11, t, f] = b03 - b13
+    dm[12, t, f] = -b10
+    dm[13, t, f] = -b11
+    dm[14, t, f] = -b12
+    dm[15, t, f] = -b13
 
 
 @njit()
@@ -245,32 +281,7 @@ def _grad_tiles(dz, dm, nty, tw):  # type: ignore[no-untyped-def]
                     y01 = g0[x1, f] * mx
                     y10 = g1[x, f] * my
                     y11 = g1[x1, f] * (mx * my)
-                    # A along the row: (g0, g0 + g1, g0 - g1, -g1)
-                    b00 = y00
-                    b01 = y00 + y01
-                    b02 = y00 - y01
-                    b03 = -y01
-                    b10 = y10
-                    b11 = y10 + y11
-                    b12 = y10 - y11
-                    b13 = -y11
-                    # and down the column
-                    dm[0, t, f] = b00
-                    dm[1, t, f] = b01
-                    dm[2, t, f] = b02
-                    dm[3, t, f] = b03
-                    dm[4, t, f] = b00 + b10
-                    dm[5, t, f] = b01 + b11
-                    dm[6, t, f] = b02 + b12
-                    dm[7, t, f] = b03 + b13
-                    dm[8, t, f] = b00 - b10
-                    dm[9, t, f] = b01 - b11
-                    dm[10, t, f] = b02 - b12
-                    dm[11, t, f] = b03 - b13
-                    dm[12, t, f] = -b10
-                    dm[13, t, f] = -b11
-                    dm[14, t, f] = -b12
-                    dm[15, t, f] = -b13
+                    _gradient_tile(dm, t, f, y00, y01, y10, y11)
                 t += 1
 
 
@@ -353,28 +364,9 @@ def _output_pool_tiles(m, out, winner, nty, tw, bias):  # type: ignore[no-untype
                 o = out[n, ty, tx]
                 k = winner[n, ty, tx]
                 for f in range(filters):
-                    b00 = m[0, t, f] + m[4, t, f] + m[8, t, f]
-                    b01 = m[1, t, f] + m[5, t, f] + m[9, t, f]
-                    b02 = m[2, t, f] + m[6, t, f] + m[10, t, f]
-                    b03 = m[3, t, f] + m[7, t, f] + m[11, t, f]
-                    b10 = m[4, t, f] - m[8, t, f] - m[12, t, f]
-                    b11 = m[5, t, f] - m[9, t, f] - m[13, t, f]
-                    b12 = m[6, t, f] - m[10, t, f] - m[14, t, f]
-                    b13 = m[7, t, f] - m[11, t, f] - m[15, t, f]
+                    y00, y01, y10, y11 = _output_tile(m, t, f)
                     b = bias[f] if has_bias else zero
-                    v0 = (b00 + b01 + b02) + b
-                    v1 = (b01 - b02 - b03) + b
-                    v2 = (b10 + b11 + b12) + b
-                    v3 = (b11 - b12 - b13) + b
-                    top = v1 > v0  # strictly: ties keep the first winner
-                    m01 = v1 if top else v0
-                    t01 = 1 if top else 0
-                    bottom = v3 > v2
-                    m23 = v3 if bottom else v2
-                    t23 = 3 if bottom else 2
-                    lower = m23 > m01
-                    mx = m23 if lower else m01
-                    tap = t23 if lower else t01
+                    mx, tap = max_of_four(y00 + b, y01 + b, y10 + b, y11 + b)
                     o[f] = zero if mx < 0 else mx
                     k[f] = tap if mx > 0 else tap | 64
                 t += 1
@@ -410,28 +402,5 @@ def _pool_grad_tiles(g, winner, dm, nty, tw, gb):  # type: ignore[no-untyped-def
                     y11 = v if code == 3 else zero
                     if has_bias:
                         gb[f] += v if code < 4 else zero
-                    b00 = y00
-                    b01 = y00 + y01
-                    b02 = y00 - y01
-                    b03 = -y01
-                    b10 = y10
-                    b11 = y10 + y11
-                    b12 = y10 - y11
-                    b13 = -y11
-                    dm[0, t, f] = b00
-                    dm[1, t, f] = b01
-                    dm[2, t, f] = b02
-                    dm[3, t, f] = b03
-                    dm[4, t, f] = b00 + b10
-                    dm[5, t, f] = b01 + b11
-                    dm[6, t, f] = b02 + b12
-                    dm[7, t, f] = b03 + b13
-                    dm[8, t, f] = b00 - b10
-                    dm[9, t, f] = b01 - b11
-                    dm[10, t, f] = b02 - b12
-                    dm[11, t, f] = b03 - b13
-                    dm[12, t, f] = -b10
-                    dm[13, t, f] = -b11
-                    dm[14, t, f] = -b12
-                    dm[15, t, f] = -b13
+                    _gradient_tile(dm, t, f, y00, y01, y10, y11)
                 t += 1

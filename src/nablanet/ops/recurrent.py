@@ -294,6 +294,19 @@ class LSTMSequence(Function):
 # --- GRU -------------------------------------------------------------------------------------
 
 
+def _gru_setup(x: Any, h0: Any, kernel: Any, recurrent_kernel: Any, bias: Any,
+               activation: Any, recurrent_activation: Any, reset_after: Any, mask: Any,
+               go_backwards: bool) -> tuple[str, str, bool, _Setup]:
+    """The GRU's arguments checked: ``(activation, recurrent_activation, reset_after, setup)``;
+    the bias is ``(2, 3u)`` (input and recurrent biases) with ``reset_after``, else ``(3u,)``."""
+    act = _check_activation("gru", "activation", activation)
+    rec = _check_activation("gru", "recurrent_activation", recurrent_activation)
+    reset_after = bool(reset_after)
+    s = _Setup("gru", 3, x, [("h0", h0)], kernel, recurrent_kernel, bias,
+               (2, -1) if reset_after else (-1,), mask, go_backwards)
+    return act, rec, reset_after, s
+
+
 class GRUSequence(Function):
     r"""GRU over a whole sequence (Keras gate order z, r, h), with backpropagation through time.
 
@@ -335,11 +348,9 @@ class GRUSequence(Function):
                 bias: Any, *, activation: str = "tanh", recurrent_activation: str = "sigmoid",
                 reset_after: bool = True, mask: Any = None,
                 go_backwards: bool = False) -> np.ndarray:
-        act = _check_activation("gru", "activation", activation)
-        rec = _check_activation("gru", "recurrent_activation", recurrent_activation)
-        reset_after = bool(reset_after)
-        s = _Setup("gru", 3, x, [("h0", h0)], kernel, recurrent_kernel, bias,
-                   (2, -1) if reset_after else (-1,), mask, go_backwards)
+        act, rec, reset_after, s = _gru_setup(x, h0, kernel, recurrent_kernel, bias, activation,
+                                              recurrent_activation, reset_after, mask,
+                                              go_backwards)
         n, t, u, dt = s.n, s.t, s.u, s.dtype
         kernel = np.asarray(kernel, dtype=dt)
         rk = np.asarray(recurrent_kernel, dtype=dt)
