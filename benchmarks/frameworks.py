@@ -446,8 +446,11 @@ def import_order(args: argparse.Namespace, frameworks: list[str]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = save_weights(WORKLOADS[name], folder, name)
         for f in frameworks:
+            # the two orders swap places from one round to the next, so that neither
+            # always runs first (right after another framework's process)
             rounds = [{order: fresh(f, name, path, args, others=order)
-                       for order in ("before", "after")} for _ in range(args.fresh)]
+                       for order in (("before", "after"), ("after", "before"))[k % 2]}
+                      for k in range(args.fresh)]
             before, after = (statistics.median(r[o]["median"] for r in rounds)
                              for o in ("before", "after"))
             print(f"  {f:<11} others before {before * 1e3:7.1f} ms, after {after * 1e3:7.1f} ms, "
