@@ -37,7 +37,9 @@ def max_of_four(v0, v1, v2, v3):  # type: ignore[no-untyped-def]
     m23 = v3 if bottom else v2
     t23 = 3 if bottom else 2
     lower = m23 > m01
-    return (m23, t23) if lower else (m01, t01)
+    maximum = m23 if lower else m01  # (selects, not branches: the channel loop vectorises)
+    tap = t23 if lower else t01
+    return maximum, tap
 
 
 def _numba_max_pool() -> tuple[Callable[..., Any], ...] | None:
