@@ -172,3 +172,31 @@ def test_optimizers_fused_equal_numpy(make, amsgrad):
     assert not np.array_equal(fused[0], init)
     for a, b in zip(fused, ref):
         _compare(a, b)
+
+
+def test_every_weight_is_c_ordered_so_the_kernel_takes_it():
+    """An orthogonal initializer's value for a wide shape is a transposed QR factor
+    (Fortran-ordered); the Variable keeps a C-ordered copy, so the LSTM's recurrent kernel and
+    its Adam slots are C-contiguous and the compiled pass (which declines non-contiguous
+    arrays) updates it."""
+    assert not nb.initializers.Orthogonal(seed=0)((128, 512)).flags.c_contiguous
+    variable = nb.Variable(np.asfortranarray(np.ones((3, 4), dtype=np.float32)))
+    assert variable.data.flags.c_contiguous
+    layer = nb.layers.LSTM(128)
+    layer.build((None, 5, 8))
+    rk = layer.cell.recurrent_kernel if hasattr(layer, "cell") else layer.recurrent_kernel
+    assert rk.data.size >= THRESHOLD and rk.data.flags.c_contiguous
+    calls = []
+
+    def count(*args, **kwargs):
+        used = _fast(*args, **kwargs)
+        calls.append(args[0].shape if used else None)
+        return used
+
+    try:
+        registry._FAST["adam_update"] = count
+        with use_kernels("fast"):
+            Adam().apply([np.ones(rk.data.shape, np.float32)], [rk])
+    finally:
+        registry._FAST["adam_update"] = _fast
+    assert calls == [rk.data.shape]

@@ -76,8 +76,10 @@ class Variable(Tensor):
                 raise ValueError(
                     f"Variable: the initial value has shape {np.shape(value)}, which does not "
                     f"match `shape`={tuple(shape)}")
-        # a private copy, so that assigning to the variable never writes into the caller's array
-        super().__init__(np.array(value, dtype=dtype, copy=True), dtype=dtype)
+        # a private C-ordered copy, so that assigning to the variable never writes into the
+        # caller's array, and the kernels (which take C-contiguous arrays) take every weight and
+        # its optimizer slots (an orthogonal initializer's QR factor is Fortran-ordered)
+        super().__init__(np.array(value, dtype=dtype, copy=True, order="C"), dtype=dtype)
         self.name = "variable" if name is None else str(name)
         self.path = self.name if path is None else str(path)
         self.constraint = constraint
