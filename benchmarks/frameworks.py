@@ -14,7 +14,8 @@ and Keras 3 on TensorFlow's ``train_on_batch``, which runs the step as a compile
 Modes (the machine is shared: every figure is a median of interleaved turns):
 
 * default: the three frameworks in this process, taking turns (``timing.py``); best step of
-  each and the median per-turn ratio. Neither side keeps freed memory (as ``cnn.py``).
+  each and the median per-turn ratio. nablanet's ``train_on_batch`` keeps its freed memory
+  for the next call (its default); the others run as they come.
 * ``--fresh N``: each framework in its own fresh process, N rounds, the frameworks' processes
   interleaved within a round; each process times ``--repeats`` steps after two warm-up steps
   and reports its median step and peak RSS. nablanet's process trains inside

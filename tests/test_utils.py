@@ -184,13 +184,59 @@ def test_evaluate_and_predict_keep_freed_memory_over_their_batches(malloc_calls)
     assert malloc_calls == [(1 << 30, 1 << 30), (32 << 20, 64 << 20), "trim"]
 
 
-def test_one_batch_predict_leaves_the_allocator_alone(malloc_calls):
+def test_one_batch_calls_keep_freed_memory_for_the_next_call(malloc_calls):
+    """A one-batch call (a GAN loop's predict, a user's train_on_batch loop) raises the
+    thresholds for its duration and sets them back without returning the memory."""
     import numpy as np
 
     model = _small_model()
-    model.predict(np.ones((8, 4)), verbose=0)  # one batch, as a GAN loop calls it each step
-    model.evaluate(np.ones((8, 4)), np.ones((8, 3)), verbose=0)
+    x, y = np.ones((8, 4)), np.ones((8, 3))
+    one_call = [(1 << 30, 1 << 30), (32 << 20, 64 << 20)]  # no "trim"
+    for call in (lambda: model.predict(x, verbose=0), lambda: model.evaluate(x, y, verbose=0),
+                 lambda: model.train_on_batch(x, y), lambda: model.test_on_batch(x, y),
+                 lambda: model.predict_on_batch(x)):
+        malloc_calls.clear()
+        call()
+        assert malloc_calls == one_call
+
+
+def test_one_batch_calls_leave_the_allocator_alone_when_switched_off(malloc_calls,
+                                                                     monkeypatch):
+    import numpy as np
+
+    from nablanet import utils
+
+    monkeypatch.setattr(utils, "FIT_KEEPS_FREED_MEMORY", False)
+    model = _small_model()
+    model.train_on_batch(np.ones((8, 4)), np.ones((8, 3)))
+    model.predict_on_batch(np.ones((8, 4)))
     assert malloc_calls == []
+
+
+_STEP_MEMORY = _MALLINFO + """
+import sys
+import numpy as np
+from nablanet import layers, models, utils
+utils.FIT_KEEPS_FREED_MEMORY = sys.argv[1] == "on"
+model = models.Sequential([layers.Input(shape=(1_200_000,)), layers.Dense(8)])
+model.compile(optimizer="sgd", loss="mse")
+x, y = np.ones((4, 1_200_000), np.float32), np.ones((4, 8), np.float32)
+for _ in range(3):
+    model.train_on_batch(x, y)
+print(libc.mallinfo2().fordblks)  # free memory glibc holds for the next step
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's mallopt only")
+def test_a_train_on_batch_loop_keeps_its_freed_memory_for_the_next_step():
+    """A step's kernel gradient (38 MB, above glibc's 32 MiB mmap ceiling) is mapped and
+    returned to the kernel on every step by default; inside the one-batch call's block it is
+    served from the heap and stays there, free, for the next step."""
+    free = {mode: int(subprocess.run([sys.executable, "-c", _STEP_MEMORY, mode],
+                                     capture_output=True, text=True, check=True).stdout)
+            for mode in ("on", "off")}
+    gradient = 1_200_000 * 8 * 4
+    assert free["on"] >= gradient > free["off"]
 
 
 def test_validation_inside_fit_shares_fits_setting(malloc_calls):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import platform
 import threading
@@ -152,7 +153,9 @@ _GLIBC_ADAPTED_MMAP_THRESHOLD = 32 << 20
 _GLIBC_ADAPTED_TRIM_THRESHOLD = 64 << 20
 
 #: Whether :meth:`Model.fit <nablanet.models.Model.fit>` keeps freed memory while it trains
-#: (:class:`freed_memory_kept`). Set to False to leave glibc's allocator alone.
+#: (:class:`freed_memory_kept`), as ``evaluate``, ``predict`` and the one-batch calls
+#: (``train_on_batch``, ``test_on_batch``, ``predict_on_batch``) do for their own duration. Set
+#: to False to leave glibc's allocator alone.
 FIT_KEEPS_FREED_MEMORY = True
 
 
@@ -162,8 +165,10 @@ class _AllocatorState:
     depth = 0  # freed_memory_kept blocks currently open
 
 
+@functools.cache
 def _glibc() -> Any:
-    """The C library when it is glibc (the only one with these mallopt parameters), else None."""
+    """The C library when it is glibc (the only one with these mallopt parameters), else None
+    (looked up once: a one-batch call sets the thresholds twice)."""
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return None
     return ctypes.CDLL(None)
@@ -205,11 +210,12 @@ def keep_freed_memory(threshold: int = 1 << 30) -> bool:
     grows (the freed blocks are kept, not returned).
 
     :meth:`Model.fit <nablanet.models.Model.fit>` does this by itself for the duration of
-    training (:class:`freed_memory_kept`). This function makes it permanent, for the whole
-    process, so that ``train_on_batch`` loops and other code gain as well; fit then leaves the
-    setting alone. The ``nablanet`` command calls it at start-up. It changes the whole
-    process's allocator (PyTorch in the same process gains as well), and does nothing where
-    the C library is not glibc.
+    training (:class:`freed_memory_kept`), and ``train_on_batch`` and the other one-batch
+    calls for their own duration. This function makes it permanent, for the whole process, so
+    that other code (a hand-written loop with :class:`nablanet.autograd.GradientTape`) gains;
+    nablanet's calls then leave the setting alone. The ``nablanet`` command calls it at
+    start-up. It changes the whole process's allocator (PyTorch in the same process gains as
+    well), and does nothing where the C library is not glibc.
 
     Returns True when the setting was applied, False on other C libraries.
 
@@ -243,15 +249,23 @@ class freed_memory_kept:  # noqa: N801 - a context manager, as limit_threads
     library is not glibc, or with ``enabled=False``; :attr:`applied` says whether this block
     changed anything.
 
+    With ``release=False`` the thresholds are set back but nothing is returned: what the
+    block freed stays in the heap for the next block, up to what glibc's set-back trim
+    threshold (64 MiB of free memory at the top of the heap) allows. The one-batch calls
+    (``train_on_batch`` in a user's own loop, ``predict`` on one batch) run in such blocks:
+    the next call reuses the memory instead of faulting in fresh pages (docs/performance.md).
+
     Examples
     --------
     >>> with freed_memory_kept():
     ...     pass
     """
 
-    def __init__(self, threshold: int = 1 << 30, enabled: bool = True) -> None:
+    def __init__(self, threshold: int = 1 << 30, enabled: bool = True,
+                 release: bool = True) -> None:
         threshold = _check_threshold("freed_memory_kept", threshold)
         self.applied = False
+        self.release = release
         with _AllocatorState.lock:
             if not enabled or _AllocatorState.process_wide:
                 return
@@ -271,7 +285,8 @@ class freed_memory_kept:  # noqa: N801 - a context manager, as limit_threads
             if _AllocatorState.depth or _AllocatorState.process_wide:
                 return
             _set_malloc_thresholds(_GLIBC_ADAPTED_MMAP_THRESHOLD, _GLIBC_ADAPTED_TRIM_THRESHOLD)
-            _release_free_memory()
+            if self.release:
+                _release_free_memory()
 
     def __enter__(self) -> freed_memory_kept:
         return self

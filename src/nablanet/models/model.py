@@ -86,13 +86,14 @@ def _as_list(structure: Any) -> list[Any]:
 
 
 def _training_allocator(steps: int | None = None) -> Any:
-    """The allocator setting of fit's, evaluate's and predict's loops:
-    :class:`nablanet.utils.freed_memory_kept` (see there). A call of one batch (``steps`` 1:
-    e.g. ``predict`` on each step of a GAN loop) leaves the allocator alone: there is no next
-    batch to reuse the memory, and handing it back every call would cost more."""
+    """The allocator setting of fit's, evaluate's and predict's loops and of the one-batch
+    calls: :class:`nablanet.utils.freed_memory_kept` (see there). A loop returns the kept
+    memory when it ends; a call of one batch (``steps`` 1: ``train_on_batch`` in a user's own
+    loop, ``predict`` on each step of a GAN loop) keeps it for the next call instead
+    (``release=False``), since returning it every call would cost what keeping it saves."""
     from nablanet import utils
 
-    return utils.freed_memory_kept(enabled=utils.FIT_KEEPS_FREED_MEMORY and steps != 1)
+    return utils.freed_memory_kept(enabled=utils.FIT_KEEPS_FREED_MEMORY, release=steps != 1)
 
 
 def _float_logs(logs: Any) -> dict[str, Any]:
@@ -816,9 +817,10 @@ class Model(Layer):
         if reset_metrics:
             self.reset_metrics()
         self._losses = []
-        logs = _float_logs(self.train_step(data))
-        for weight in self.trainable_weights:
-            weight.grad = None
+        with _training_allocator(1):  # freed memory kept for the caller's next step
+            logs = _float_logs(self.train_step(data))
+            for weight in self.trainable_weights:
+                weight.grad = None
         return self._return(logs, return_dict)
 
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
@@ -830,12 +832,15 @@ class Model(Layer):
         if reset_metrics:
             self.reset_metrics()
         self._losses = []
-        return self._return(_float_logs(self.test_step(data)), return_dict)
+        with _training_allocator(1):
+            logs = _float_logs(self.test_step(data))
+        return self._return(logs, return_dict)
 
     def predict_on_batch(self, x: Any) -> Any:
         """The outputs on one batch as NumPy arrays."""
         data = self._batch_data(x, None, None, None, "predict_on_batch")
-        out = self.predict_step(data)
+        with _training_allocator(1):
+            out = self.predict_step(data)
         if isinstance(out, dict):
             return {k: v.data for k, v in out.items()}
         if isinstance(out, (list, tuple)):
