@@ -170,3 +170,45 @@ def test_backward_products_side_by_side_on_two_threads(monkeypatch: Any) -> None
     assert 2 in splits  # the pair (the forward product is split into 24 or 30 rows)
     for a, e in zip(got, want, strict=True):
         np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_wide_input_gradient_by_blocks_of_weight_rows(monkeypatch: Any, workers: int,
+                                                      dtype: type) -> None:
+    """A small batch times the transpose of a tall weight (the input gradient of a dense layer
+    on a wide input, as the 1-conv model's 63,504) goes by blocks of the weight's rows, the
+    last block partial, and equals the plain product and the reference layer."""
+    monkeypatch.setattr(threads, "worker_count", lambda: workers)
+    monkeypatch.setattr(linalg_kernels, "worker_count", lambda: workers)
+    taken: list[tuple[int, int]] = []
+    real = linalg_kernels._wide_nt
+
+    def spy(a: Any, b: Any, out: Any, start: int, stop: int) -> None:
+        taken.append((start, stop))
+        real(a, b, out, start, stop)
+
+    monkeypatch.setattr(linalg_kernels, "_wide_nt", spy)
+    rng = np.random.default_rng(5)
+    m, k, n = 6, 2 * linalg_kernels._WIDE_NT_BLOCK + 77, 40  # k >= 64 m: blocks of rows
+    x, w, b, g = (rng.standard_normal(s).astype(dtype) for s in ((m, k), (k, n), (n,), (m, n)))
+    got = linalg_kernels.matmul2d(g, w.T)
+    assert taken and sum(stop - start for start, stop in taken) == k
+    assert got.flags.c_contiguous
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, g @ w.T, rtol=tolerance, atol=tolerance)
+    taken.clear()
+    if workers == 2:  # the layer's two products side by side, one on each thread
+        monkeypatch.setattr(linalg_kernels, "_SPLIT_MIN_MULTS", 0)
+        monkeypatch.setattr(threads, "SPLIT_MIN_BYTES", 0)
+    with use_kernels("reference"):
+        want = _run(dense, [x, w, b], g, "relu")
+    with use_kernels("fast"):
+        fast = _run(dense, [x, w, b], g, "relu")
+    assert (0, k) in taken  # through the layer too
+    for a, e in zip(fast, want, strict=True):  # sums of k terms: error relative to the largest
+        assert np.abs(a - e).max() <= tolerance * np.abs(e).max()
+    square = rng.standard_normal((40, 40)).astype(dtype)  # not wide: the plain product
+    taken.clear()
+    linalg_kernels.matmul2d(rng.standard_normal((40, 40)).astype(dtype), square.T)
+    assert taken == []
