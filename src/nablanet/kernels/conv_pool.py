@@ -77,6 +77,9 @@ class Conv2DMaxPool2D(FastConv2D):
         if self.wino_u is not None and self.pool == (2, 2):  # Winograd's 2×2 tiles = the windows
             self._winograd_forward(xp, b, True, None, None, pooled=(out, winner))
             return out
+        if self.direct is not None and self.pool == (2, 2):  # few channels: pooled per band
+            self._direct_forward(xp, b, True, None, None, pooled=(out, winner))
+            return out
         self._forward_by_batch(xp, None, False, None, pool_run)  # bias and relu: in pool_run
         return out
 
@@ -94,6 +97,8 @@ class Conv2DMaxPool2D(FastConv2D):
         if self.wino_u is not None and self.pool == (2, 2) and g.dtype == self.wino_u.dtype:
             return self._winograd_backward(g.shape[0], None, grad_bytes, pooled=(g, winner))
         mask = np.int8(_NOT_POSITIVE | _MAX_TAPS)  # windows whose maximum is not positive: 0
+        if self.pool == (2, 2) and self._direct_grads(g.dtype):
+            return self._direct_backward(g.shape[0], None, grad_bytes, pooled=(g, winner, mask))
 
         def run_grad(run: Run, scratch: np.ndarray) -> np.ndarray:
             a, z, y0, y1 = run
