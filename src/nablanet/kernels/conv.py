@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from nablanet.autograd.tensor import Tensor
-from nablanet.kernels import direct_conv, winograd
+from nablanet.kernels import winograd
 from nablanet.kernels._numba import njit
 from nablanet.kernels.registry import register
 from nablanet.kernels.threads import split_batch
@@ -221,10 +221,9 @@ class FastConv2D(Conv2D):
     """:class:`nablanet.ops.conv.Conv2D` (``groups == 1``), worked through the batch a few
     images or rows at a time on worker threads (see the module docstring)."""
 
-    __slots__ = ("x_windows", "x_planar", "x_padded", "wino_u", "direct")
+    __slots__ = ("x_windows", "x_planar", "x_padded", "wino_u")
     x_windows: Any  # the padded input's windows (a view)
     x_planar: Any  # few input channels: the padded input as NCHW (see _PLANAR_MAX_RUN); or None
-    direct: Any  # the direct path's tap offsets (kernels.direct_conv.offsets); or None
     x_padded: Any  # the padded input (NHWC), for the Winograd backward; or None
     wino_u: Any  # 3×3 stride 1: the Winograd filter transform U (kernels.winograd); or None
 
@@ -245,10 +244,8 @@ class FastConv2D(Conv2D):
         """Save the padded input's windows (a view), or an NCHW copy of it for few channels
         (filled by the forward's batch chunks). A 3×3 stride-1 convolution with enough input
         channels runs by Winograd's F(2×2, 3×3) (:mod:`nablanet.kernels.winograd`) instead, and
-        keeps its filter transform. With few channels, stride 1 and no dilation, the direct
-        path (:mod:`nablanet.kernels.direct_conv`) computes from the NCHW copy instead of
-        im2col (its tap offsets kept in ``direct``)."""
-        self.x_planar = self.x_padded = self.wino_u = self.direct = None
+        keeps its filter transform."""
+        self.x_planar = self.x_padded = self.wino_u = None
         if xp.dtype == self.w2.dtype and winograd.applies(
                 self.w_shape[:2], self.strides, self.dilation, xp.shape[3], xp.dtype):
             self.wino_u = winograd.filter_transform(self.w2.reshape(self.w_shape))
@@ -258,9 +255,6 @@ class FastConv2D(Conv2D):
             self.x_planar = np.empty((n, channels, hp, wp), dtype=xp.dtype)
             self.x_windows = planar_windows(self.x_planar, self.w_shape[:2], self.strides,
                                             self.dilation, self.out_hw)
-            if xp.dtype == self.w2.dtype and direct_conv.applies(
-                    self.w_shape[:2], self.strides, self.dilation, xp.dtype):
-                self.direct = direct_conv.offsets(self.w_shape[:2], channels, hp, wp)
         else:
             self.x_windows = windows(xp, self.w_shape[:2], self.strides, self.dilation,
                                      self.out_hw)
@@ -281,9 +275,6 @@ class FastConv2D(Conv2D):
         """
         if self.wino_u is not None:
             self._winograd_forward(xp, b, relu, out, emit)
-            return
-        if self.direct is not None:
-            self._direct_forward(xp, b, relu, out, emit)
             return
         w2 = self.w2
         n, (ho, wo), filters = xp.shape[0], self.out_hw, w2.shape[1]
@@ -369,8 +360,6 @@ class FastConv2D(Conv2D):
         """
         if self.wino_u is not None and np.dtype(grad_dtype) == self.wino_u.dtype:
             return self._winograd_backward(n, run_grad, grad_bytes)
-        if self._direct_grads(grad_dtype):
-            return self._direct_backward(n, run_grad, grad_bytes)
         filters = self.w_shape[3]
         need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
         need_b = self.has_bias and self.needs_input_grad[2]
@@ -418,104 +407,6 @@ class FastConv2D(Conv2D):
             gx = _crop_nhwc(dxp, self.pads, self.x_shape[1:3])
         return (gx, gw, gb) if self.has_bias else (gx, gw)
 
-    # --- direct convolution for few channels (kernels.direct_conv) -----------------------------
-    def _direct_forward(self, xp: np.ndarray, b: np.ndarray | None, relu: bool,
-                        out: np.ndarray | None,
-                        emit: Callable[[Run, np.ndarray], None] | None,
-                        pooled: tuple[np.ndarray, np.ndarray] | None = None) -> None:
-        """:meth:`_forward_by_batch` by the direct convolution: per batch chunk, the NCHW copy
-        of the input, then bands of output rows computed from it and written channels-last
-        with bias + relu (into ``out``, or a run at a time into a buffer handed to ``emit``);
-        or, with ``pooled`` (the max pool's output and winner codes: 2×2 windows, stride 2,
-        and ``relu``), pooled straight from each band (the conv output never exists)."""
-        n, hp, wp, channels = xp.shape
-        (ho, wo), filters, dtype = self.out_hw, self.w_shape[3], xp.dtype
-        wt = np.ascontiguousarray(self.w2.T)
-        bias = np.empty(0, dtype) if b is None else np.ascontiguousarray(b, dtype=dtype)
-        planar, offs = self.x_planar, self.direct
-        flat = planar.reshape(n, -1)
-
-        def forward_chunk(a: int, z: int) -> None:
-            np.copyto(planar[a:z], xp[a:z].transpose(0, 3, 1, 2))
-            band = direct_conv.band_rows(filters, wp, dtype.itemsize,
-                                         1 if pooled is None else 2)
-            buf = np.empty((filters, band * wp), dtype)
-            if pooled is not None:
-                pw = pooled[0].shape[2]
-                direct_conv._forward_pool(flat, wp, wo, offs, wt, bias, a, z, band, buf,
-                                          np.empty((filters, pw), dtype),
-                                          np.empty((filters, pw), np.int8),
-                                          pooled[0][a:z], pooled[1][a:z])
-                return
-            if emit is None:
-                assert out is not None
-                direct_conv._forward_rows(flat, wp, offs, wt, bias, relu, a, z, 0, ho, band,
-                                          buf, out.reshape(n, ho, wo, filters)[a:z])
-                return
-            runs, _, longest = self._runs(a, z)
-            target = np.empty((longest, filters), dtype)
-            for run in runs:
-                images, rows = run.z - run.a, run.y1 - run.y0
-                o = target[: images * rows * wo]
-                direct_conv._forward_rows(flat, wp, offs, wt, bias, relu, run.a, run.z,
-                                          run.y0, run.y1, band, buf,
-                                          o.reshape(images, rows, wo, filters))
-                emit(run, o)
-
-        split_batch(forward_chunk, n, n * ho * wo * filters * dtype.itemsize + xp.nbytes)
-
-    def _direct_grads(self, grad_dtype: Any) -> bool:
-        """Whether backward runs by the direct convolution: its forward did, the input needs
-        no gradient (the model's input; otherwise im2col's backward runs, from the same NCHW
-        copy) and the gradient has the input's dtype."""
-        return (self.direct is not None and not self.needs_input_grad[0]
-                and np.dtype(grad_dtype) == self.x_planar.dtype)
-
-    def _direct_backward(self, n: int,
-                         run_grad: Callable[[Run, np.ndarray], np.ndarray] | None,
-                         grad_bytes: int,
-                         pooled: tuple[np.ndarray, np.ndarray, Any] | None = None
-                         ) -> tuple[Any, ...]:
-        """:meth:`_backward_runs` by the direct convolution, for the weight and bias
-        gradients only: per run, the ReLU-masked gradient rows from ``run_grad``, made planar
-        band by band; or, with ``pooled`` (the pooled gradient, the winner codes and their
-        mask, of the fused 2×2 max pool), the planar gradient of each band built straight from
-        those; then each band's dot products with the shifted input rows."""
-        planar, offs = self.x_planar, self.direct
-        _, _, _, wp = planar.shape
-        wo, filters, dtype = self.out_hw[1], self.w_shape[3], planar.dtype
-        need_b = self.has_bias and self.needs_input_grad[2]
-        flat = planar.reshape(n, -1)
-        partial: dict[int, tuple[Any, Any]] = {}
-
-        def backward_chunk(a: int, z: int) -> None:
-            dw = np.zeros(self.w2.shape, dtype)
-            db = np.zeros(filters if need_b else 0, dtype)
-            band = direct_conv.band_rows(filters, wp, dtype.itemsize,
-                                         1 if pooled is None else 2)
-            dz = np.empty((filters, band * wp), dtype)
-            if pooled is not None:
-                grad, winner, mask = pooled
-                pw = grad.shape[2]
-                direct_conv._grad_pool(flat, wp, wo, offs, a, z, band, grad[a:z], winner[a:z],
-                                       mask, np.empty((filters, pw), dtype),
-                                       np.empty((filters, pw), np.int8), dz, dw, db)
-            else:
-                assert run_grad is not None
-                runs, _, longest = self._runs(a, z)
-                scratch = np.empty((longest, filters), dtype)
-                for run in runs:
-                    images, rows = run.z - run.a, run.y1 - run.y0
-                    g = np.ascontiguousarray(run_grad(run, scratch))
-                    direct_conv._grad_rows(flat, wp, offs, run.a, run.z, run.y0, run.y1, band,
-                                           g.reshape(images, rows, wo, filters), dz, dw, db)
-            partial[a] = (dw, db)
-
-        split_batch(backward_chunk, n, planar.nbytes + grad_bytes)
-        parts = [partial[a] for a in sorted(partial)]
-        gw = _sum_parts(parts, 0).reshape(self.w_shape) if self.needs_input_grad[1] else None
-        gb = _sum_parts(parts, 1) if need_b else None
-        return (None, gw, gb) if self.has_bias else (None, gw)
 
     # --- Winograd F(2×2, 3×3) (kernels.winograd) -----------------------------------------------
     def _tile_runs(self, a: int, z: int, per_tile: int) -> tuple[list[Run], int, int]:

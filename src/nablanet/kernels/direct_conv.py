@@ -1,5 +1,6 @@
-r"""Direct ("shifted-row") convolution for inputs with few channels, stride 1, no dilation: the
-first layer of an image model, for :class:`nablanet.kernels.conv.FastConv2D`.
+r"""Direct ("shifted-row") convolution for inputs with few channels, stride 1, no dilation,
+fused with ReLU and 2×2 max pooling: the first block of an image model, for
+:class:`nablanet.kernels.conv_pool.Conv2DMaxPool2D`.
 
 Keep the padded input planar (channels first) and flatten each channel plane of an image to
 a vector :math:`x_c` of length :math:`H_p W_p`. Compute the output on the padded-width grid:
@@ -14,28 +15,27 @@ that is, one matrix product :math:`Z^\top = W^\top B` of shapes
 :math:`(F, J) = (F, k_h k_w C)\,(k_h k_w C, J)` whose row :math:`t = (d_y, d_x, c)` of
 :math:`B` is the input itself, shifted by :math:`o_t = c\,H_p W_p + d_y W_p + d_x`
 (:func:`offsets`): no im2col copy, and the long dimension :math:`J` (the output pixels) is the
-vectorised one. Backward (the input is the model's input and needs no gradient) is
-
-.. math::
-
-    \bar w[t, f] = \sum_j B[t, j]\, \bar z_f[j], \qquad \bar b_f = \sum_j \bar z_f[j],
-
-long contiguous dot products, with :math:`\bar z` zero on the discarded columns.
+vectorised one, where im2col's GEMM has an inner dimension of only :math:`k_h k_w C` (27 for
+the chapter's first layer) and :math:`F` (16) columns. The weight gradient is the same
+product's adjoint, :math:`\bar w[t, f] = \sum_j B[t, j]\, \bar z_f[j]` (with :math:`\bar z`
+zero on the discarded columns), and :math:`\bar b_f = \sum_j \bar z_f[j]`.
 
 The compiled kernels (numba, :mod:`nablanet.kernels._numba`) work through an image in bands
-of output rows whose :math:`(F, \text{band})` product stays in a core's cache
-(:data:`BAND_BYTES`). The product takes 4 filters × 9 taps per pass over a band: 36 weights
-held in registers, each vector of 9 input rows feeding 36 fused multiply-adds into 4 output
-rows, the first pass writing and the others adding (a 3×3 kernel has 9·C taps: no remainder).
-Each band is then written out channels-last, with bias and ReLU, or pooled right away by
-2×2 max pooling (the same arithmetic and winner codes as
-:func:`nablanet.kernels.pooling._numba_max_pool`, through
-:func:`~nablanet.kernels.pooling.max_of_four`), so that the conv output never exists. Backward
-rebuilds each band's :math:`\bar z` in the planar layout (from the masked gradient rows, or
-from the pooled gradient and the winner codes) and adds 4 taps × 4 filters of dot products
-per pass. Those dot products are vectorised reductions (fastmath ``reassoc``): their
-summation order differs from a sequential sum's, but is fixed for a given number of threads,
-so results are the same from run to run.
+of an even number of output rows whose :math:`(F, \text{band})` product stays in a core's
+cache (:data:`BAND_BYTES`). The product takes 4 filters × 9 taps per pass over a band: 36
+weights held in registers, each vector of 9 shifted input rows feeding 36 fused multiply-adds
+into 4 output rows, the first pass writing and the later ones adding (a 3×3 kernel has 9·C
+taps: no remainder). Each pair of rows of the band is then pooled: bias, the 2×2 maximum and
+its winner code with the comparisons of :func:`nablanet.kernels.pooling.max_of_four`, so the
+pooled values and codes are those of the im2col path for the same conv values; then ReLU,
+written channels-last. The conv output never exists.
+
+Only that fused forward is taken: measured (docs/performance.md), writing the product
+channels-last for an unfused convolution, and building the planar :math:`\bar z` for the
+direct weight gradient, are transpositions of every conv value done with scalar stores and
+cost more than im2col's copy saves, so the unfused convolution and every backward keep
+im2col (:class:`nablanet.kernels.conv.FastConv2D`, from the NCHW copy of the input that this
+forward fills).
 """
 
 from __future__ import annotations
@@ -48,8 +48,23 @@ from nablanet.kernels._numba import njit
 from nablanet.kernels.pooling import max_of_four
 
 #: About how many bytes one band's product (``filters × rows × W_p`` values) takes: small
-#: enough to stay in a core's L2 cache between the product and the pass that writes it out.
+#: enough to stay in a core's L2 cache between the product and the pooling pass.
 BAND_BYTES = 1 << 17
+
+#: The narrowest conv output (columns) for which the direct path is taken: on narrower images
+#: (MNIST's 26 columns) the per-row pooling pass costs what the product saves (measured:
+#: docs/performance.md).
+MIN_WIDTH = 32
+
+
+def applies(kernel: tuple[int, ...], strides: tuple[int, ...], dilation: tuple[int, ...],
+            out_width: int, dtype: Any) -> bool:
+    """Whether the direct path takes this convolution (whose input the caller keeps planar):
+    stride 1, no dilation, at least :data:`MIN_WIDTH` output columns, float32/float64, and
+    numba available."""
+    return (tuple(strides) == (1, 1) and tuple(dilation) == (1, 1) and len(kernel) == 2
+            and out_width >= MIN_WIDTH and np.dtype(dtype) in (np.float32, np.float64)
+            and _forward_pool is not None)
 
 
 def offsets(kernel: tuple[int, ...], channels: int, hp: int, wp: int) -> np.ndarray:
@@ -60,19 +75,20 @@ def offsets(kernel: tuple[int, ...], channels: int, hp: int, wp: int) -> np.ndar
     return (c * (hp * wp) + dy * wp + dx).reshape(-1).astype(np.int64)
 
 
-def band_rows(filters: int, wp: int, itemsize: int, align: int = 1) -> int:
-    """Output rows per band: a multiple of ``align`` whose product takes about
-    :data:`BAND_BYTES`."""
+def band_rows(filters: int, wp: int, itemsize: int) -> int:
+    """Output rows per band: an even number whose product takes about :data:`BAND_BYTES`."""
     rows = BAND_BYTES // max(filters * wp * itemsize, 1)
-    return max(align, rows // align * align)
+    return max(2, rows // 2 * 2)
 
 
-def available() -> bool:
-    """Whether the compiled kernels exist (numba installed and switched on)."""
-    return _product is not None
+def band_buffer(filters: int, length: int, dtype: Any) -> np.ndarray:
+    """An uninitialised C-contiguous buffer for a band's product: ``filters`` rows of
+    ``length`` values and 64 bytes more (unused), since rows a multiple of 4 KB apart would
+    share cache sets (and 4K aliasing between the 4 output rows of a pass slows the
+    product)."""
+    return np.empty((filters, length + 64 // np.dtype(dtype).itemsize), dtype)
 
 
-# --- forward ----------------------------------------------------------------------------------
 @njit(fastmath={"contract"}, error_model="numpy")
 def _product(x, base, offs, wt, out, length):  # type: ignore[no-untyped-def]
     """``out[f, j] = Σ_t wt[f, t] · x[base + offs[t] + j]`` for ``j < length``: 4 filters × 9
@@ -149,30 +165,6 @@ def _product(x, base, offs, wt, out, length):  # type: ignore[no-untyped-def]
                 o0[j] += q0 * a0[j]
 
 
-@njit(fastmath={"contract"}, error_model="numpy")
-def _forward_rows(xf, wp, offs, wt, bias, relu, a, z, y0, y1, band, buf,  # type: ignore[no-untyped-def]
-                  out):
-    """Output rows ``[y0, y1)`` of images ``[a, z)`` into ``out`` (``(z - a, y1 - y0, Wo, F)``,
-    channels last), band by band: the product, then ``+ bias`` (empty: none) and, if
-    ``relu``, ``max(·, 0)``, written out transposed. ``xf``: the planar input, one flat row
-    per image."""
-    wo, filters = out.shape[2], out.shape[3]
-    has_bias = bias.shape[0] > 0
-    zero = out.dtype.type(0)
-    for n in range(a, z):
-        x = xf[n]
-        for yb in range(y0, y1, band):
-            rows = min(band, y1 - yb)
-            _product(x, yb * wp, offs, wt, buf, (rows - 1) * wp + wo)
-            for i in range(rows):
-                for ox in range(wo):
-                    o = out[n - a, yb - y0 + i, ox]
-                    j = i * wp + ox
-                    for f in range(filters):
-                        v = buf[f, j] + bias[f] if has_bias else buf[f, j]
-                        if relu:
-                            v = zero if v < 0 else v  # NaN stays NaN, as np.maximum
-                        o[f] = v
 
 
 @njit(fastmath={"contract"}, error_model="numpy")
@@ -214,159 +206,18 @@ def _forward_pool(xf, wp, wo, offs, wt, bias, a, z, band, buf, pooled, pbuf,  # 
                         k[f] = pbuf[f, px]
 
 
-# --- backward ---------------------------------------------------------------------------------
-@njit(fastmath={"contract", "reassoc"}, error_model="numpy")
-def _filter_grad(x, base, offs, dz, length, dw):  # type: ignore[no-untyped-def]
-    """``dw[t, f] += Σ_j x[base + offs[t] + j] · dz[f, j]`` for ``j < length``: 4 taps × 4
-    filters of dot products per pass (each loaded vector feeds 4 multiply-adds), vectorised
-    reductions (``reassoc``); remainders one tap or one filter at a time."""
-    taps, filters = dw.shape
-    t4 = taps - taps % 4
-    f4 = filters - filters % 4
-    zero = dw.dtype.type(0)
-    for t in range(0, t4, 4):
-        a0, a1 = x[base + offs[t]:], x[base + offs[t + 1]:]
-        a2, a3 = x[base + offs[t + 2]:], x[base + offs[t + 3]:]
-        for f in range(0, f4, 4):
-            d0, d1, d2, d3 = dz[f], dz[f + 1], dz[f + 2], dz[f + 3]
-            s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = zero
-            s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = zero
-            for j in range(length):
-                v0, v1, v2, v3 = a0[j], a1[j], a2[j], a3[j]
-                e0, e1, e2, e3 = d0[j], d1[j], d2[j], d3[j]
-                s00 += v0 * e0
-                s01 += v0 * e1
-                s02 += v0 * e2
-                s03 += v0 * e3
-                s10 += v1 * e0
-                s11 += v1 * e1
-                s12 += v1 * e2
-                s13 += v1 * e3
-                s20 += v2 * e0
-                s21 += v2 * e1
-                s22 += v2 * e2
-                s23 += v2 * e3
-                s30 += v3 * e0
-                s31 += v3 * e1
-                s32 += v3 * e2
-                s33 += v3 * e3
-            dw[t, f] += s00
-            dw[t, f + 1] += s01
-            dw[t, f + 2] += s02
-            dw[t, f + 3] += s03
-            dw[t + 1, f] += s10
-            dw[t + 1, f + 1] += s11
-            dw[t + 1, f + 2] += s12
-            dw[t + 1, f + 3] += s13
-            dw[t + 2, f] += s20
-            dw[t + 2, f + 1] += s21
-            dw[t + 2, f + 2] += s22
-            dw[t + 2, f + 3] += s23
-            dw[t + 3, f] += s30
-            dw[t + 3, f + 1] += s31
-            dw[t + 3, f + 2] += s32
-            dw[t + 3, f + 3] += s33
-        for f in range(f4, filters):
-            d0 = dz[f]
-            s0 = s1 = s2 = s3 = zero
-            for j in range(length):
-                e = d0[j]
-                s0 += a0[j] * e
-                s1 += a1[j] * e
-                s2 += a2[j] * e
-                s3 += a3[j] * e
-            dw[t, f] += s0
-            dw[t + 1, f] += s1
-            dw[t + 2, f] += s2
-            dw[t + 3, f] += s3
-    for t in range(t4, taps):
-        a0 = x[base + offs[t]:]
-        for f in range(filters):
-            d0 = dz[f]
-            s0 = zero
-            for j in range(length):
-                s0 += a0[j] * d0[j]
-            dw[t, f] += s0
 
 
-@njit(fastmath={"contract", "reassoc"}, error_model="numpy")
-def _band_grads(x, base, offs, dz, length, dw, db):  # type: ignore[no-untyped-def]
-    """One band's share of the weight gradient and (``db`` not empty) of the bias gradient."""
-    _filter_grad(x, base, offs, dz, length, dw)
-    if db.shape[0] > 0:
-        for f in range(dz.shape[0]):
-            row = dz[f]
-            s = db.dtype.type(0)
-            for j in range(length):
-                s += row[j]
-            db[f] += s
-
-
-@njit(fastmath={"contract", "reassoc"}, error_model="numpy")
-def _grad_rows(xf, wp, offs, a, z, y0, y1, band, g, dz, dw, db):  # type: ignore[no-untyped-def]
-    """The gradients' share of output rows ``[y0, y1)`` of images ``[a, z)``, whose gradient
-    ``g`` (``(z - a, y1 - y0, Wo, F)``, channels last, ReLU-masked) is copied band by band
-    into the planar ``dz`` (zero on the discarded columns)."""
-    wo, filters = g.shape[2], g.shape[3]
-    zero = dz.dtype.type(0)
-    for n in range(a, z):
-        x = xf[n]
-        for yb in range(y0, y1, band):
-            rows = min(band, y1 - yb)
-            for i in range(rows):
-                for ox in range(wo):
-                    gr = g[n - a, yb - y0 + i, ox]
-                    for f in range(filters):
-                        dz[f, i * wp + ox] = gr[f]
-                for f in range(filters):
-                    for ox in range(wo, wp):
-                        dz[f, i * wp + ox] = zero
-            _band_grads(x, yb * wp, offs, dz, (rows - 1) * wp + wo, dw, db)
-
-
-@njit(fastmath={"contract", "reassoc"}, error_model="numpy")
-def _grad_pool(xf, wp, wo, offs, a, z, band, grad, winner, mask, gbuf, kbuf,  # type: ignore[no-untyped-def]
-               dz, dw, db):
-    """The gradients of the fused 2×2 max pool's images ``[a, z)`` from the pooled gradient
-    ``grad`` and the winner codes (``(z - a, Ho // 2, Wo // 2, F)``): band by band (``band``
-    even), each pooled gradient goes to its window's winner in the planar ``dz`` (nowhere when
-    ``code & mask`` is no tap: the maximum was not positive, the ReLU's mask), zeros
-    elsewhere, through the planar ``gbuf``/``kbuf`` (``(F, Wo // 2)``)."""
-    ph, pw, filters = grad.shape[1], grad.shape[2], grad.shape[3]
-    zero = dz.dtype.type(0)
-    for n in range(a, z):
-        x = xf[n]
-        for yb in range(0, 2 * ph, band):
-            rows = min(band, 2 * ph - yb)
-            for i in range(rows // 2):
-                py = yb // 2 + i
-                for px in range(pw):
-                    gr = grad[n - a, py, px]
-                    kr = winner[n - a, py, px]
-                    for f in range(filters):
-                        gbuf[f, px] = gr[f]
-                        kbuf[f, px] = kr[f] & mask
-                for f in range(filters):
-                    r0 = dz[f, 2 * i * wp:]
-                    r1 = dz[f, (2 * i + 1) * wp:]
-                    gf = gbuf[f]
-                    kf = kbuf[f]
-                    for px in range(pw):
-                        v = gf[px]
-                        k = kf[px]
-                        r0[2 * px] = v if k == 0 else zero
-                        r0[2 * px + 1] = v if k == 1 else zero
-                        r1[2 * px] = v if k == 2 else zero
-                        r1[2 * px + 1] = v if k == 3 else zero
-                    for ox in range(2 * pw, wp):  # columns that no window covers
-                        r0[ox] = zero
-                        r1[ox] = zero
-            _band_grads(x, yb * wp, offs, dz, (rows - 1) * wp + wo, dw, db)
-
-
-def applies(kernel: tuple[int, ...], strides: tuple[int, ...], dilation: tuple[int, ...],
-            dtype: Any) -> bool:
-    """Whether the direct path can take this convolution: stride 1, no dilation,
-    float32/float64 and numba available (the caller decides on the channel count)."""
-    return (tuple(strides) == (1, 1) and tuple(dilation) == (1, 1)
-            and np.dtype(dtype) in (np.float32, np.float64) and available())
+def forward_pool(flat: np.ndarray, wp: int, wo: int, offs: np.ndarray, wt: np.ndarray,
+                 bias: np.ndarray, a: int, z: int, out: np.ndarray, winner: np.ndarray) -> None:
+    """The pooled forward of images ``[a, z)`` (:func:`_forward_pool`, serial; ``out`` and
+    ``winner`` are those images' rows), with its band buffers: ``flat`` is the planar input,
+    one flat row per image, ``wt`` the weights as ``(F, kh·kw·C)``, ``bias`` empty for
+    none."""
+    kernel = _forward_pool
+    assert kernel is not None, "the direct convolution needs numba (see applies)"
+    filters, dtype = wt.shape[0], out.dtype
+    band = band_rows(filters, wp, dtype.itemsize)
+    kernel(flat, wp, wo, offs, wt, bias, a, z, band, band_buffer(filters, band * wp, dtype),
+           np.empty((filters, out.shape[2]), dtype), np.empty((filters, out.shape[2]), np.int8),
+           out, winner)
