@@ -15,7 +15,10 @@ machine:
 * a 3×3 stride-1 convolution with at least :data:`nablanet.kernels.winograd.MIN_CHANNELS`
   input channels does its three products by Winograd's F(2×2, 3×3) instead of im2col
   (:mod:`nablanet.kernels.winograd`; ``FastConv2D._winograd_forward`` / ``_winograd_backward``),
-  in the same runs of images or bands of (an even number of) rows.
+  in the same runs of images or bands of (an even number of) rows;
+* a first layer (few channels, stride 1) fused with a 2×2 max pool runs its forward by a
+  direct convolution from that NCHW copy instead (:mod:`nablanet.kernels.direct_conv`, taken
+  by :class:`nablanet.kernels.conv_pool.Conv2DMaxPool2D`); its backward stays im2col's.
 
 Grouped convolutions (``groups > 1``) and dtypes other than float32/float64 use the reference.
 docs/performance.md records the measurements behind each choice.

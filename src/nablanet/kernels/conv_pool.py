@@ -19,6 +19,11 @@ each run's gradient of :math:`z` from those (the gradient goes to the winner of 
 and nowhere when the maximum is not positive, which is the ReLU mask too) in the same small
 buffer, just before the conv's weight and input gradients use it.
 
+With few input channels (the first layer: its input is kept planar, NCHW) and 2×2 windows,
+the forward runs by the direct convolution instead (:mod:`nablanet.kernels.direct_conv`):
+bands of conv rows computed from shifted rows of the planar input and pooled while in cache;
+backward stays im2col's, from that planar input.
+
 When the convolution runs by Winograd's F(2×2, 3×3) (:mod:`nablanet.kernels.winograd`) and
 the pool is 2×2, each 2×2 output tile is one pooling window: the pool is taken inside the
 output transform, and backward builds the tiles' gradient transform straight from the pooled
@@ -37,9 +42,11 @@ from typing import Any
 import numpy as np
 
 from nablanet.autograd.tensor import Tensor
+from nablanet.kernels import direct_conv
 from nablanet.kernels.conv import FastConv2D, Run, _plain
 from nablanet.kernels.pooling import _MAX_TAPS, _NOT_POSITIVE, _numba_max_pool, applies
 from nablanet.kernels.registry import register
+from nablanet.kernels.threads import split_batch
 from nablanet.ops.conv import normalize_tuple, with_bias
 
 
@@ -77,8 +84,31 @@ class Conv2DMaxPool2D(FastConv2D):
         if self.wino_u is not None and self.pool == (2, 2):  # Winograd's 2×2 tiles = the windows
             self._winograd_forward(xp, b, True, None, None, pooled=(out, winner))
             return out
+        if self.pool == (2, 2) and self.x_planar is not None and xp.dtype == self.w2.dtype \
+                and direct_conv.applies(self.w_shape[:2], self.strides, self.dilation, wo,
+                                        xp.dtype):  # few channels: the direct convolution
+            self._direct_forward(xp, bias, out, winner)
+            return out
         self._forward_by_batch(xp, None, False, None, pool_run)  # bias and relu: in pool_run
         return out
+
+    def _direct_forward(self, xp: np.ndarray, bias: np.ndarray, out: np.ndarray,
+                        winner: np.ndarray) -> None:
+        """The forward by the direct convolution (:mod:`nablanet.kernels.direct_conv`), split
+        over the batch: per chunk, the planar (NCHW) copy of its images (which backward's
+        im2col reads too), then bands of conv rows pooled as they are computed."""
+        n, hp, wp, channels = xp.shape
+        (ho, wo), filters, dtype = self.out_hw, self.w_shape[3], out.dtype
+        planar = self.x_planar
+        flat = planar.reshape(n, -1)
+        offs = direct_conv.offsets(self.w_shape[:2], channels, hp, wp)
+        wt = np.ascontiguousarray(self.w2.T)
+
+        def forward_chunk(a: int, z: int) -> None:
+            np.copyto(planar[a:z], xp[a:z].transpose(0, 3, 1, 2))
+            direct_conv.forward_pool(flat, wp, wo, offs, wt, bias, a, z, out[a:z], winner[a:z])
+
+        split_batch(forward_chunk, n, n * ho * wo * filters * dtype.itemsize + xp.nbytes)
 
     def _row_align(self) -> int:
         return self.pool[0]  # whole pooling windows in each band of conv output rows
