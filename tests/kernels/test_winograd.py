@@ -233,7 +233,7 @@ def test_vector_transforms_are_bit_identical(length: int) -> None:
     tile rows inside a batch, NaN and infinities (also in the row and column read past the
     edge and multiplied by 0), signed zeros, and the pool's ties and non-positive maxima."""
     rng = np.random.default_rng(length)
-    dtype = np.float32 if length % 2 else np.float64
+    dtype = np.float64 if length == 33 else np.float32  # (each dtype compiles them again)
     for (h, w) in [(9, 9), (8, 11), (7, 6)]:
         ho, wo = h - 2, w - 2
         th, tw = winograd.tiles(ho), winograd.tiles(wo)
@@ -272,13 +272,13 @@ def test_vector_transforms_are_bit_identical(length: int) -> None:
                       th, tw, gb)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_vectorised_conv_equals_im2col_and_the_pool(monkeypatch: Any, dtype: Any) -> None:
+def test_vectorised_conv_equals_im2col_and_the_pool(monkeypatch: Any) -> None:
     """With 32 channels and 128 filters every transform runs vectorised: the conv (output,
     x, w, b gradients) is im2col's, and the fused conv + pool the composition's (as
     test_pool_fused_into_the_output_transform: output, x and w gradients bit for bit)."""
     from nablanet.functional import max_pool2d
 
+    dtype = np.float32
     assert 32 >= winograd.VECTOR_MIN and 128 >= winograd.VECTOR_MIN_FILTERS
     arrays = _arrays(2, 9, 10, 32, 128, seed=13)  # 7×8 output: an odd height
     calls = _counting(monkeypatch)
@@ -291,9 +291,8 @@ def test_vectorised_conv_equals_im2col_and_the_pool(monkeypatch: Any, dtype: Any
     calls.clear()
     im2col = _step(conv2d, arrays, dtype=dtype, activation="relu")
     assert not calls
-    tolerance = 1e-5 if dtype == np.float32 else 1e-12
     for a, b in zip(wino, im2col):
-        np.testing.assert_allclose(a, b, rtol=tolerance, atol=tolerance)
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
     for a, b in zip(fused[:3], composed[:3]):
         np.testing.assert_array_equal(a, b)
-    np.testing.assert_allclose(fused[3], composed[3], rtol=tolerance, atol=tolerance)
+    np.testing.assert_allclose(fused[3], composed[3], rtol=1e-5, atol=1e-5)

@@ -83,17 +83,18 @@ def applies(kernel: tuple[int, ...], strides: tuple[int, ...], dilation: tuple[i
     :data:`MIN_CHANNELS` input channels, float32/float64, and numba available."""
     return (tuple(kernel) == (3, 3) and tuple(strides) == (1, 1) and tuple(dilation) == (1, 1)
             and channels >= MIN_CHANNELS and np.dtype(dtype) in (np.float32, np.float64)
-            and _input_tiles is not None)
+            and _input_tiles_scalar is not None)
 
 
 def transforms() -> tuple[Callable[..., None], ...]:
-    """The compiled tile transforms: input, output, output gradient, input-gradient scatter,
-    and the output and output-gradient transforms fused with a 2×2 max pool (present whenever
-    :func:`applies` said yes)."""
+    """The tile transforms: input, output, output gradient, input-gradient scatter, and the
+    output and output-gradient transforms fused with a 2×2 max pool (each runs its compiled
+    scalar or vectorised form by the row's length; present whenever :func:`applies` said
+    yes)."""
+    assert _input_tiles_scalar is not None, "Winograd needs numba (see applies)"
     kernels = (_input_tiles, _output_tiles, _grad_tiles, _scatter_tiles, _output_pool_tiles,
                _pool_grad_tiles)
-    assert all(k is not None for k in kernels), "Winograd needs numba (see applies)"
-    return kernels  # type: ignore[return-value]
+    return kernels
 
 
 def filter_transform(w: np.ndarray) -> np.ndarray:
@@ -781,56 +782,51 @@ def _pool_grad_tiles_vector(g, winner, dm, nty, tw, gb):  # type: ignore[no-unty
 
 
 # --- dispatch: the vectorised transforms for long rows, the scalar ones for short -------------
-@njit()
-def _input_tiles(xp, n0, n1, ty0, nty, tw, v):  # type: ignore[no-untyped-def]
+# (in Python, once per run: a form is compiled only when a convolution first needs it)
+def _input_tiles(xp: np.ndarray, n0: int, n1: int, ty0: int, nty: int, tw: int,
+                 v: np.ndarray) -> None:
     """:func:`_input_tiles_vector` from :data:`VECTOR_MIN` channels on, else
     :func:`_input_tiles_scalar`."""
-    if xp.shape[3] >= VECTOR_MIN:
-        _input_tiles_vector(xp, n0, n1, ty0, nty, tw, v)
-    else:
-        _input_tiles_scalar(xp, n0, n1, ty0, nty, tw, v)
+    kernel = _input_tiles_vector if xp.shape[3] >= VECTOR_MIN else _input_tiles_scalar
+    kernel(xp, n0, n1, ty0, nty, tw, v)  # type: ignore[misc]
 
 
-@njit()
-def _output_tiles(m, out, nty, tw, bias, relu):  # type: ignore[no-untyped-def]
-    """:func:`_output_tiles_vector` from :data:`VECTOR_MIN_FILTERS` filters on, else scalar."""
+def _output_tiles(m: np.ndarray, out: np.ndarray, nty: int, tw: int, bias: np.ndarray,
+                  relu: bool) -> None:
+    """:func:`_output_tiles_vector` from :data:`VECTOR_MIN_FILTERS` filters on, else
+    :func:`_output_tiles_scalar`."""
+    kernel = _output_tiles_vector if out.shape[3] >= VECTOR_MIN_FILTERS else _output_tiles_scalar
+    kernel(m, out, nty, tw, bias, relu)  # type: ignore[misc]
+
+
+def _grad_tiles(dz: np.ndarray, dm: np.ndarray, nty: int, tw: int) -> None:
+    """:func:`_grad_tiles_vector` from :data:`VECTOR_MIN_FILTERS` filters on, else
+    :func:`_grad_tiles_scalar`."""
+    kernel = _grad_tiles_vector if dz.shape[3] >= VECTOR_MIN_FILTERS else _grad_tiles_scalar
+    kernel(dz, dm, nty, tw)  # type: ignore[misc]
+
+
+def _scatter_tiles(dv: np.ndarray, dxp: np.ndarray, n0: int, n1: int, ty0: int, nty: int,
+                   tw: int) -> None:
+    """:func:`_scatter_tiles_vector` from :data:`VECTOR_MIN` channels on, else
+    :func:`_scatter_tiles_scalar`."""
+    kernel = _scatter_tiles_vector if dxp.shape[3] >= VECTOR_MIN else _scatter_tiles_scalar
+    kernel(dv, dxp, n0, n1, ty0, nty, tw)  # type: ignore[misc]
+
+
+def _output_pool_tiles(m: np.ndarray, out: np.ndarray, winner: np.ndarray, nty: int, tw: int,
+                       bias: np.ndarray) -> None:
+    """:func:`_output_pool_tiles_vector` from :data:`VECTOR_MIN_FILTERS` filters on, else
+    :func:`_output_pool_tiles_scalar`."""
+    kernel = _output_pool_tiles_scalar
     if out.shape[3] >= VECTOR_MIN_FILTERS:
-        _output_tiles_vector(m, out, nty, tw, bias, relu)
-    else:
-        _output_tiles_scalar(m, out, nty, tw, bias, relu)
+        kernel = _output_pool_tiles_vector
+    kernel(m, out, winner, nty, tw, bias)  # type: ignore[misc]
 
 
-@njit()
-def _grad_tiles(dz, dm, nty, tw):  # type: ignore[no-untyped-def]
-    """:func:`_grad_tiles_vector` from :data:`VECTOR_MIN_FILTERS` filters on, else scalar."""
-    if dz.shape[3] >= VECTOR_MIN_FILTERS:
-        _grad_tiles_vector(dz, dm, nty, tw)
-    else:
-        _grad_tiles_scalar(dz, dm, nty, tw)
-
-
-@njit()
-def _scatter_tiles(dv, dxp, n0, n1, ty0, nty, tw):  # type: ignore[no-untyped-def]
-    """:func:`_scatter_tiles_vector` from :data:`VECTOR_MIN` channels on, else scalar."""
-    if dxp.shape[3] >= VECTOR_MIN:
-        _scatter_tiles_vector(dv, dxp, n0, n1, ty0, nty, tw)
-    else:
-        _scatter_tiles_scalar(dv, dxp, n0, n1, ty0, nty, tw)
-
-
-@njit()
-def _output_pool_tiles(m, out, winner, nty, tw, bias):  # type: ignore[no-untyped-def]
-    """:func:`_output_pool_tiles_vector` from :data:`VECTOR_MIN_FILTERS` filters on, else scalar."""
-    if out.shape[3] >= VECTOR_MIN_FILTERS:
-        _output_pool_tiles_vector(m, out, winner, nty, tw, bias)
-    else:
-        _output_pool_tiles_scalar(m, out, winner, nty, tw, bias)
-
-
-@njit()
-def _pool_grad_tiles(g, winner, dm, nty, tw, gb):  # type: ignore[no-untyped-def]
-    """:func:`_pool_grad_tiles_vector` from :data:`VECTOR_MIN` filters on, else scalar."""
-    if g.shape[3] >= VECTOR_MIN:
-        _pool_grad_tiles_vector(g, winner, dm, nty, tw, gb)
-    else:
-        _pool_grad_tiles_scalar(g, winner, dm, nty, tw, gb)
+def _pool_grad_tiles(g: np.ndarray, winner: np.ndarray, dm: np.ndarray, nty: int, tw: int,
+                     gb: np.ndarray) -> None:
+    """:func:`_pool_grad_tiles_vector` from :data:`VECTOR_MIN` filters on, else
+    :func:`_pool_grad_tiles_scalar`."""
+    kernel = _pool_grad_tiles_vector if g.shape[3] >= VECTOR_MIN else _pool_grad_tiles_scalar
+    kernel(g, winner, dm, nty, tw, gb)  # type: ignore[misc]
