@@ -228,10 +228,12 @@ def _spiked(rng: Any, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
 
 @pytest.mark.parametrize("length", [8, 16, 31, 32, 33, 64, 96])
 def test_vector_transforms_are_bit_identical(length: int) -> None:
-    """Each vectorised tile transform gives the scalar one's bits, on both sides of the
-    thresholds: odd and even output sizes (the masked last tile row and column), a band of
-    tile rows inside a batch, NaN and infinities (also in the row and column read past the
-    edge and multiplied by 0), signed zeros, and the pool's ties and non-positive maxima."""
+    """Each vectorised tile transform (input, output gradient, input-gradient scatter,
+    pooled gradient) gives the scalar one's bits, on both sides of the thresholds: odd and
+    even output sizes (the masked last tile row and column), a band of tile rows inside a
+    batch, NaN and infinities (also in the row and column read past the edge and multiplied
+    by 0), signed zeros, and the pool's ties and non-positive maxima (the winner codes with
+    the flag 64)."""
     rng = np.random.default_rng(length)
     dtype = np.float64 if length == 33 else np.float32  # (each dtype compiles them again)
     for (h, w) in [(9, 9), (8, 11), (7, 6)]:
@@ -246,10 +248,6 @@ def test_vector_transforms_are_bit_identical(length: int) -> None:
         _both("input_tiles", xp, 1, 2, 1, th - 1, tw,
               np.zeros((16, (th - 1) * tw, length), dtype))
         m = _spiked(rng, (16, count, length), dtype)
-        for bias in (np.empty(0, dtype), rng.standard_normal(length).astype(dtype)):
-            for relu in (False, True):
-                _both("output_tiles", m, np.full((3, ho, wo, length), 7, dtype), th, tw,
-                      bias, relu)
         _both("grad_tiles", _spiked(rng, (3, ho, wo, length), dtype),
               np.zeros((16, count, length), dtype), th, tw)
         dv = _spiked(rng, (16, count, length), dtype)
@@ -261,10 +259,8 @@ def test_vector_transforms_are_bit_identical(length: int) -> None:
         ties = rng.integers(-2, 3, size=m.shape).astype(dtype)
         for mm, bias in [(m, np.empty(0, dtype)), (ties, np.full(length, -1.0, dtype)),
                          (ties, np.empty(0, dtype))]:
-            _both("output_pool_tiles", mm, np.zeros(pooled, dtype),
-                  np.zeros(pooled, np.int8), th, tw, bias)
             out, winner = np.zeros(pooled, dtype), np.zeros(pooled, np.int8)
-            winograd._output_pool_tiles_scalar(mm, out, winner, th, tw, bias)
+            winograd._output_pool_tiles(mm, out, winner, th, tw, bias)
             assert np.any(winner >= 64) and np.any(winner < 4)
             g = _spiked(rng, pooled, dtype)
             for gb in (np.empty(0, dtype), rng.standard_normal(length).astype(dtype)):
@@ -273,9 +269,10 @@ def test_vector_transforms_are_bit_identical(length: int) -> None:
 
 
 def test_vectorised_conv_equals_im2col_and_the_pool(monkeypatch: Any) -> None:
-    """With 32 channels and 128 filters every transform runs vectorised: the conv (output,
-    x, w, b gradients) is im2col's, and the fused conv + pool the composition's (as
-    test_pool_fused_into_the_output_transform: output, x and w gradients bit for bit)."""
+    """With 32 channels and 128 filters every transform that has a vectorised form runs it:
+    the conv (output, x, w, b gradients) is im2col's, and the fused conv + pool the
+    composition's (as test_pool_fused_into_the_output_transform: output, x and w gradients
+    bit for bit)."""
     from nablanet.functional import max_pool2d
 
     dtype = np.float32

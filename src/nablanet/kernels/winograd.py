@@ -38,19 +38,21 @@ step's three convolution products are each 16 GEMMs over the same tiles, of shap
 ``(T, C)·(C, F)``, ``(C, T)·(T, F)`` and ``(T, F)·(F, C)``.
 
 The tile transforms are compiled (numba, :mod:`nablanet.kernels._numba`): done in NumPy they
-cost as much as the multiplications they save. Each comes in two forms with bit-identical
-results: a scalar one, one loop over channels (or filters) doing whole tiles, which reads and
-writes 16-20 rows at once, too many for LLVM to vectorise; and a vectorised one, one short loop
-per position of a tile with at most four load streams (through a small scratch array where a
-value needs more), which LLVM vectorises when the row is long enough. ``_input_tiles`` and the
-other names the convolution calls pick by the row's length (:data:`VECTOR_MIN`,
-:data:`VECTOR_MIN_FILTERS`, measured: docs/performance.md). Float32 rounding: the transforms add and
-subtract values before the products, which can lose a little precision compared with a
-direct sum; on the tests' inputs (``tests/kernels/test_winograd.py``: 32 images, 32 channels,
-a 28×28×64 output) the largest error relative to the largest value, against float64, is
-1.7e-7 for the output, 3.6e-7 for the input gradient, 4.5e-7 for the kernel gradient and
-2.1e-7 for the bias gradient, about float32 im2col's (6.1e-7, 2.1e-7, 4.1e-7, 3.4e-7); the test
-asserts below 1e-6.
+cost as much as the multiplications they save. LLVM vectorises the two output transforms (plain
+and pooled) as they are. The input transform, the output-gradient transform, the input-gradient
+scatter and the pooled-gradient transform come in two forms with bit-identical results: a
+scalar one, one loop over channels (or filters) doing whole tiles, which reads and writes
+16-20 rows at once, too many for LLVM to vectorise; and a vectorised one, one short loop per
+position of a tile with at most four load streams (through a small scratch array where a value
+needs more). The names the convolution calls (``_input_tiles`` …) pick the form by the row's
+length (:data:`VECTOR_MIN`, :data:`VECTOR_MIN_FILTERS`; measured: docs/performance.md).
+
+Float32 rounding: the transforms add and subtract values before the products, which can lose a
+little precision compared with a direct sum; on the tests' inputs
+(``tests/kernels/test_winograd.py``: 32 images, 32 channels, a 28×28×64 output) the largest
+error relative to the largest value, against float64, is 1.7e-7 for the output, 3.6e-7 for the
+input gradient, 4.5e-7 for the kernel gradient and 2.1e-7 for the bias gradient, about float32
+im2col's (6.1e-7, 2.1e-7, 4.1e-7, 3.4e-7); the test asserts below 1e-6.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ def transforms() -> tuple[Callable[..., None], ...]:
     assert _input_tiles_scalar is not None, "Winograd needs numba (see applies)"
     kernels = (_input_tiles, _output_tiles, _grad_tiles, _scatter_tiles, _output_pool_tiles,
                _pool_grad_tiles)
-    return kernels
+    return kernels  # type: ignore[return-value]
 
 
 def filter_transform(w: np.ndarray) -> np.ndarray:
@@ -198,7 +200,7 @@ def _output_tile(m, t, f):  # type: ignore[no-untyped-def]
 
 
 @njit()
-def _output_tiles_scalar(m, out, nty, tw, bias, relu):  # type: ignore[no-untyped-def]
+def _output_tiles(m, out, nty, tw, bias, relu):  # type: ignore[no-untyped-def]
     """``out`` (the run's ``(images, rows, Wo, F)`` output) from the tiles' products
     ``m[p, t, :]`` by ``Aᵀ M A``, plus ``bias`` (if not empty) and the ReLU (if ``relu``)."""
     images, rows, wo, filters = out.shape
@@ -352,7 +354,7 @@ def _scatter_tiles_scalar(dv, dxp, n0, n1, ty0, nty, tw):  # type: ignore[no-unt
 
 # --- fused with a 2×2 max pool (kernels.conv_pool): a tile's 2×2 outputs are a pool window ---
 @njit()
-def _output_pool_tiles_scalar(m, out, winner, nty, tw, bias):  # type: ignore[no-untyped-def]
+def _output_pool_tiles(m, out, winner, nty, tw, bias):  # type: ignore[no-untyped-def]
     """The max pool of ``relu(Aᵀ M A + bias)`` over each tile (2×2 windows, stride 2): maxima
     to ``out`` and winner codes to ``winner`` (the run's ``(images, Ho // 2, Wo // 2, F)``),
     as :mod:`nablanet.kernels.pooling`'s forward kernel computes them from the conv output
@@ -415,24 +417,24 @@ def _pool_grad_tiles_scalar(g, winner, dm, nty, tw, gb):  # type: ignore[no-unty
 
 # --- the same transforms, vectorised ---------------------------------------------------------
 # LLVM vectorises a loop over the contiguous channel (or filter) axis only when it can check at
-# run time that the loop's few store streams do not overlap its load streams (the kernels
-# above read and write 16-20 rows in one loop: "too many memory checks", so they run scalar).
-# Here each output row of a tile is its own short loop with one store stream and at most four
-# load streams (intermediate rows go through a small scratch array). The arithmetic is the
-# scalar kernels', term for term and in the same order: a subtraction is written as adding
-# the product by -1, a mask as a product by the 0/1 mask, exactly where the scalar kernels
-# multiply by it; products by ±1 and 0 are exact, so with or without fused multiply-adds every
-# value is bit-identical (tests/kernels/test_winograd.py). Vectorised loops of fewer than
-# about 32 values fall into LLVM's scalar remainder, so the dispatchers below take these only
-# for rows of at least :data:`VECTOR_MIN` or :data:`VECTOR_MIN_FILTERS` values.
+# run time that the loop's few store streams do not overlap its load streams (the kernels above
+# read and write 16-20 rows in one loop: "too many memory checks", so they run scalar). Here
+# each output row of a tile is its own short loop with one store stream and at most four load
+# streams (intermediate rows go through a small scratch array); written so, the output
+# transforms measured no faster than the scalar ones, which LLVM already vectorises. The
+# arithmetic is the scalar kernels', term for term and in the same order: a subtraction is
+# written as adding the product by -1, a mask as a product by the 0/1 mask, exactly where the
+# scalar kernels multiply by it; products by ±1 and 0 are exact, so with or without fused
+# multiply-adds every value is bit-identical (tests/kernels/test_winograd.py). Vectorised loops
+# of fewer than about 32 values fall into LLVM's scalar remainder, so the dispatchers below take
+# these only for rows of at least :data:`VECTOR_MIN` or :data:`VECTOR_MIN_FILTERS` values.
 
 #: The fewest channels for which the input transform and the input-gradient scatter, and the
 #: fewest filters for which the pooled gradient's transform, run vectorised.
 VECTOR_MIN = 32
 
-#: The fewest filters for which the output, output-gradient and pooled output transforms run
-#: vectorised: LLVM already vectorises the scalar output transforms in part, and below this
-#: the vectorised ones' 12-16 short loops per tile measured slower (docs/performance.md).
+#: The fewest filters for which the output gradient's transform runs vectorised (below, its
+#: 16 short loops per tile measured slower than the scalar kernel; docs/performance.md).
 VECTOR_MIN_FILTERS = 128
 
 _contract = {"fastmath": {"contract"}, "error_model": "numpy"}
@@ -483,62 +485,6 @@ def _three(out, a, b, c, sb, sc):  # type: ignore[no-untyped-def]
     """``out = (a + sb·b) + sc·c``."""
     for k in range(out.shape[0]):
         out[k] = (a[k] + sb * b[k]) + sc * c[k]
-
-
-@njit(inline="always", **_contract)
-def _tile_columns(m, t, b):  # type: ignore[no-untyped-def]
-    """``b[j] = (Aᵀ M)[0, j]`` and ``b[4 + j] = (Aᵀ M)[1, j]`` for tile ``t``, as
-    :func:`_output_tile`."""
-    one = m.dtype.type(1.0)
-    for j in range(4):
-        _three(b[j], m[j, t], m[4 + j, t], m[8 + j, t], one, one)
-        _three(b[4 + j], m[4 + j, t], m[8 + j, t], m[12 + j, t], -one, -one)
-
-
-@njit(inline="always", **_contract)
-def _output_row(out, a, b, c, sb, sc, bias, relu):  # type: ignore[no-untyped-def]
-    """``out = (a + sb·b) + sc·c``, plus ``bias`` (if not empty), then the ReLU (if ``relu``),
-    in :func:`_output_tiles_scalar`'s order."""
-    if bias.shape[0] > 0:
-        if relu:
-            for k in range(out.shape[0]):
-                s = ((a[k] + sb * b[k]) + sc * c[k]) + bias[k]
-                out[k] = 0 if s < 0 else s
-        else:
-            for k in range(out.shape[0]):
-                out[k] = ((a[k] + sb * b[k]) + sc * c[k]) + bias[k]
-    elif relu:
-        for k in range(out.shape[0]):
-            s = (a[k] + sb * b[k]) + sc * c[k]
-            out[k] = 0 if s < 0 else s
-    else:
-        for k in range(out.shape[0]):
-            out[k] = (a[k] + sb * b[k]) + sc * c[k]
-
-
-@njit(**_contract)
-def _output_tiles_vector(m, out, nty, tw, bias, relu):  # type: ignore[no-untyped-def]
-    """:func:`_output_tiles_scalar` in loops over filters: ``Aᵀ M`` into a scratch ``b``, then
-    each output ``(b[., 0] + b[., 1]) + b[., 2]`` or ``(b[., 1] - b[., 2]) - b[., 3]``."""
-    images, rows, wo, filters = out.shape
-    one = m.dtype.type(1.0)
-    b = np.empty((8, filters), m.dtype)
-    t = 0
-    for n in range(images):
-        for ty in range(nty):
-            y = 2 * ty
-            for tx in range(tw):
-                x = 2 * tx
-                _tile_columns(m, t, b)
-                _output_row(out[n, y, x], b[0], b[1], b[2], one, one, bias, relu)
-                if x + 1 < wo:
-                    _output_row(out[n, y, x + 1], b[1], b[2], b[3], -one, -one, bias, relu)
-                if y + 1 < rows:
-                    _output_row(out[n, y + 1, x], b[4], b[5], b[6], one, one, bias, relu)
-                    if x + 1 < wo:
-                        _output_row(out[n, y + 1, x + 1], b[5], b[6], b[7], -one, -one, bias,
-                                    relu)
-                t += 1
 
 
 @njit(inline="always", **_contract)
@@ -662,52 +608,6 @@ def _scatter_tiles_vector(dv, dxp, n0, n1, ty0, nty, tw):  # type: ignore[no-unt
 
 
 @njit(inline="always", **_contract)
-def _biased_row(out, a, b, c, sb, sc, bias):  # type: ignore[no-untyped-def]
-    """``out = ((a + sb·b) + sc·c) + bias`` (``+ 0`` when ``bias`` is empty, as the scalar
-    kernel)."""
-    if bias.shape[0] > 0:
-        for k in range(out.shape[0]):
-            out[k] = ((a[k] + sb * b[k]) + sc * c[k]) + bias[k]
-    else:
-        zero = out.dtype.type(0)
-        for k in range(out.shape[0]):
-            out[k] = ((a[k] + sb * b[k]) + sc * c[k]) + zero
-
-
-@njit(**_contract)
-def _output_pool_tiles_vector(m, out, winner, nty, tw, bias):  # type: ignore[no-untyped-def]
-    """:func:`_output_pool_tiles_scalar` in loops over filters: ``Aᵀ M`` into a scratch, the
-    four biased outputs into another, then the maxima and the winner codes (one loop each)."""
-    images, rows, cols, filters = out.shape
-    one = m.dtype.type(1.0)
-    zero = out.dtype.type(0)
-    b = np.empty((8, filters), m.dtype)
-    z = np.empty((4, filters), m.dtype)
-    t = 0
-    for n in range(images):
-        for ty in range(nty):
-            for tx in range(tw):
-                if ty >= rows or tx >= cols:
-                    t += 1
-                    continue
-                _tile_columns(m, t, b)
-                _biased_row(z[0], b[0], b[1], b[2], one, one, bias)
-                _biased_row(z[1], b[1], b[2], b[3], -one, -one, bias)
-                _biased_row(z[2], b[4], b[5], b[6], one, one, bias)
-                _biased_row(z[3], b[5], b[6], b[7], -one, -one, bias)
-                z0, z1, z2, z3 = z[0], z[1], z[2], z[3]
-                o = out[n, ty, tx]
-                for f in range(filters):
-                    mx, _ = max_of_four(z0[f], z1[f], z2[f], z3[f])
-                    o[f] = zero if mx < 0 else mx
-                k = winner[n, ty, tx]
-                for f in range(filters):
-                    mx, tap = max_of_four(z0[f], z1[f], z2[f], z3[f])
-                    k[f] = tap if mx > 0 else tap | 64
-                t += 1
-
-
-@njit(inline="always", **_contract)
 def _pool_gradient_row(out, i, j, g, code):  # type: ignore[no-untyped-def]
     """Position ``p = 4i + j`` of :func:`_gradient_tile` for a row of filters whose 2×2
     gradient is ``g`` at the winner ``code`` (0-3) and 0 elsewhere, as
@@ -791,14 +691,6 @@ def _input_tiles(xp: np.ndarray, n0: int, n1: int, ty0: int, nty: int, tw: int,
     kernel(xp, n0, n1, ty0, nty, tw, v)  # type: ignore[misc]
 
 
-def _output_tiles(m: np.ndarray, out: np.ndarray, nty: int, tw: int, bias: np.ndarray,
-                  relu: bool) -> None:
-    """:func:`_output_tiles_vector` from :data:`VECTOR_MIN_FILTERS` filters on, else
-    :func:`_output_tiles_scalar`."""
-    kernel = _output_tiles_vector if out.shape[3] >= VECTOR_MIN_FILTERS else _output_tiles_scalar
-    kernel(m, out, nty, tw, bias, relu)  # type: ignore[misc]
-
-
 def _grad_tiles(dz: np.ndarray, dm: np.ndarray, nty: int, tw: int) -> None:
     """:func:`_grad_tiles_vector` from :data:`VECTOR_MIN_FILTERS` filters on, else
     :func:`_grad_tiles_scalar`."""
@@ -812,16 +704,6 @@ def _scatter_tiles(dv: np.ndarray, dxp: np.ndarray, n0: int, n1: int, ty0: int, 
     :func:`_scatter_tiles_scalar`."""
     kernel = _scatter_tiles_vector if dxp.shape[3] >= VECTOR_MIN else _scatter_tiles_scalar
     kernel(dv, dxp, n0, n1, ty0, nty, tw)  # type: ignore[misc]
-
-
-def _output_pool_tiles(m: np.ndarray, out: np.ndarray, winner: np.ndarray, nty: int, tw: int,
-                       bias: np.ndarray) -> None:
-    """:func:`_output_pool_tiles_vector` from :data:`VECTOR_MIN_FILTERS` filters on, else
-    :func:`_output_pool_tiles_scalar`."""
-    kernel = _output_pool_tiles_scalar
-    if out.shape[3] >= VECTOR_MIN_FILTERS:
-        kernel = _output_pool_tiles_vector
-    kernel(m, out, winner, nty, tw, bias)  # type: ignore[misc]
 
 
 def _pool_grad_tiles(g: np.ndarray, winner: np.ndarray, dm: np.ndarray, nty: int, tw: int,
