@@ -194,3 +194,102 @@ def test_pool_fused_into_the_output_transform(monkeypatch: Any, dtype: Any, shap
     np.testing.assert_allclose(fused[3], composed[3], rtol=tolerance, atol=tolerance)
     if bias is not None and bias < 0:
         assert not np.any(fused[2]) and not np.any(fused[3])
+
+
+# --- the vectorised transforms against the scalar ones -----------------------------------------
+def _same_bits(a: np.ndarray, b: np.ndarray) -> None:
+    """Equal values, NaN where NaN, and the same sign on every number (zeros included)."""
+    assert a.dtype == b.dtype and a.shape == b.shape
+    np.testing.assert_array_equal(a, b)  # NaNs compare equal here
+    numbers = ~np.isnan(a)
+    np.testing.assert_array_equal(np.signbit(a[numbers]), np.signbit(b[numbers]))
+
+
+def _both(name: str, *args: Any) -> None:
+    """Run the scalar and the vectorised form of transform ``name`` on copies of ``args`` and
+    compare every array argument afterwards (outputs, and inputs left untouched)."""
+    scalar = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    vector = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    getattr(winograd, f"_{name}_scalar")(*scalar)
+    getattr(winograd, f"_{name}_vector")(*vector)
+    for s, v in zip(scalar, vector):
+        if isinstance(s, np.ndarray):
+            _same_bits(s, v)
+
+
+def _spiked(rng: Any, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """Random values with a NaN, infinities and zeros of both signs sprinkled in."""
+    a = rng.standard_normal(shape).astype(dtype)
+    flat = a.reshape(-1)
+    spots = rng.choice(flat.size, size=8, replace=False)
+    flat[spots] = [np.nan, np.inf, -np.inf, 0.0, -0.0, np.inf, -0.0, 0.0]
+    return a
+
+
+@pytest.mark.parametrize("length", [8, 16, 31, 32, 33, 64, 96])
+def test_vector_transforms_are_bit_identical(length: int) -> None:
+    """Each vectorised tile transform (input, output gradient, input-gradient scatter,
+    pooled gradient) gives the scalar one's bits, on both sides of the thresholds: odd and
+    even output sizes (the masked last tile row and column), a band of tile rows inside a
+    batch, NaN and infinities (also in the row and column read past the edge and multiplied
+    by 0), signed zeros, and the pool's ties and non-positive maxima (the winner codes with
+    the flag 64)."""
+    rng = np.random.default_rng(length)
+    dtype = np.float64 if length == 33 else np.float32  # (each dtype compiles them again)
+    for (h, w) in [(9, 9), (8, 11), (7, 6)]:
+        ho, wo = h - 2, w - 2
+        th, tw = winograd.tiles(ho), winograd.tiles(wo)
+        xp = _spiked(rng, (3, h, w, length), dtype)
+        xp[1, h - 1, 2] = np.inf  # the last row: read past the edge of odd heights
+        xp[2, 3, w - 1] = np.nan  # the last column
+        count = 3 * th * tw
+        # the whole batch, and a band of tile rows of the middle image
+        _both("input_tiles", xp, 0, 3, 0, th, tw, np.zeros((16, count, length), dtype))
+        _both("input_tiles", xp, 1, 2, 1, th - 1, tw,
+              np.zeros((16, (th - 1) * tw, length), dtype))
+        m = _spiked(rng, (16, count, length), dtype)
+        _both("grad_tiles", _spiked(rng, (3, ho, wo, length), dtype),
+              np.zeros((16, count, length), dtype), th, tw)
+        dv = _spiked(rng, (16, count, length), dtype)
+        _both("scatter_tiles", dv, rng.standard_normal(xp.shape).astype(dtype), 0, 3, 0, th, tw)
+        _both("scatter_tiles", dv[:, : (th - 1) * tw], np.zeros(xp.shape, dtype), 1, 2, 1,
+              th - 1, tw)
+        # the pool: ties (small integers), every sign of maximum, and the uncovered tiles
+        pooled = (3, ho // 2, wo // 2, length)
+        ties = rng.integers(-2, 3, size=m.shape).astype(dtype)
+        for mm, bias in [(m, np.empty(0, dtype)), (ties, np.full(length, -1.0, dtype)),
+                         (ties, np.empty(0, dtype))]:
+            out, winner = np.zeros(pooled, dtype), np.zeros(pooled, np.int8)
+            winograd._output_pool_tiles(mm, out, winner, th, tw, bias)
+            assert np.any(winner >= 64) and np.any(winner < 4)
+            g = _spiked(rng, pooled, dtype)
+            for gb in (np.empty(0, dtype), rng.standard_normal(length).astype(dtype)):
+                _both("pool_grad_tiles", g, winner, np.full((16, count, length), 5, dtype),
+                      th, tw, gb)
+
+
+def test_vectorised_conv_equals_im2col_and_the_pool(monkeypatch: Any) -> None:
+    """With 32 channels and 128 filters every transform that has a vectorised form runs it:
+    the conv (output, x, w, b gradients) is im2col's, and the fused conv + pool the
+    composition's (as test_pool_fused_into_the_output_transform: output, x and w gradients
+    bit for bit)."""
+    from nablanet.functional import max_pool2d
+
+    dtype = np.float32
+    assert 32 >= winograd.VECTOR_MIN and 128 >= winograd.VECTOR_MIN_FILTERS
+    arrays = _arrays(2, 9, 10, 32, 128, seed=13)  # 7×8 output: an odd height
+    calls = _counting(monkeypatch)
+    wino = _step(conv2d, arrays, dtype=dtype, activation="relu")
+    assert calls
+    fused = _step(conv2d_max_pool2d, arrays, dtype=dtype)
+    composed = _step(lambda x, w, b: max_pool2d(conv2d(x, w, b, activation="relu"), 2),
+                     arrays, dtype=dtype)
+    monkeypatch.setattr(winograd, "MIN_CHANNELS", 1 << 30)
+    calls.clear()
+    im2col = _step(conv2d, arrays, dtype=dtype, activation="relu")
+    assert not calls
+    for a, b in zip(wino, im2col):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    for a, b in zip(fused[:3], composed[:3]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(fused[3], composed[3], rtol=1e-5, atol=1e-5)
