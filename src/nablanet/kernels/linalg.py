@@ -177,16 +177,9 @@ class FastDense(Dense):
             return super()._products(g, need_x, need_w)
         grads: list[np.ndarray | None] = [None, None]
 
-        def input_grad() -> np.ndarray:
-            if not _is_wide_nt(g, w.T):
-                return np.matmul(g, w.T)
-            out = np.empty((g.shape[0], w.shape[0]), dtype=g.dtype)
-            _wide_nt(g, w.T, out, 0, w.shape[0])
-            return out
-
         def product(first: int, stop: int) -> None:  # 0: input gradient, 1: weight gradient
-            for k in range(first, stop):
-                grads[k] = input_grad() if k == 0 else np.matmul(x.T, g)
+            for k in range(first, stop):  # (matmul2d inside a chunk runs in the chunk's thread)
+                grads[k] = matmul2d(g, w.T) if k == 0 else matmul2d(x.T, g)
 
         split_batch(product, 2, _SPLIT_MIN_BYTES)
         return grads[0], grads[1]
