@@ -2,9 +2,12 @@
 
 The machines here are shared virtual machines whose speed drifts by tens of percent over a few
 seconds. Timing all of nablanet's runs and then all of the reference's lets that drift land on
-one side only; taking turns puts it on both alike. Each turn is a few consecutive runs, so that
-the first run of a turn absorbs what the other side left behind (its idle threads still
-spinning, its data in the caches) and the later ones time the contender on its own.
+one side only; taking turns puts it on both alike. Each turn is a few consecutive runs, after
+untimed runs that absorb what the other side left behind: its idle threads still spinning (an
+LSTM step of nablanet at 2 threads took 11-12 ms right after a PyTorch step, 7.3 ms in the
+second run and 6.1-6.6 ms from the third on, while PyTorch's OpenMP workers spin-waited; with
+``OMP_WAIT_POLICY=passive`` the first run took 7.2 ms), its data in the caches. A turn starts
+with untimed runs until ``settle`` seconds have passed (at least one run), then times its runs.
 
 Two summaries: the best run of each side (its least disturbed one), and the median over turns
 of the ratio of the two sides' best runs in that turn (adjacent in time, so the drift cancels).
@@ -40,10 +43,12 @@ class Timings:
 
 
 def take_turns(fns: Sequence[Callable[[], Any]], repeats: int, turn: int = 3,
-               clock: Callable[[], float] = time.perf_counter) -> Timings:
+               clock: Callable[[], float] = time.perf_counter,
+               settle: float = 0.03) -> Timings:
     """Time ``repeats`` runs of each of ``fns``, the functions taking turns of ``turn`` runs.
 
-    Each function first runs once untimed (allocations, compilation, lazy setup).
+    Each function first runs once untimed (allocations, compilation, lazy setup); each turn
+    starts with untimed runs of its function for ``settle`` seconds (at least one run).
     """
     for fn in fns:
         fn()
@@ -53,6 +58,10 @@ def take_turns(fns: Sequence[Callable[[], Any]], repeats: int, turn: int = 3,
         runs = min(turn, repeats - done)
         times: list[list[float]] = [[] for _ in fns]
         for k, fn in enumerate(fns):
+            settled = clock() + settle
+            fn()
+            while clock() < settled:
+                fn()
             for _ in range(runs):
                 start = clock()
                 fn()

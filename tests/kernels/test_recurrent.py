@@ -1,6 +1,6 @@
 """The compiled LSTM (nablanet.kernels.recurrent) against the reference LSTM of
-nablanet.ops.recurrent, and its building blocks (tanh approximation, blocked GEMMs, the
-batch split)."""
+nablanet.ops.recurrent, and its building blocks (tanh approximation, the batch split);
+the per-step products are tested in test_simd.py."""
 
 from __future__ import annotations
 
@@ -116,25 +116,6 @@ def test_compiled_tanh_approximation_is_accurate() -> None:
     approx = np.array([kernels._tanh(v) for v in x], dtype=np.float32)
     np.testing.assert_allclose(approx, np.tanh(x.astype(np.float64)), rtol=0, atol=5e-7)
     assert np.isnan(kernels._tanh(np.float32(np.nan)))
-
-
-@pytest.mark.parametrize("rows, inner, cols", [(1, 1, 1), (3, 7, 5), (4, 8, 16), (5, 9, 33),
-                                               (13, 17, 16), (32, 128, 40), (4, 4, 64),
-                                               (8, 12, 24), (6, 15, 7)])
-def test_compiled_gemm_kernels_accumulate_every_shape(rows: int, inner: int, cols: int) -> None:
-    """``out += a @ b`` and ``out += a.T @ b`` (a view) for block sizes and every remainder."""
-    rng = np.random.default_rng(rows * 100 + inner)
-    a = rng.standard_normal((rows, inner), dtype=np.float32)
-    b = rng.standard_normal((inner, cols), dtype=np.float32)
-    out = rng.standard_normal((rows, cols), dtype=np.float32)
-    expected = out.astype(np.float64) + a.astype(np.float64) @ b
-    kernels._gemm_acc(a, b, out)
-    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
-    b2 = rng.standard_normal((rows, cols), dtype=np.float32)
-    out_t = rng.standard_normal((inner, cols), dtype=np.float32)
-    expected_t = out_t.astype(np.float64) + a.T.astype(np.float64) @ b2
-    kernels._gemm_acc(a.T, b2, out_t)  # a transposed view, as the weight gradients pass it
-    np.testing.assert_allclose(out_t, expected_t, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -5,9 +5,9 @@ time loop in two numba kernels: the same maths as the reference
 (:class:`nablanet.ops.recurrent.LSTMSequence`), organised for the machine:
 
 * the whole forward loop and the whole backward loop are one compiled call each, with no
-  Python-level work per step; per step, the GEMMs are register-blocked loops (4 rows × 8 inner
-  indices) that LLVM vectorises, and the gate non-linearities and the cell update are one fused
-  pass over the step's rows;
+  Python-level work per step; per step, the GEMMs are :func:`nablanet.kernels.simd.gemm_acc`
+  (4 × 64 output tiles held in vector registers across the inner dimension), and the gate
+  non-linearities and the cell update are one fused pass over the step's rows;
 * the logistic function is :math:`\sigma(z) = \tfrac12(1 + \tanh(z/2))` with the halving folded
   into the weights (the sigmoid columns of ``kernel``, ``recurrent_kernel`` and ``bias`` are
   scaled by ½ once per call), and tanh is a vectorisable rational approximation
@@ -42,6 +42,7 @@ from nablanet.autograd.tensor import Tensor
 from nablanet.kernels import threads
 from nablanet.kernels._numba import njit
 from nablanet.kernels.registry import register
+from nablanet.kernels.simd import gemm_acc
 from nablanet.kernels.threads import split_parts
 from nablanet.ops.recurrent import GRUSequence, LSTMSequence, _gru_setup, _Setup
 
@@ -83,70 +84,6 @@ def _tanh(x):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def _gemm_acc(a, b, out):  # type: ignore[no-untyped-def]
-    """``out += a @ b`` for 2-D arrays (``b`` and ``out`` C-contiguous; ``a`` may be a
-    transposed view: its values are read into registers outside the vectorised loop), 4 rows x
-    8 inner indices per pass: each
-    vector of 8 rows of ``b`` feeds 32 fused multiply-adds into 4 output rows, and the ``j``
-    loop vectorises. Each pass reads and writes half as many output rows as 8 x 4 blocks do. A
-    remainder of 4 inner indices is one more pass (the weight gradients of a 4-row batch
-    slice), the last 1-3 one pass each."""
-    n, kk = a.shape
-    m = b.shape[1]
-    k8 = kk - kk % 8
-    k4 = kk - kk % 4
-    i = 0
-    while i + 4 <= n:
-        for k in range(0, k8, 8):
-            p00, p01, p02, p03 = a[i, k], a[i, k + 1], a[i, k + 2], a[i, k + 3]
-            p04, p05, p06, p07 = a[i, k + 4], a[i, k + 5], a[i, k + 6], a[i, k + 7]
-            p10, p11, p12, p13 = a[i + 1, k], a[i + 1, k + 1], a[i + 1, k + 2], a[i + 1, k + 3]
-            p14, p15, p16, p17 = a[i + 1, k + 4], a[i + 1, k + 5], a[i + 1, k + 6], a[i + 1, k + 7]
-            p20, p21, p22, p23 = a[i + 2, k], a[i + 2, k + 1], a[i + 2, k + 2], a[i + 2, k + 3]
-            p24, p25, p26, p27 = a[i + 2, k + 4], a[i + 2, k + 5], a[i + 2, k + 6], a[i + 2, k + 7]
-            p30, p31, p32, p33 = a[i + 3, k], a[i + 3, k + 1], a[i + 3, k + 2], a[i + 3, k + 3]
-            p34, p35, p36, p37 = a[i + 3, k + 4], a[i + 3, k + 5], a[i + 3, k + 6], a[i + 3, k + 7]
-            for j in range(m):
-                w0, w1, w2, w3 = b[k, j], b[k + 1, j], b[k + 2, j], b[k + 3, j]
-                w4, w5, w6, w7 = b[k + 4, j], b[k + 5, j], b[k + 6, j], b[k + 7, j]
-                out[i, j] += ((p00 * w0 + p01 * w1 + p02 * w2 + p03 * w3)
-                              + (p04 * w4 + p05 * w5 + p06 * w6 + p07 * w7))
-                out[i + 1, j] += ((p10 * w0 + p11 * w1 + p12 * w2 + p13 * w3)
-                                  + (p14 * w4 + p15 * w5 + p16 * w6 + p17 * w7))
-                out[i + 2, j] += ((p20 * w0 + p21 * w1 + p22 * w2 + p23 * w3)
-                                  + (p24 * w4 + p25 * w5 + p26 * w6 + p27 * w7))
-                out[i + 3, j] += ((p30 * w0 + p31 * w1 + p32 * w2 + p33 * w3)
-                                  + (p34 * w4 + p35 * w5 + p36 * w6 + p37 * w7))
-        if k4 > k8:  # four more inner indices in one pass (a batch slice of 4 rows)
-            k = k8
-            q00, q01, q02, q03 = a[i, k], a[i, k + 1], a[i, k + 2], a[i, k + 3]
-            q10, q11, q12, q13 = a[i + 1, k], a[i + 1, k + 1], a[i + 1, k + 2], a[i + 1, k + 3]
-            q20, q21, q22, q23 = a[i + 2, k], a[i + 2, k + 1], a[i + 2, k + 2], a[i + 2, k + 3]
-            q30, q31, q32, q33 = a[i + 3, k], a[i + 3, k + 1], a[i + 3, k + 2], a[i + 3, k + 3]
-            for j in range(m):
-                w0, w1, w2, w3 = b[k, j], b[k + 1, j], b[k + 2, j], b[k + 3, j]
-                out[i, j] += (q00 * w0 + q01 * w1) + (q02 * w2 + q03 * w3)
-                out[i + 1, j] += (q10 * w0 + q11 * w1) + (q12 * w2 + q13 * w3)
-                out[i + 2, j] += (q20 * w0 + q21 * w1) + (q22 * w2 + q23 * w3)
-                out[i + 3, j] += (q30 * w0 + q31 * w1) + (q32 * w2 + q33 * w3)
-        for k in range(k4, kk):
-            a0, a1, a2, a3 = a[i, k], a[i + 1, k], a[i + 2, k], a[i + 3, k]
-            for j in range(m):
-                w = b[k, j]
-                out[i, j] += a0 * w
-                out[i + 1, j] += a1 * w
-                out[i + 2, j] += a2 * w
-                out[i + 3, j] += a3 * w
-        i += 4
-    while i < n:
-        for k in range(kk):
-            a0 = a[i, k]
-            for j in range(m):
-                out[i, j] += a0 * b[k, j]
-        i += 1
-
-
-@_jit
 def _lstm_forward(x3, kernel, bias, rk, gates, hs, cs, tc, hold,  # type: ignore[no-untyped-def]
                   has_mask, scale, shift, r0, r1):
     """The LSTM time loop for the batch rows ``r0:r1`` (tanh / sigmoid; the sigmoid columns of
@@ -166,8 +103,8 @@ def _lstm_forward(x3, kernel, bias, rk, gates, hs, cs, tc, hold,  # type: ignore
         for i in range(n):
             for j in range(g4):
                 g[i, j] = bias[j]
-        _gemm_acc(x3[step, r0:r1], kernel, g)
-        _gemm_acc(hp, rk, g)
+        gemm_acc(x3[step, r0:r1], kernel, g)
+        gemm_acc(hp, rk, g)
         for i in range(n):
             for j in range(g4):
                 g[i, j] = _tanh(g[i, j]) * scale[j] + shift[j]
@@ -235,18 +172,18 @@ def _lstm_backward(gates, cs, tc, gh, rk_t, d, dh, dc, dh_next, hold,  # type: i
         for i in range(n):
             for j in range(u):
                 nxt[i, j] = _ZERO
-        _gemm_acc(dd, rk_t, nxt)
+        gemm_acc(dd, rk_t, nxt)
         if has_mask:
             for i in range(n):
                 if hold[step, r0 + i]:
                     for j in range(u):
                         nxt[i, j] = cur[i, j]
         if need_dx:
-            _gemm_acc(dd, kernel_t, dx[step, r0:r1])
+            gemm_acc(dd, kernel_t, dx[step, r0:r1])
         if need_dk:
-            _gemm_acc(x3[step, r0:r1].T, dd, dk)
+            gemm_acc(x3[step, r0:r1].T, dd, dk)
         if need_drk:
-            _gemm_acc(hs[step, r0:r1].T, dd, drk)
+            gemm_acc(hs[step, r0:r1].T, dd, drk)
         cur, nxt = nxt, cur
     if t % 2 == 1:
         out = dh[r0:r1]

@@ -1,0 +1,199 @@
+r"""Vectors of 16 float32 for the compiled kernels, and the register-tiled product ``gemm_acc``.
+
+numba compiles a loop such as ``out[i, j] += a[i, k] * b[k, j]`` into vector instructions over
+``j``, but it cannot keep a block of ``out`` in registers across the ``k`` loop: every pass loads
+and stores the output rows again (numba's arrays may alias, so LLVM must assume a store to
+``out`` changes ``b``). For the small products of a recurrence (a ``(32, 128)`` state times a
+``(128, 512)`` weight, once per time step) that traffic is what keeps a loop at ~80% of the
+core's multiply-add rate. This module gives compiled kernels a value type for a vector of 16
+float32 (one AVX-512 register; two AVX2 registers elsewhere) with four operations, each a
+numba *intrinsic* that emits one LLVM vector instruction:
+
+* ``vload(arr, i, j)``: ``arr[i, j : j + 16]`` as a vector (the row must be contiguous);
+* ``vstore(arr, i, j, v)``: writes it back;
+* ``vsplat(x)``: the scalar ``x`` in all 16 lanes;
+* ``vfma(x, y, acc)``: ``x * y + acc`` lane by lane (``llvm.fmuladd``: one fused multiply-add
+  where the machine has one).
+
+:func:`gemm_acc` is ``out += a @ b`` written with them: a tile of 4 output rows × 64 columns
+lives in 16 vector registers while ``k`` runs over the whole inner dimension,
+
+.. math::  C_{[i:i+4],\,[j:j+64]} \mathrel{+}= \sum_k A_{[i:i+4],\,k}\; B_{k,\,[j:j+64]},
+
+so each step of ``k`` is 4 vector loads of ``B``, 4 broadcasts of ``A`` and 16 multiply-adds,
+and the tile is loaded and stored once. Rows and columns outside whole tiles are done by a
+plain loop. Every element of ``out`` gets its terms added one at a time in the order of ``k``
+(one rounding per multiply-add), in the tiles and outside them alike, so the result does not
+depend on where the tile boundaries fall (on the batch slice a thread was given).
+
+Without numba (or with it switched off, :mod:`nablanet.kernels._numba`) the names are None.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nablanet.kernels._numba import njit, numba_module
+
+LANES = 16  # float32 lanes of one vector
+TILE_ROWS, TILE_COLS = 4, 64  # the register tile of gemm_acc: 4 rows x 4 vectors
+
+vload: Any = None
+vstore: Any = None
+vsplat: Any = None
+vfma: Any = None
+
+
+def _define_intrinsics() -> None:
+    """Create the vector type and the four intrinsics (numba is importable)."""
+    global vload, vstore, vsplat, vfma
+    from llvmlite import ir
+    from numba.core import cgutils, types
+    from numba.core.errors import TypingError
+    from numba.extending import intrinsic, models, register_model
+
+    vector_ir = ir.VectorType(ir.FloatType(), LANES)
+
+    class Float32x16(types.Type):  # type: ignore[misc]
+        """numba's type for a vector of 16 float32 values (an LLVM ``<16 x float>``)."""
+
+        def __init__(self) -> None:
+            super().__init__(name="float32x16")
+
+    vector = Float32x16()
+
+    @register_model(Float32x16)  # type: ignore[misc]
+    class _Model(models.PrimitiveModel):  # type: ignore[misc]
+        def __init__(self, dmm: Any, fe_type: Any) -> None:
+            super().__init__(dmm, fe_type, vector_ir)
+
+    def check_array(arr: Any) -> None:
+        if not (isinstance(arr, types.Array) and arr.ndim == 2 and arr.dtype == types.float32):
+            raise TypingError(f"a vector is read from / written to a 2-D float32 array, not {arr}")
+
+    def element_pointer(context: Any, builder: Any, array_type: Any, array: Any, i: Any,
+                        j: Any) -> Any:
+        ary = context.make_array(array_type)(context, builder, array)
+        ptr = cgutils.get_item_pointer(context, builder, array_type, ary, [i, j],
+                                       wraparound=False)
+        return builder.bitcast(ptr, vector_ir.as_pointer())
+
+    @intrinsic  # type: ignore[misc]
+    def _vload(typingctx: Any, arr: Any, i: Any, j: Any) -> Any:
+        check_array(arr)
+
+        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+            return builder.load(element_pointer(context, builder, sig.args[0], *args), align=4)
+
+        return vector(arr, i, j), codegen
+
+    @intrinsic  # type: ignore[misc]
+    def _vstore(typingctx: Any, arr: Any, i: Any, j: Any, value: Any) -> Any:
+        check_array(arr)
+
+        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+            builder.store(args[3], element_pointer(context, builder, sig.args[0], *args[:3]),
+                          align=4)
+            return context.get_dummy_value()
+
+        return types.void(arr, i, j, value), codegen
+
+    @intrinsic  # type: ignore[misc]
+    def _vsplat(typingctx: Any, x: Any) -> Any:
+        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+            scalar = context.cast(builder, args[0], sig.args[0], types.float32)
+            one = builder.insert_element(ir.Constant(vector_ir, ir.Undefined), scalar,
+                                         ir.Constant(ir.IntType(32), 0))
+            zeros = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
+            return builder.shuffle_vector(one, ir.Constant(vector_ir, ir.Undefined), zeros)
+
+        return vector(x), codegen
+
+    @intrinsic  # type: ignore[misc]
+    def _vfma(typingctx: Any, x: Any, y: Any, acc: Any) -> Any:
+        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(vector_ir, [vector_ir] * 3), "llvm.fmuladd.v16f32")
+            return builder.call(fn, list(args))
+
+        return vector(x, y, acc), codegen
+
+    vload, vstore, vsplat, vfma = _vload, _vstore, _vsplat, _vfma
+
+
+if numba_module() is not None:
+    _define_intrinsics()
+
+# fastmath "contract" only (fused multiply-adds, as the tiles do; no reassociation)
+_jit = njit(fastmath={"contract"}, error_model="numpy")
+
+
+@_jit
+def _load_row(arr, i, j):  # type: ignore[no-untyped-def]
+    """``arr[i, j:j+64]`` as four vectors."""
+    return vload(arr, i, j), vload(arr, i, j + 16), vload(arr, i, j + 32), vload(arr, i, j + 48)
+
+
+@_jit
+def _store_row(arr, i, j, row):  # type: ignore[no-untyped-def]
+    """Write the four vectors ``row`` to ``arr[i, j:j+64]``."""
+    vstore(arr, i, j, row[0])
+    vstore(arr, i, j + 16, row[1])
+    vstore(arr, i, j + 32, row[2])
+    vstore(arr, i, j + 48, row[3])
+
+
+@_jit
+def _add_times(row, x, b):  # type: ignore[no-untyped-def]
+    """``row + x * b`` for a tile row and a row of ``b`` (four vectors each), ``x`` a scalar."""
+    s = vsplat(x)
+    return vfma(s, b[0], row[0]), vfma(s, b[1], row[1]), vfma(s, b[2], row[2]), \
+        vfma(s, b[3], row[3])
+
+
+@_jit
+def _tile(a, b, out, i, j):  # type: ignore[no-untyped-def]
+    """``out[i:i+4, j:j+64] += a[i:i+4] @ b[:, j:j+64]`` with the tile in 16 vectors."""
+    c0, c1, c2, c3 = (_load_row(out, i, j), _load_row(out, i + 1, j), _load_row(out, i + 2, j),
+                      _load_row(out, i + 3, j))
+    for k in range(a.shape[1]):
+        bk = _load_row(b, k, j)
+        c0 = _add_times(c0, a[i, k], bk)
+        c1 = _add_times(c1, a[i + 1, k], bk)
+        c2 = _add_times(c2, a[i + 2, k], bk)
+        c3 = _add_times(c3, a[i + 3, k], bk)
+    _store_row(out, i, j, c0)
+    _store_row(out, i + 1, j, c1)
+    _store_row(out, i + 2, j, c2)
+    _store_row(out, i + 3, j, c3)
+
+
+@_jit
+def _plain(a, b, out, i0, i1, j0, j1):  # type: ignore[no-untyped-def]
+    """``out[i0:i1, j0:j1] += a[i0:i1] @ b[:, j0:j1]``, one row and one ``k`` at a time."""
+    for i in range(i0, i1):
+        for k in range(a.shape[1]):
+            x = a[i, k]
+            for j in range(j1 - j0):
+                out[i, j0 + j] += x * b[k, j0 + j]
+
+
+@_jit
+def gemm_acc(a, b, out):  # type: ignore[no-untyped-def]
+    """``out += a @ b`` for float32 matrices: ``a`` any 2-D array or view (read one element at
+    a time: a transposed view costs nothing), ``b`` and ``out`` with contiguous rows. Whole
+    4 × 64 tiles in registers (:func:`_tile`), the rest of the rows and columns by
+    :func:`_plain`; a ``b`` or ``out`` whose rows are not contiguous goes to :func:`_plain`
+    whole."""
+    n, m = out.shape
+    if b.strides[1] != 4 or out.strides[1] != 4:
+        _plain(a, b, out, 0, n, 0, m)
+        return
+    n4 = n - n % TILE_ROWS
+    m64 = m - m % TILE_COLS
+    for j in range(0, m64, TILE_COLS):  # a column panel of b stays in cache for every row tile
+        for i in range(0, n4, TILE_ROWS):
+            _tile(a, b, out, i, j)
+    if m64 < m:
+        _plain(a, b, out, 0, n4, m64, m)
+    _plain(a, b, out, n4, n, 0, m)
