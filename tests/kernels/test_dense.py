@@ -174,11 +174,13 @@ def test_backward_products_side_by_side_on_two_threads(monkeypatch: Any) -> None
 
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m", [6, 32])
 def test_wide_input_gradient_by_blocks_of_weight_rows(monkeypatch: Any, workers: int,
-                                                      dtype: type) -> None:
+                                                      dtype: type, m: int) -> None:
     """A small batch times the transpose of a tall weight (the input gradient of a dense layer
     on a wide input, as the 1-conv model's 63,504) goes by blocks of the weight's rows, the
-    last block partial, and equals the plain product and the reference layer."""
+    last block partial, and equals the plain product and the reference layer (a float32
+    batch of 32 through the register tiles of kernels/simd.py, the others through BLAS)."""
     monkeypatch.setattr(threads, "worker_count", lambda: workers)
     monkeypatch.setattr(linalg_kernels, "worker_count", lambda: workers)
     taken: list[tuple[int, int]] = []
@@ -189,12 +191,20 @@ def test_wide_input_gradient_by_blocks_of_weight_rows(monkeypatch: Any, workers:
         real(a, b, out, start, stop)
 
     monkeypatch.setattr(linalg_kernels, "_wide_nt", spy)
+    tiles: list[tuple] = []
+    real_gemm = linalg_kernels.gemm
+    monkeypatch.setattr(linalg_kernels, "gemm", lambda *args: (tiles.append(args[2].shape),
+                                                                real_gemm(*args)))
     rng = np.random.default_rng(5)
-    m, k, n = 6, 2 * linalg_kernels._WIDE_NT_BLOCK + 77, 40  # k >= 64 m: blocks of rows
+    k, n = 2 * linalg_kernels._WIDE_NT_BLOCK + 77, 40  # k >= 64 m: blocks of rows
     x, w, b, g = (rng.standard_normal(s).astype(dtype) for s in ((m, k), (k, n), (n,), (m, n)))
     got = linalg_kernels.matmul2d(g, w.T)
     assert taken and sum(stop - start for start, stop in taken) == k
     assert got.flags.c_contiguous
+    if m == 32 and dtype == np.float32:  # every block of rows through the tiles
+        assert sum(shape[0] for shape in tiles) == k
+    else:
+        assert tiles == []
     tolerance = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(got, g @ w.T, rtol=tolerance, atol=tolerance)
     taken.clear()
@@ -212,3 +222,47 @@ def test_wide_input_gradient_by_blocks_of_weight_rows(monkeypatch: Any, workers:
     taken.clear()
     linalg_kernels.matmul2d(rng.standard_normal((40, 40)).astype(dtype), square.T)
     assert taken == []
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("rows", [10, 64])
+def test_float32_products_with_whole_column_tiles_use_the_register_tiles(
+        monkeypatch: Any, workers: int, rows: int) -> None:
+    """A float32 dense layer of 128 units: the forward product ``X W`` and the weight gradient
+    ``X^T G`` go to ``simd.gemm`` (split over the workers in whole tiles: 4 rows or 64
+    columns), and the layer equals the reference; float64, or 100 units, go to BLAS."""
+    monkeypatch.setattr(threads, "worker_count", lambda: workers)
+    monkeypatch.setattr(linalg_kernels, "worker_count", lambda: workers)
+    monkeypatch.setattr(linalg_kernels, "_SPLIT_MIN_MULTS", 0)
+    monkeypatch.setattr(threads, "SPLIT_MIN_BYTES", 0)
+    calls: list[tuple] = []
+    real_gemm = linalg_kernels.gemm
+
+    def spy(a: Any, b: Any, out: Any, add: bool) -> None:
+        calls.append((a.shape, b.shape, out.shape))
+        real_gemm(a, b, out, add)
+
+    monkeypatch.setattr(linalg_kernels, "gemm", spy)
+    rng = np.random.default_rng(7)
+    k, n = 300, 128
+    x, w, b, g = (rng.standard_normal(s).astype(np.float32)
+                  for s in ((rows, k), (k, n), (n,), (rows, n)))
+    with use_kernels("reference"):
+        want = _run(dense, [x, w, b], g, "relu")
+    with use_kernels("fast"):
+        fast = _run(dense, [x, w, b], g, "relu")
+    for a, e in zip(fast, want, strict=True):
+        np.testing.assert_allclose(a, e, rtol=2e-5, atol=2e-5 * np.abs(e).max())
+    outs = [out for _, _, out in calls]
+    # forward (rows, 128): split into 64-column halves when it is split (rows < 128 columns)
+    forward = [o for o in outs if o[0] == rows]
+    assert sum(o[1] for o in forward) == n
+    assert all(o[1] % 64 == 0 for o in forward)
+    weight = [o for o in outs if o[0] != rows]  # (300, 128): split by whole 4-row tiles
+    assert sum(o[0] for o in weight) == k and all(o[1] == n for o in weight)
+    assert all(o[0] % 4 == 0 for o in weight[:-1])  # (one call: with two workers the
+    # layer's two backward products run side by side, one on each thread)
+    calls.clear()
+    linalg_kernels.matmul2d(x.astype(np.float64), w.astype(np.float64))
+    linalg_kernels.matmul2d(x, np.ascontiguousarray(w[:, :100]))
+    assert calls == []

@@ -36,23 +36,26 @@ from typing import Any
 from nablanet.kernels._numba import njit, numba_module
 
 LANES = 16  # float32 lanes of one vector
-TILE_ROWS, TILE_COLS = 4, 64  # the register tile of gemm_acc: 4 rows x 4 vectors
+TILE_ROWS, TILE_COLS = 4, 64  # the register tile of gemm: 4 rows x 4 vectors
+NARROW_ROWS, NARROW_COLS = 8, 32  # the tile for a last 32 columns: 8 rows x 2 vectors
+K_BLOCK = 512  # inner indices per pass over the tiles
+B_IN_L1 = 8192  # a b of at most this many elements (32 KB) is read whole for each row tile
 
 vload: Any = None
 vstore: Any = None
 vsplat: Any = None
 vfma: Any = None
+prefetch: Any = None
 
-
-def _define_intrinsics() -> None:
-    """Create the vector type and the four intrinsics (numba is importable)."""
-    global vload, vstore, vsplat, vfma
+if numba_module() is not None:
+    # Defined at module level (not in a function) so that numba's on-disk cache, which pickles
+    # the types of cached functions, finds the class again by its name.
     from llvmlite import ir
     from numba.core import cgutils, types
     from numba.core.errors import TypingError
     from numba.extending import intrinsic, models, register_model
 
-    vector_ir = ir.VectorType(ir.FloatType(), LANES)
+    _VECTOR_IR = ir.VectorType(ir.FloatType(), LANES)
 
     class Float32x16(types.Type):  # type: ignore[misc]
         """numba's type for a vector of 16 float32 values (an LLVM ``<16 x float>``)."""
@@ -60,39 +63,40 @@ def _define_intrinsics() -> None:
         def __init__(self) -> None:
             super().__init__(name="float32x16")
 
-    vector = Float32x16()
-
     @register_model(Float32x16)  # type: ignore[misc]
-    class _Model(models.PrimitiveModel):  # type: ignore[misc]
+    class _Float32x16Model(models.PrimitiveModel):  # type: ignore[misc]
         def __init__(self, dmm: Any, fe_type: Any) -> None:
-            super().__init__(dmm, fe_type, vector_ir)
+            super().__init__(dmm, fe_type, _VECTOR_IR)
 
-    def check_array(arr: Any) -> None:
+    _VECTOR = Float32x16()
+
+    def _check_array(arr: Any) -> None:
         if not (isinstance(arr, types.Array) and arr.ndim == 2 and arr.dtype == types.float32):
             raise TypingError(f"a vector is read from / written to a 2-D float32 array, not {arr}")
 
-    def element_pointer(context: Any, builder: Any, array_type: Any, array: Any, i: Any,
-                        j: Any) -> Any:
+    def _element_pointer(context: Any, builder: Any, array_type: Any, array: Any, i: Any,
+                         j: Any) -> Any:
+        """Pointer to ``array[i, j]`` as a pointer to a vector (no wrap-around of indices)."""
         ary = context.make_array(array_type)(context, builder, array)
         ptr = cgutils.get_item_pointer(context, builder, array_type, ary, [i, j],
                                        wraparound=False)
-        return builder.bitcast(ptr, vector_ir.as_pointer())
+        return builder.bitcast(ptr, _VECTOR_IR.as_pointer())
 
     @intrinsic  # type: ignore[misc]
     def _vload(typingctx: Any, arr: Any, i: Any, j: Any) -> Any:
-        check_array(arr)
+        _check_array(arr)
 
         def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
-            return builder.load(element_pointer(context, builder, sig.args[0], *args), align=4)
+            return builder.load(_element_pointer(context, builder, sig.args[0], *args), align=4)
 
-        return vector(arr, i, j), codegen
+        return _VECTOR(arr, i, j), codegen
 
     @intrinsic  # type: ignore[misc]
     def _vstore(typingctx: Any, arr: Any, i: Any, j: Any, value: Any) -> Any:
-        check_array(arr)
+        _check_array(arr)
 
         def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
-            builder.store(args[3], element_pointer(context, builder, sig.args[0], *args[:3]),
+            builder.store(args[3], _element_pointer(context, builder, sig.args[0], *args[:3]),
                           align=4)
             return context.get_dummy_value()
 
@@ -102,27 +106,41 @@ def _define_intrinsics() -> None:
     def _vsplat(typingctx: Any, x: Any) -> Any:
         def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
             scalar = context.cast(builder, args[0], sig.args[0], types.float32)
-            one = builder.insert_element(ir.Constant(vector_ir, ir.Undefined), scalar,
+            one = builder.insert_element(ir.Constant(_VECTOR_IR, ir.Undefined), scalar,
                                          ir.Constant(ir.IntType(32), 0))
             zeros = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
-            return builder.shuffle_vector(one, ir.Constant(vector_ir, ir.Undefined), zeros)
+            return builder.shuffle_vector(one, ir.Constant(_VECTOR_IR, ir.Undefined), zeros)
 
-        return vector(x), codegen
+        return _VECTOR(x), codegen
 
     @intrinsic  # type: ignore[misc]
     def _vfma(typingctx: Any, x: Any, y: Any, acc: Any) -> Any:
         def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
             fn = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(vector_ir, [vector_ir] * 3), "llvm.fmuladd.v16f32")
+                builder.module, ir.FunctionType(_VECTOR_IR, [_VECTOR_IR] * 3),
+                "llvm.fmuladd.v16f32")
             return builder.call(fn, list(args))
 
-        return vector(x, y, acc), codegen
+        return _VECTOR(x, y, acc), codegen
 
-    vload, vstore, vsplat, vfma = _vload, _vstore, _vsplat, _vfma
+    @intrinsic  # type: ignore[misc]
+    def _prefetch(typingctx: Any, arr: Any, i: Any, j: Any) -> Any:
+        _check_array(arr)
 
+        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+            ptr = builder.bitcast(_element_pointer(context, builder, sig.args[0], *args),
+                                  ir.IntType(8).as_pointer())
+            i32 = ir.IntType(32)
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32]),
+                "llvm.prefetch.p0i8")
+            # read, keep in all cache levels, data cache
+            builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+            return context.get_dummy_value()
 
-if numba_module() is not None:
-    _define_intrinsics()
+        return types.void(arr, i, j), codegen
+
+    vload, vstore, vsplat, vfma, prefetch = _vload, _vstore, _vsplat, _vfma, _prefetch
 
 # fastmath "contract" only (fused multiply-adds, as the tiles do; no reassociation)
 _jit = njit(fastmath={"contract"}, error_model="numpy")
@@ -152,11 +170,16 @@ def _add_times(row, x, b):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def _tile(a, b, out, i, j):  # type: ignore[no-untyped-def]
-    """``out[i:i+4, j:j+64] += a[i:i+4] @ b[:, j:j+64]`` with the tile in 16 vectors."""
-    c0, c1, c2, c3 = (_load_row(out, i, j), _load_row(out, i + 1, j), _load_row(out, i + 2, j),
-                      _load_row(out, i + 3, j))
-    for k in range(a.shape[1]):
+def _tile(a, b, out, i, j, k0, k1, add):  # type: ignore[no-untyped-def]
+    """``out[i:i+4, j:j+64] (+)= a[i:i+4, k0:k1] @ b[k0:k1, j:j+64]`` with the tile in 16
+    vectors (started from ``out`` when ``add``, from zero otherwise)."""
+    if add:
+        c0, c1, c2, c3 = (_load_row(out, i, j), _load_row(out, i + 1, j),
+                          _load_row(out, i + 2, j), _load_row(out, i + 3, j))
+    else:
+        z = vsplat(0.0)
+        c0 = c1 = c2 = c3 = (z, z, z, z)
+    for k in range(k0, k1):
         bk = _load_row(b, k, j)
         c0 = _add_times(c0, a[i, k], bk)
         c1 = _add_times(c1, a[i + 1, k], bk)
@@ -169,31 +192,115 @@ def _tile(a, b, out, i, j):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def _plain(a, b, out, i0, i1, j0, j1):  # type: ignore[no-untyped-def]
-    """``out[i0:i1, j0:j1] += a[i0:i1] @ b[:, j0:j1]``, one row and one ``k`` at a time."""
+def _load_pair(arr, i, j):  # type: ignore[no-untyped-def]
+    """``arr[i, j:j+32]`` as two vectors."""
+    return vload(arr, i, j), vload(arr, i, j + 16)
+
+
+@_jit
+def _store_pair(arr, i, j, row):  # type: ignore[no-untyped-def]
+    vstore(arr, i, j, row[0])
+    vstore(arr, i, j + 16, row[1])
+
+
+@_jit
+def _add_times_pair(row, x, b):  # type: ignore[no-untyped-def]
+    s = vsplat(x)
+    return vfma(s, b[0], row[0]), vfma(s, b[1], row[1])
+
+
+@_jit
+def _narrow_tile(a, b, out, i, j, k0, k1, add):  # type: ignore[no-untyped-def]
+    """``out[i:i+8, j:j+32] (+)= a[i:i+8, k0:k1] @ b[k0:k1, j:j+32]``: the tile for 32
+    columns, 8 rows x 2 vectors (again 16 vectors), e.g. ``W G^T`` for a batch of 32."""
+    if add:
+        c0, c1, c2, c3 = (_load_pair(out, i, j), _load_pair(out, i + 1, j),
+                          _load_pair(out, i + 2, j), _load_pair(out, i + 3, j))
+        c4, c5, c6, c7 = (_load_pair(out, i + 4, j), _load_pair(out, i + 5, j),
+                          _load_pair(out, i + 6, j), _load_pair(out, i + 7, j))
+    else:
+        z = vsplat(0.0)
+        c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = (z, z)
+    ahead = i + NARROW_ROWS < a.shape[0] and a.strides[1] == 4  # the next tile's rows of a
+    for k in range(k0, k1):
+        if ahead and k % 16 == 0:
+            for r in range(NARROW_ROWS):
+                prefetch(a, i + NARROW_ROWS + r, k)
+        bk = _load_pair(b, k, j)
+        c0 = _add_times_pair(c0, a[i, k], bk)
+        c1 = _add_times_pair(c1, a[i + 1, k], bk)
+        c2 = _add_times_pair(c2, a[i + 2, k], bk)
+        c3 = _add_times_pair(c3, a[i + 3, k], bk)
+        c4 = _add_times_pair(c4, a[i + 4, k], bk)
+        c5 = _add_times_pair(c5, a[i + 5, k], bk)
+        c6 = _add_times_pair(c6, a[i + 6, k], bk)
+        c7 = _add_times_pair(c7, a[i + 7, k], bk)
+    _store_pair(out, i, j, c0)
+    _store_pair(out, i + 1, j, c1)
+    _store_pair(out, i + 2, j, c2)
+    _store_pair(out, i + 3, j, c3)
+    _store_pair(out, i + 4, j, c4)
+    _store_pair(out, i + 5, j, c5)
+    _store_pair(out, i + 6, j, c6)
+    _store_pair(out, i + 7, j, c7)
+
+
+@_jit
+def _plain(a, b, out, i0, i1, j0, j1, k0, k1, add):  # type: ignore[no-untyped-def]
+    """``out[i0:i1, j0:j1] (+)= a[i0:i1, k0:k1] @ b[k0:k1, j0:j1]``, one row and one ``k`` at a
+    time."""
     for i in range(i0, i1):
-        for k in range(a.shape[1]):
+        if not add:
+            for j in range(j0, j1):
+                out[i, j] = 0.0
+        for k in range(k0, k1):
             x = a[i, k]
             for j in range(j1 - j0):
                 out[i, j0 + j] += x * b[k, j0 + j]
 
 
 @_jit
-def gemm_acc(a, b, out):  # type: ignore[no-untyped-def]
-    """``out += a @ b`` for float32 matrices: ``a`` any 2-D array or view (read one element at
-    a time: a transposed view costs nothing), ``b`` and ``out`` with contiguous rows. Whole
-    4 × 64 tiles in registers (:func:`_tile`), the rest of the rows and columns by
-    :func:`_plain`; a ``b`` or ``out`` whose rows are not contiguous goes to :func:`_plain`
-    whole."""
+def gemm(a, b, out, add):  # type: ignore[no-untyped-def]
+    """``out += a @ b`` (``add``) or ``out = a @ b`` for float32 matrices: ``a`` any 2-D array
+    or view (read one element at a time: a transposed view costs nothing), ``b`` and ``out``
+    with contiguous rows. Whole 4 × 64 tiles in registers (:func:`_tile`), a last 32 columns
+    in 8 × 32 tiles (:func:`_narrow_tile`), the rest of the rows and columns by
+    :func:`_plain`; a ``b`` or ``out`` whose rows are not contiguous goes
+    to :func:`_plain` whole. The inner dimension is taken ``K_BLOCK`` at a time, so that the
+    panel of ``b`` a tile reads stays in cache across the row tiles; a ``b`` small enough to
+    stay in the first-level cache whole is read row tile after row tile instead (``out`` is
+    then streamed once)."""
     n, m = out.shape
+    kk = a.shape[1]
     if b.strides[1] != 4 or out.strides[1] != 4:
-        _plain(a, b, out, 0, n, 0, m)
+        _plain(a, b, out, 0, n, 0, m, 0, kk, add)
         return
     n4 = n - n % TILE_ROWS
+    n8 = n - n % NARROW_ROWS
     m64 = m - m % TILE_COLS
-    for j in range(0, m64, TILE_COLS):  # a column panel of b stays in cache for every row tile
-        for i in range(0, n4, TILE_ROWS):
-            _tile(a, b, out, i, j)
-    if m64 < m:
-        _plain(a, b, out, 0, n4, m64, m)
-    _plain(a, b, out, n4, n, 0, m)
+    m32 = m - m % NARROW_COLS
+    rows_outer = kk * m <= B_IN_L1
+    for k0 in range(0, max(kk, 1), K_BLOCK):
+        k1 = min(k0 + K_BLOCK, kk)
+        into = add or k0 > 0  # later blocks add to what the earlier ones wrote
+        if rows_outer:
+            for i in range(0, n4, TILE_ROWS):
+                for j in range(0, m64, TILE_COLS):
+                    _tile(a, b, out, i, j, k0, k1, into)
+        else:
+            for j in range(0, m64, TILE_COLS):
+                for i in range(0, n4, TILE_ROWS):
+                    _tile(a, b, out, i, j, k0, k1, into)
+        if m - m64 >= NARROW_COLS:  # one 32-column panel of 8-row tiles
+            for i in range(0, n8, NARROW_ROWS):
+                _narrow_tile(a, b, out, i, m64, k0, k1, into)
+            _plain(a, b, out, n8, n, m64, m32, k0, k1, into)
+        if m32 < m:
+            _plain(a, b, out, 0, n, m32, m, k0, k1, into)
+        _plain(a, b, out, n4, n, 0, m64, k0, k1, into)
+
+
+@_jit
+def gemm_acc(a, b, out):  # type: ignore[no-untyped-def]
+    """``out += a @ b`` (:func:`gemm`)."""
+    gemm(a, b, out, True)
