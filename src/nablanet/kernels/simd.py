@@ -1,30 +1,39 @@
-r"""Vectors of 16 float32 for the compiled kernels, and the register-tiled product ``gemm_acc``.
+r"""Vectors of 16 float32 for the compiled kernels, and the register-tiled product ``gemm``.
 
 numba compiles a loop such as ``out[i, j] += a[i, k] * b[k, j]`` into vector instructions over
 ``j``, but it cannot keep a block of ``out`` in registers across the ``k`` loop: every pass loads
 and stores the output rows again (numba's arrays may alias, so LLVM must assume a store to
 ``out`` changes ``b``). For the small products of a recurrence (a ``(32, 128)`` state times a
-``(128, 512)`` weight, once per time step) that traffic is what keeps a loop at ~80% of the
+``(128, 512)`` weight, once per time step) that traffic is what kept a loop at ~80% of the
 core's multiply-add rate. This module gives compiled kernels a value type for a vector of 16
-float32 (one AVX-512 register; two AVX2 registers elsewhere) with four operations, each a
-numba *intrinsic* that emits one LLVM vector instruction:
+float32 (one AVX-512 register; two AVX2 registers elsewhere) with five operations, each a
+numba *intrinsic* that emits one LLVM instruction:
 
 * ``vload(arr, i, j)``: ``arr[i, j : j + 16]`` as a vector (the row must be contiguous);
 * ``vstore(arr, i, j, v)``: writes it back;
 * ``vsplat(x)``: the scalar ``x`` in all 16 lanes;
 * ``vfma(x, y, acc)``: ``x * y + acc`` lane by lane (``llvm.fmuladd``: one fused multiply-add
-  where the machine has one).
+  where the machine has one);
+* ``prefetch(arr, i, j)``: asks for the cache line of ``arr[i, j]`` ahead of its use.
 
-:func:`gemm_acc` is ``out += a @ b`` written with them: a tile of 4 output rows × 64 columns
-lives in 16 vector registers while ``k`` runs over the whole inner dimension,
+:func:`gemm` is ``out (+)= a @ b`` written with them: a tile of 4 output rows × 64 columns
+lives in 16 vector registers while ``k`` runs over the inner dimension,
 
 .. math::  C_{[i:i+4],\,[j:j+64]} \mathrel{+}= \sum_k A_{[i:i+4],\,k}\; B_{k,\,[j:j+64]},
 
 so each step of ``k`` is 4 vector loads of ``B``, 4 broadcasts of ``A`` and 16 multiply-adds,
-and the tile is loaded and stored once. Rows and columns outside whole tiles are done by a
-plain loop. Every element of ``out`` gets its terms added one at a time in the order of ``k``
-(one rounding per multiply-add), in the tiles and outside them alike, so the result does not
-depend on where the tile boundaries fall (on the batch slice a thread was given).
+and the tile is loaded and stored once. A last 32 columns go in tiles of 8 rows × 32 columns
+(again 16 vectors), whose next rows of ``A`` are prefetched (a tall ``A`` streamed from memory
+8 rows at a time defeats the hardware's prefetcher); the rows and columns outside whole tiles
+are done by a plain loop. Every element of ``out`` gets its terms added one at a time in the
+order of ``k`` (one rounding per multiply-add), in the tiles and outside them alike, so the
+result does not depend on where the tile boundaries fall (on the batch slice a thread was
+given).
+
+Users: the compiled LSTM's per-step products (:mod:`nablanet.kernels.recurrent`) and the
+dense layer's float32 products (:func:`nablanet.kernels.linalg.matmul2d`), where these tiles
+beat OpenBLAS's own kernel on a 2-vCPU AMD EPYC (docs/performance.md, "Register tiles"). The
+convolutions' batched products stay with OpenBLAS, which already runs them at the core's peak.
 
 Without numba (or with it switched off, :mod:`nablanet.kernels._numba`) the names are None.
 """
