@@ -1,6 +1,7 @@
 """Fixtures shared by the whole test suite."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,27 @@ def one_blas_thread() -> Iterator[None]:
     ``pytestmark = pytest.mark.usefixtures("one_blas_thread")``."""
     with limit_threads(1):
         yield
+
+
+@pytest.fixture
+def record_calls(monkeypatch: pytest.MonkeyPatch) -> Callable[..., list[Any]]:
+    """``record_calls(owner, name, keep=None)`` replaces ``owner.name`` for the test by a
+    wrapper that appends ``keep(*args)`` (the positional arguments themselves without
+    ``keep``) to the list it returns, then calls the original and returns its result: a spy
+    on which path a kernel took."""
+
+    def install(owner: Any, name: str, keep: Callable[..., Any] | None = None) -> list[Any]:
+        calls: list[Any] = []
+        real = getattr(owner, name)
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            calls.append(args if keep is None else keep(*args))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, wrapper)
+        return calls
+
+    return install
 
 
 @pytest.fixture(autouse=True)

@@ -149,7 +149,8 @@ def _conv_step(dtype: Any, activation: Any, use_bias: bool) -> list[np.ndarray]:
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("activation,use_bias", [("relu", True), (None, False)])
-def test_split_batch_conv_matches_serial(monkeypatch: Any, dtype: Any, activation: Any,
+def test_split_batch_conv_matches_serial(monkeypatch: Any, record_calls: Any, dtype: Any,
+                                         activation: Any,
                                          use_bias: bool) -> None:
     """Splitting im2col/GEMM/bias+relu and the backward over 3 threads changes nothing but
     the order of the partial weight- and bias-gradient sums."""
@@ -157,14 +158,7 @@ def test_split_batch_conv_matches_serial(monkeypatch: Any, dtype: Any, activatio
     serial = _conv_step(dtype, activation, use_bias)
     monkeypatch.setattr(threads, "worker_count", lambda: 3)
     monkeypatch.setattr(threads, "SPLIT_MIN_BYTES", 0)
-    calls: list[tuple[int, int]] = []
-    real = conv_ops.split_batch
-
-    def spy(fn: Any, n: int, nbytes: int) -> None:
-        calls.append((n, nbytes))
-        real(fn, n, nbytes)
-
-    monkeypatch.setattr(conv_ops, "split_batch", spy)
+    calls = record_calls(conv_ops, "split_batch")
     split = _conv_step(dtype, activation, use_bias)
     assert len(calls) >= 2  # forward and backward went through the split
     tol = 1e-5 if dtype == np.float32 else 1e-12

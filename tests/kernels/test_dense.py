@@ -145,21 +145,15 @@ def test_leaf_gradients_taken_without_copy_accumulate_correctly(mode: str) -> No
     assert not np.shares_memory(a.grad, w.grad)
 
 
-def test_backward_products_side_by_side_on_two_threads(monkeypatch: Any) -> None:
+def test_backward_products_side_by_side_on_two_threads(monkeypatch: Any,
+                                                        record_calls: Any) -> None:
     """With two workers, the input and weight gradients of a big enough layer are computed
     one on each thread, in one split, and equal the reference's."""
     monkeypatch.setattr(linalg_kernels, "_SPLIT_MIN_MULTS", 0)
     monkeypatch.setattr(linalg_kernels, "worker_count", lambda: 2)
     monkeypatch.setattr(threads, "SPLIT_MIN_BYTES", 0)
     monkeypatch.setattr(threads, "worker_count", lambda: 2)
-    splits: list[int] = []
-    real_split = linalg_kernels.split_batch
-
-    def counting(fn: Any, n: int, nbytes: int) -> None:
-        splits.append(n)
-        real_split(fn, n, nbytes)
-
-    monkeypatch.setattr(linalg_kernels, "split_batch", counting)
+    splits = record_calls(linalg_kernels, "split_batch", lambda fn, n, nbytes: n)
     rng = np.random.default_rng(4)
     x, w, b, g = (rng.standard_normal(s) for s in ((24, 40), (40, 30), (30,), (24, 30)))
     with use_kernels("reference"):
@@ -175,26 +169,16 @@ def test_backward_products_side_by_side_on_two_threads(monkeypatch: Any) -> None
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("m", [6, 32])
-def test_wide_input_gradient_by_blocks_of_weight_rows(monkeypatch: Any, workers: int,
-                                                      dtype: type, m: int) -> None:
+def test_wide_input_gradient_by_blocks_of_weight_rows(monkeypatch: Any, record_calls: Any,
+                                                      workers: int, dtype: type, m: int) -> None:
     """A small batch times the transpose of a tall weight (the input gradient of a dense layer
     on a wide input, as the 1-conv model's 63,504) goes by blocks of the weight's rows, the
     last block partial, and equals the plain product and the reference layer (a float32
     batch of 32 through the register tiles of kernels/simd.py, the others through BLAS)."""
     monkeypatch.setattr(threads, "worker_count", lambda: workers)
     monkeypatch.setattr(linalg_kernels, "worker_count", lambda: workers)
-    taken: list[tuple[int, int]] = []
-    real = linalg_kernels._wide_nt
-
-    def spy(a: Any, b: Any, out: Any, start: int, stop: int) -> None:
-        taken.append((start, stop))
-        real(a, b, out, start, stop)
-
-    monkeypatch.setattr(linalg_kernels, "_wide_nt", spy)
-    tiles: list[tuple] = []
-    real_gemm = linalg_kernels.gemm
-    monkeypatch.setattr(linalg_kernels, "gemm", lambda *args: (tiles.append(args[2].shape),
-                                                                real_gemm(*args)))
+    taken = record_calls(linalg_kernels, "_wide_nt", lambda a, b, out, start, stop: (start, stop))
+    tiles = record_calls(linalg_kernels, "gemm", lambda a, b, out, add: out.shape)
     rng = np.random.default_rng(5)
     k, n = 2 * linalg_kernels._WIDE_NT_BLOCK + 77, 40  # k >= 64 m: blocks of rows
     x, w, b, g = (rng.standard_normal(s).astype(dtype) for s in ((m, k), (k, n), (n,), (m, n)))
@@ -227,7 +211,7 @@ def test_wide_input_gradient_by_blocks_of_weight_rows(monkeypatch: Any, workers:
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("rows", [10, 64])
 def test_float32_products_with_whole_column_tiles_use_the_register_tiles(
-        monkeypatch: Any, workers: int, rows: int) -> None:
+        monkeypatch: Any, record_calls: Any, workers: int, rows: int) -> None:
     """A float32 dense layer of 128 units: the forward product ``X W`` and the weight gradient
     ``X^T G`` go to ``simd.gemm`` (split over the workers in whole tiles: 4 rows or 64
     columns), and the layer equals the reference; float64, or 100 units, go to BLAS."""
@@ -235,14 +219,7 @@ def test_float32_products_with_whole_column_tiles_use_the_register_tiles(
     monkeypatch.setattr(linalg_kernels, "worker_count", lambda: workers)
     monkeypatch.setattr(linalg_kernels, "_SPLIT_MIN_MULTS", 0)
     monkeypatch.setattr(threads, "SPLIT_MIN_BYTES", 0)
-    calls: list[tuple] = []
-    real_gemm = linalg_kernels.gemm
-
-    def spy(a: Any, b: Any, out: Any, add: bool) -> None:
-        calls.append((a.shape, b.shape, out.shape))
-        real_gemm(a, b, out, add)
-
-    monkeypatch.setattr(linalg_kernels, "gemm", spy)
+    calls = record_calls(linalg_kernels, "gemm", lambda a, b, out, add: out.shape)
     rng = np.random.default_rng(7)
     k, n = 300, 128
     x, w, b, g = (rng.standard_normal(s).astype(np.float32)
@@ -253,7 +230,7 @@ def test_float32_products_with_whole_column_tiles_use_the_register_tiles(
         fast = _run(dense, [x, w, b], g, "relu")
     for a, e in zip(fast, want, strict=True):
         np.testing.assert_allclose(a, e, rtol=2e-5, atol=2e-5 * np.abs(e).max())
-    outs = [out for _, _, out in calls]
+    outs = calls
     # forward (rows, 128): split into 64-column halves when it is split (rows < 128 columns)
     forward = [o for o in outs if o[0] == rows]
     assert sum(o[1] for o in forward) == n

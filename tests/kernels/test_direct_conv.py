@@ -23,17 +23,9 @@ from nablanet.kernels.registry import use_kernels
 from nablanet.ops.conv_pool import conv2d_max_pool2d
 
 
-def _counting(monkeypatch: Any) -> list[int]:
+def _counting(record_calls: Any) -> list[Any]:
     """Count the batch chunks that run by the direct kernel."""
-    calls: list[int] = []
-    real = direct_conv._forward_pool
-
-    def counted(*args: Any) -> None:
-        calls.append(1)
-        real(*args)
-
-    monkeypatch.setattr(direct_conv, "_forward_pool", counted)
-    return calls
+    return record_calls(direct_conv, "_forward_pool")
 
 
 def _two_threads(monkeypatch: Any) -> None:
@@ -91,7 +83,7 @@ def _relative_error(a: np.ndarray, e: np.ndarray) -> float:
     ((3, 9, 11, 6, 7), "valid", False),
 ])
 def test_direct_equals_reference_and_torch(monkeypatch: Any, dtype: Any, shape: tuple,
-                                           padding: str, bias: bool) -> None:
+                                           padding: str, bias: bool, record_calls: Any) -> None:
     """Output and w, b gradients (the input a constant, as a first layer's) are the
     reference's and PyTorch's: float64 to 1e-12; float32 against float64 with the largest
     error relative to the largest value below 1e-6. Five or three images over two threads:
@@ -99,7 +91,7 @@ def test_direct_equals_reference_and_torch(monkeypatch: Any, dtype: Any, shape: 
     _two_threads(monkeypatch)
     monkeypatch.setattr(direct_conv, "MIN_WIDTH", 1)
     arrays = _arrays(*shape, bias=bias, seed=shape[3])
-    calls = _counting(monkeypatch)
+    calls = _counting(record_calls)
     fast = _step(arrays, dtype, padding=padding)
     assert len(calls) == 2, "the direct path was not taken on both threads"
     assert fast[0].dtype == dtype and fast[1] is None
@@ -115,14 +107,14 @@ def test_direct_equals_reference_and_torch(monkeypatch: Any, dtype: Any, shape: 
             assert _relative_error(a, e) < 1e-6
 
 
-def test_input_gradient_when_needed(monkeypatch: Any) -> None:
+def test_input_gradient_when_needed(monkeypatch: Any, record_calls: Any) -> None:
     """A few-channel conv whose input needs a gradient (not a first layer): the direct
     forward fills the planar copy that im2col's backward reads; all gradients are
     PyTorch's."""
     _two_threads(monkeypatch)
     monkeypatch.setattr(direct_conv, "MIN_WIDTH", 1)
     arrays = _arrays(3, 13, 15, 3, 8, bias=True, seed=4)
-    calls = _counting(monkeypatch)
+    calls = _counting(record_calls)
     fast = _step(arrays, np.float64, x_grad=True, padding="same")
     assert calls
     peer = _torch_step(arrays, np.random.default_rng(3).standard_normal(fast[0].shape), "same")
@@ -143,7 +135,7 @@ def test_bands_of_rows(monkeypatch: Any, band_bytes: int) -> None:
         np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
 
 
-def test_chapter_first_layer_in_float32(monkeypatch: Any) -> None:
+def test_chapter_first_layer_in_float32(monkeypatch: Any, record_calls: Any) -> None:
     """The chapter's first layer (128×128×3 → 16 filters, 'valid'), by default (no forcing):
     the direct path runs in bands, and float32 is within 1e-6 (relative to the largest value)
     of the float64 reference for the output and the w gradient. The bias gradient (im2col's
@@ -152,7 +144,7 @@ def test_chapter_first_layer_in_float32(monkeypatch: Any) -> None:
     _two_threads(monkeypatch)
     arrays = _arrays(3, 128, 128, 3, 16, bias=True, seed=1)
     assert direct_conv.band_rows(16, 128, 4) < 126  # several bands per image
-    calls = _counting(monkeypatch)
+    calls = _counting(record_calls)
     fast = _step(arrays, np.float32)
     assert len(calls) == 2
     with use_kernels("reference"):
@@ -164,7 +156,8 @@ def test_chapter_first_layer_in_float32(monkeypatch: Any) -> None:
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", ["ties", "not positive", "nan"])
-def test_pooled_values_and_winners_bit_for_bit(monkeypatch: Any, dtype: Any, case: str) -> None:
+def test_pooled_values_and_winners_bit_for_bit(monkeypatch: Any, dtype: Any, case: str,
+                                               record_calls: Any) -> None:
     """On small integer inputs every conv sum is exact in any order, so the direct path and
     the im2col path see the same conv values: their pooled outputs and winner codes must be
     identical (ties everywhere: first winner; maxima not positive: flagged; a NaN input
@@ -185,7 +178,7 @@ def test_pooled_values_and_winners_bit_for_bit(monkeypatch: Any, dtype: Any, cas
     for direct in (True, False):
         if not direct:
             monkeypatch.setattr(direct_conv, "MIN_WIDTH", 1 << 30)
-        calls = _counting(monkeypatch)
+        calls = _counting(record_calls)
         y = conv2d_max_pool2d(nb.Tensor(x, dtype=dtype), wt := nb.Tensor(w, dtype=dtype,
                               requires_grad=True), bt := nb.Tensor(b, dtype=dtype,
                                                                    requires_grad=True))
@@ -203,11 +196,12 @@ def test_pooled_values_and_winners_bit_for_bit(monkeypatch: Any, dtype: Any, cas
         assert len(np.unique(results[True][1] & 3)) == 4  # winners in every tap
 
 
-def test_the_chapter_models_first_layer_takes_the_direct_path(monkeypatch: Any) -> None:
+def test_the_chapter_models_first_layer_takes_the_direct_path(monkeypatch: Any,
+                                                              record_calls: Any) -> None:
     """In the chapter's model (benchmarks/cnn.py rps-1conv: Conv2D(16, 3×3, relu) +
     MaxPooling2D on 128×128×3), training runs its first block by the direct path; MNIST's
     first block (26 output columns) keeps im2col."""
-    calls = _counting(monkeypatch)
+    calls = _counting(record_calls)
     for shape, taken in (((128, 128, 3), True), ((28, 28, 1), False)):
         calls.clear()
         model = nb.models.Sequential([
@@ -222,7 +216,8 @@ def test_the_chapter_models_first_layer_takes_the_direct_path(monkeypatch: Any) 
 
 
 @pytest.mark.parametrize("kernel, channels", [((1, 1), 3), ((2, 2), 2), ((5, 5), 3), ((3, 2), 1)])
-def test_other_kernel_sizes(monkeypatch: Any, kernel: tuple, channels: int) -> None:
+def test_other_kernel_sizes(monkeypatch: Any, kernel: tuple, channels: int,
+                            record_calls: Any) -> None:
     """Kernels whose tap count is not a multiple of 9 (the product's remainder taps, and no
     9-tap block at all) match PyTorch."""
     monkeypatch.setattr(direct_conv, "MIN_WIDTH", 1)
@@ -230,7 +225,7 @@ def test_other_kernel_sizes(monkeypatch: Any, kernel: tuple, channels: int) -> N
     arrays: list[np.ndarray | None] = [rng.standard_normal((2, 12, 13, channels)),
                                        rng.standard_normal((*kernel, channels, 6)),
                                        rng.standard_normal(6)]
-    calls = _counting(monkeypatch)
+    calls = _counting(record_calls)
     fast = _step(arrays, np.float64)
     assert calls
     peer = _torch_step(arrays, np.random.default_rng(3).standard_normal(fast[0].shape), "valid")

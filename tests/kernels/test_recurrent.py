@@ -70,17 +70,11 @@ def test_compiled_lstm_matches_reference(monkeypatch: pytest.MonkeyPatch, n: int
         close(a, b)
 
 
-def test_the_batch_is_split_over_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_batch_is_split_over_the_workers(monkeypatch: pytest.MonkeyPatch,
+                                             record_calls: Any) -> None:
     """Two slices at two workers with >= 8 rows, one below; forward and backward both split."""
     monkeypatch.setattr(threads, "worker_count", lambda: 2)
-    calls: list[int] = []
-    real = kernels.split_parts
-
-    def spy(fn: Any, n: int, parts: int) -> None:
-        calls.append(parts)
-        real(fn, n, parts)
-
-    monkeypatch.setattr(kernels, "split_parts", spy)
+    calls = record_calls(kernels, "split_parts", lambda fn, n, parts: parts)
     for n in (8, 7):
         arrays = [f32(n, 3, 2), None, None, f32(2, 12), f32(3, 12), f32(12)]
         _both_paths(arrays)

@@ -36,17 +36,9 @@ def _arrays(n: int, h: int, w: int, c: int, f: int, seed: int = 0) -> list[np.nd
             rng.standard_normal(f)]
 
 
-def _counting(monkeypatch: Any) -> list[int]:
+def _counting(record_calls: Any) -> list[Any]:
     """Count the runs that go through the Winograd input transform."""
-    calls: list[int] = []
-    real = winograd._input_tiles
-
-    def counted(*args: Any) -> None:
-        calls.append(1)
-        real(*args)
-
-    monkeypatch.setattr(winograd, "_input_tiles", counted)
-    return calls
+    return record_calls(winograd, "_input_tiles")
 
 
 def test_transforms_are_a_3x3_correlation() -> None:
@@ -73,10 +65,10 @@ def test_transforms_are_a_3x3_correlation() -> None:
     ((1, 3, 3, 8, 2), "valid", "relu"),  # a single output, one tile
 ])
 def test_winograd_equals_im2col(monkeypatch: Any, shape: tuple, padding: str,
-                                activation: Any) -> None:
+                                activation: Any, record_calls: Any) -> None:
     """The Winograd path's output and x, w, b gradients are im2col's (float64, 1e-12)."""
     arrays = _arrays(*shape)
-    calls = _counting(monkeypatch)
+    calls = _counting(record_calls)
     wino = _step(conv2d, arrays, padding=padding, activation=activation)
     assert calls, "the Winograd path was not taken"
     monkeypatch.setattr(winograd, "MIN_CHANNELS", 1 << 30)
@@ -88,11 +80,11 @@ def test_winograd_equals_im2col(monkeypatch: Any, shape: tuple, padding: str,
 
 
 @pytest.mark.parametrize("channels", [1, 3, 64])
-def test_any_channel_count_when_forced(monkeypatch: Any, channels: int) -> None:
+def test_any_channel_count_when_forced(monkeypatch: Any, channels: int, record_calls: Any) -> None:
     """Below MIN_CHANNELS the path is not taken by default, but it is right for any C."""
     monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)
     arrays = _arrays(3, 11, 8, channels, 6, seed=channels)
-    calls = _counting(monkeypatch)
+    calls = _counting(record_calls)
     wino = _step(conv2d, arrays, padding="same", activation="relu")
     assert calls
     with use_kernels("reference"):
@@ -102,7 +94,7 @@ def test_any_channel_count_when_forced(monkeypatch: Any, channels: int) -> None:
 
 
 @pytest.mark.parametrize("padding", ["valid", "same"])
-def test_bands_threads_and_fused_pool(monkeypatch: Any, padding: str) -> None:
+def test_bands_threads_and_fused_pool(monkeypatch: Any, padding: str, record_calls: Any) -> None:
     """Bands of tile rows (a small RUN_BYTES), the two-thread batch split and the fused max
     pool give the reference's values and gradients."""
     monkeypatch.setattr(threads, "worker_count", lambda: 2)
@@ -120,7 +112,7 @@ def test_bands_threads_and_fused_pool(monkeypatch: Any, padding: str) -> None:
         return runs
 
     monkeypatch.setattr(conv_kernels, "_sub_chunks", chunks)
-    calls = _counting(monkeypatch)
+    calls = _counting(record_calls)
     for run_bytes in (1 << 30, 40_000, 1):  # whole chunks, bands of a few rows, of two rows
         monkeypatch.setattr(winograd, "RUN_BYTES", run_bytes)
         for a, b in zip(_step(conv2d_max_pool2d, arrays, padding=padding), reference):
@@ -170,7 +162,7 @@ def test_float32_error_is_a_few_ulps_of_the_output_scale() -> None:
     ((2, 7, 7, 8), -100.0),  # ... and with every maximum negative: no gradient at all
 ])
 def test_pool_fused_into_the_output_transform(monkeypatch: Any, dtype: Any, shape: tuple,
-                                              bias: Any) -> None:
+                                              bias: Any, record_calls: Any) -> None:
     """Conv2D + 2×2 max pool with the pool taken inside Winograd's output transform (and its
     gradient built from the winner codes) gives the composition's values and winners exactly:
     the output and the x and w gradients bit for bit; the bias gradient, summed in another
@@ -183,7 +175,7 @@ def test_pool_fused_into_the_output_transform(monkeypatch: Any, dtype: Any, shap
         arrays = [np.ones(shape), np.ones((3, 3, shape[3], 4)), np.full(4, bias or 0.5)]
     else:
         arrays = _arrays(*shape, 6, seed=shape[3])
-    calls = _counting(monkeypatch)
+    calls = _counting(record_calls)
     fused = _step(conv2d_max_pool2d, arrays, dtype=dtype)
     composed = _step(lambda x, w, b: max_pool2d(conv2d(x, w, b, activation="relu"), 2),
                      arrays, dtype=dtype)
@@ -268,7 +260,7 @@ def test_vector_transforms_are_bit_identical(length: int) -> None:
                       th, tw, gb)
 
 
-def test_vectorised_conv_equals_im2col_and_the_pool(monkeypatch: Any) -> None:
+def test_vectorised_conv_equals_im2col_and_the_pool(monkeypatch: Any, record_calls: Any) -> None:
     """With 32 channels and 128 filters every transform that has a vectorised form runs it:
     the conv (output, x, w, b gradients) is im2col's, and the fused conv + pool the
     composition's (as test_pool_fused_into_the_output_transform: output, x and w gradients
@@ -278,7 +270,7 @@ def test_vectorised_conv_equals_im2col_and_the_pool(monkeypatch: Any) -> None:
     dtype = np.float32
     assert 32 >= winograd.VECTOR_MIN and 128 >= winograd.VECTOR_MIN_FILTERS
     arrays = _arrays(2, 9, 10, 32, 128, seed=13)  # 7×8 output: an odd height
-    calls = _counting(monkeypatch)
+    calls = _counting(record_calls)
     wino = _step(conv2d, arrays, dtype=dtype, activation="relu")
     assert calls
     fused = _step(conv2d_max_pool2d, arrays, dtype=dtype)

@@ -214,19 +214,12 @@ def test_large_cases_reach_threads_and_bands(monkeypatch: Any) -> None:
     assert any(bands)
 
 
-def test_large_lstm_cases_reach_the_threaded_split(monkeypatch: Any) -> None:
+def test_large_lstm_cases_reach_the_threaded_split(monkeypatch: Any, record_calls: Any) -> None:
     """The large LSTM cases run the compiled loops on two batch slices, forward and backward."""
     from nablanet.kernels import recurrent as recurrent_kernels
 
     monkeypatch.setattr(threads, "worker_count", lambda: 2)
-    parts: list[int] = []
-    real = recurrent_kernels.split_parts
-
-    def split(fn: Any, n: int, count: int) -> None:
-        parts.append(count)
-        real(fn, n, count)
-
-    monkeypatch.setattr(recurrent_kernels, "split_parts", split)
+    parts = record_calls(recurrent_kernels, "split_parts", lambda fn, n, count: count)
     large = [case for case in op_table.LARGE_CASES if case.op == "LSTMSequence"]
     for case in large:
         _run(case, np.float32, "fast")
