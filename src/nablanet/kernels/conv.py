@@ -266,6 +266,11 @@ class FastConv2D(Conv2D):
         n, ho, wo, filters = grad.shape
         return self._backward_by_batch(grad, grad.reshape(n * ho * wo, filters))
 
+    def _fill_planar(self, xp: np.ndarray, a: int, z: int) -> None:
+        """Copy images ``a:z`` of the padded NHWC input into the planar (NCHW) buffer that
+        im2col for few channels and the direct convolution read."""
+        np.copyto(self.x_planar[a:z], xp[a:z].transpose(0, 3, 1, 2))
+
     def _forward_by_batch(self, xp: np.ndarray, b: np.ndarray | None, relu: bool,
                           out: np.ndarray | None,
                           emit: Callable[[Run, np.ndarray], None] | None = None) -> None:
@@ -285,7 +290,7 @@ class FastConv2D(Conv2D):
 
         def forward_chunk(a: int, z: int) -> None:
             if self.x_planar is not None:
-                np.copyto(self.x_planar[a:z], xp[a:z].transpose(0, 3, 1, 2))
+                self._fill_planar(xp, a, z)
             runs, buf, longest = self._runs(a, z)
             target = out
             if target is None:  # one run's rows at a time, in a buffer reused for each run

@@ -99,13 +99,12 @@ class Conv2DMaxPool2D(FastConv2D):
         im2col reads too), then bands of conv rows pooled as they are computed."""
         n, hp, wp, channels = xp.shape
         (ho, wo), filters, dtype = self.out_hw, self.w_shape[3], out.dtype
-        planar = self.x_planar
-        flat = planar.reshape(n, -1)
+        flat = self.x_planar.reshape(n, -1)
         offs = direct_conv.offsets(self.w_shape[:2], channels, hp, wp)
         wt = np.ascontiguousarray(self.w2.T)
 
         def forward_chunk(a: int, z: int) -> None:
-            np.copyto(planar[a:z], xp[a:z].transpose(0, 3, 1, 2))
+            self._fill_planar(xp, a, z)
             direct_conv.forward_pool(flat, wp, wo, offs, wt, bias, a, z, out[a:z], winner[a:z])
 
         split_batch(forward_chunk, n, n * ho * wo * filters * dtype.itemsize + xp.nbytes)
