@@ -81,3 +81,18 @@ def test_gemm_acc_keeps_nan_and_inf() -> None:
     simd.gemm_acc(a, b, out)
     assert np.isnan(out[:, 5]).all() and np.isposinf(out[:, 7]).all()
     assert (out[:, 0] == 8.0).all()
+
+
+@pytest.mark.parametrize("cols", [40, 47, 70, 100, 1])
+def test_gemm_writes_nothing_past_the_last_column(cols: int) -> None:
+    """``out`` a column slice of a wider array (rows contiguous, so the tiles run): the
+    masked lanes of the last tiles neither read nor write the columns beyond it."""
+    rng = _rng(3, cols)
+    a = rng.standard_normal((10, 20), dtype=np.float32)
+    b_full = rng.standard_normal((20, cols + 30), dtype=np.float32)
+    b_full[:, cols:] = np.nan  # lanes past the edge would carry NaN into the sums
+    out_full = np.full((10, cols + 30), 7.0, dtype=np.float32)
+    simd.gemm(a, b_full[:, :cols], out_full[:, :cols], False)
+    expected = a.astype(np.float64) @ b_full[:, :cols]
+    np.testing.assert_allclose(out_full[:, :cols], expected, rtol=1e-5, atol=1e-5)
+    assert (out_full[:, cols:] == 7.0).all()

@@ -6,11 +6,13 @@ and stores the output rows again (numba's arrays may alias, so LLVM must assume 
 ``out`` changes ``b``). For the small products of a recurrence (a ``(32, 128)`` state times a
 ``(128, 512)`` weight, once per time step) that traffic is what kept a loop at ~80% of the
 core's multiply-add rate. This module gives compiled kernels a value type for a vector of 16
-float32 (one AVX-512 register; two AVX2 registers elsewhere) with five operations, each a
+float32 (one AVX-512 register; two AVX2 registers elsewhere) with a few operations, each a
 numba *intrinsic* that emits one LLVM instruction:
 
 * ``vload(arr, i, j)``: ``arr[i, j : j + 16]`` as a vector (the row must be contiguous);
 * ``vstore(arr, i, j, v)``: writes it back;
+* ``vload_first(arr, i, j, count)``, ``vstore_first(arr, i, j, count, v)``: the same for the
+  first ``count`` lanes only (masked: the other lanes are neither read nor written);
 * ``vsplat(x)``: the scalar ``x`` in all 16 lanes;
 * ``vfma(x, y, acc)``: ``x * y + acc`` lane by lane (``llvm.fmuladd``: one fused multiply-add
   where the machine has one);
@@ -23,12 +25,12 @@ lives in 16 vector registers while ``k`` runs over the inner dimension,
 
 so each step of ``k`` is 4 vector loads of ``B``, 4 broadcasts of ``A`` and 16 multiply-adds,
 and the tile is loaded and stored once. A last 32 columns go in tiles of 8 rows × 32 columns
-(again 16 vectors), whose next rows of ``A`` are prefetched (a tall ``A`` streamed from memory
-8 rows at a time defeats the hardware's prefetcher); the rows and columns outside whole tiles
-are done by a plain loop. Every element of ``out`` gets its terms added one at a time in the
-order of ``k`` (one rounding per multiply-add), in the tiles and outside them alike, so the
-result does not depend on where the tile boundaries fall (on the batch slice a thread was
-given).
+(again 16 vectors), whose next rows of ``A`` are prefetched (a tall ``A`` streamed from memory 8
+rows at a time defeats the hardware's prefetcher); fewer than 32 last columns in tiles of 4 rows
+whose lanes past the last column are masked; the last 1-3 rows by a plain loop. Every element
+of ``out`` gets its terms added one at a time in the order of ``k`` (one rounding per
+multiply-add), in the tiles and outside them alike, so the result does not depend on where the
+tile boundaries fall (on the batch slice a thread was given).
 
 Users: the compiled LSTM's per-step products (:mod:`nablanet.kernels.recurrent`) and the
 dense layer's float32 products (:func:`nablanet.kernels.linalg.matmul2d`), where these tiles
@@ -55,6 +57,8 @@ vstore: Any = None
 vsplat: Any = None
 vfma: Any = None
 prefetch: Any = None
+vload_first: Any = None
+vstore_first: Any = None
 
 if numba_module() is not None:
     # Defined at module level (not in a function) so that numba's on-disk cache, which pickles
@@ -149,7 +153,51 @@ if numba_module() is not None:
 
         return types.void(arr, i, j), codegen
 
+    def _lane_mask(builder: Any, count: Any) -> Any:
+        """``<16 x i1>``: lane ``l`` set when ``l < count``."""
+        i32 = ir.IntType(32)
+        lanes = ir.Constant(ir.VectorType(i32, LANES), list(range(LANES)))
+        n = builder.trunc(count, i32) if count.type.width > 32 else count
+        splat = builder.insert_element(ir.Constant(ir.VectorType(i32, LANES), ir.Undefined), n,
+                                       ir.Constant(i32, 0))
+        splat = builder.shuffle_vector(splat, ir.Constant(ir.VectorType(i32, LANES), ir.Undefined),
+                                       ir.Constant(ir.VectorType(i32, LANES), [0] * LANES))
+        return builder.icmp_signed("<", lanes, splat)
+
+    @intrinsic  # type: ignore[misc]
+    def _vload_first(typingctx: Any, arr: Any, i: Any, j: Any, count: Any) -> Any:
+        _check_array(arr)
+
+        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+            ptr = _element_pointer(context, builder, sig.args[0], *args[:3])
+            mask = _lane_mask(builder, args[3])
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(_VECTOR_IR, [ptr.type, ir.IntType(32),
+                                                             mask.type, _VECTOR_IR]),
+                "llvm.masked.load.v16f32.p0v16f32")
+            return builder.call(fn, [ptr, ir.Constant(ir.IntType(32), 4), mask,
+                                     ir.Constant(_VECTOR_IR, [0.0] * LANES)])
+
+        return _VECTOR(arr, i, j, count), codegen
+
+    @intrinsic  # type: ignore[misc]
+    def _vstore_first(typingctx: Any, arr: Any, i: Any, j: Any, count: Any, value: Any) -> Any:
+        _check_array(arr)
+
+        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+            ptr = _element_pointer(context, builder, sig.args[0], *args[:3])
+            mask = _lane_mask(builder, args[3])
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.VoidType(), [_VECTOR_IR, ptr.type,
+                                                                ir.IntType(32), mask.type]),
+                "llvm.masked.store.v16f32.p0v16f32")
+            builder.call(fn, [args[4], ptr, ir.Constant(ir.IntType(32), 4), mask])
+            return context.get_dummy_value()
+
+        return types.void(arr, i, j, count, value), codegen
+
     vload, vstore, vsplat, vfma, prefetch = _vload, _vstore, _vsplat, _vfma, _prefetch
+    vload_first, vstore_first = _vload_first, _vstore_first
 
 # fastmath "contract" only (fused multiply-adds, as the tiles do; no reassociation)
 _jit = njit(fastmath={"contract"}, error_model="numpy")
@@ -231,19 +279,20 @@ def _narrow_tile(a, b, out, i, j, k0, k1, add):  # type: ignore[no-untyped-def]
         z = vsplat(0.0)
         c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = (z, z)
     ahead = i + NARROW_ROWS < a.shape[0] and a.strides[1] == 4  # the next tile's rows of a
-    for k in range(k0, k1):
-        if ahead and k % 16 == 0:
+    for kc in range(k0, k1, LANES):  # a cache line of each of those rows per 16 steps of k
+        if ahead:
             for r in range(NARROW_ROWS):
-                prefetch(a, i + NARROW_ROWS + r, k)
-        bk = _load_pair(b, k, j)
-        c0 = _add_times_pair(c0, a[i, k], bk)
-        c1 = _add_times_pair(c1, a[i + 1, k], bk)
-        c2 = _add_times_pair(c2, a[i + 2, k], bk)
-        c3 = _add_times_pair(c3, a[i + 3, k], bk)
-        c4 = _add_times_pair(c4, a[i + 4, k], bk)
-        c5 = _add_times_pair(c5, a[i + 5, k], bk)
-        c6 = _add_times_pair(c6, a[i + 6, k], bk)
-        c7 = _add_times_pair(c7, a[i + 7, k], bk)
+                prefetch(a, i + NARROW_ROWS + r, kc)
+        for k in range(kc, min(kc + LANES, k1)):
+            bk = _load_pair(b, k, j)
+            c0 = _add_times_pair(c0, a[i, k], bk)
+            c1 = _add_times_pair(c1, a[i + 1, k], bk)
+            c2 = _add_times_pair(c2, a[i + 2, k], bk)
+            c3 = _add_times_pair(c3, a[i + 3, k], bk)
+            c4 = _add_times_pair(c4, a[i + 4, k], bk)
+            c5 = _add_times_pair(c5, a[i + 5, k], bk)
+            c6 = _add_times_pair(c6, a[i + 6, k], bk)
+            c7 = _add_times_pair(c7, a[i + 7, k], bk)
     _store_pair(out, i, j, c0)
     _store_pair(out, i + 1, j, c1)
     _store_pair(out, i + 2, j, c2)
@@ -255,30 +304,83 @@ def _narrow_tile(a, b, out, i, j, k0, k1, add):  # type: ignore[no-untyped-def]
 
 
 @_jit
+def _load_edge(arr, i, j, width):  # type: ignore[no-untyped-def]
+    """``arr[i, j:j+width]`` (``width`` < 32) as two vectors, zero past ``width``."""
+    return vload_first(arr, i, j, width), vload_first(arr, i, j + 16, width - 16)
+
+
+@_jit
+def _store_edge(arr, i, j, width, row):  # type: ignore[no-untyped-def]
+    vstore_first(arr, i, j, width, row[0])
+    vstore_first(arr, i, j + 16, width - 16, row[1])
+
+
+@_jit
+def _edge_tile(a, b, out, i, j, width, k0, k1, add):  # type: ignore[no-untyped-def]
+    """``out[i:i+4, j:j+width] (+)= a[i:i+4, k0:k1] @ b[k0:k1, j:j+width]`` for the last
+    ``width`` < 32 columns: the lanes past ``width`` are masked off (never read or written)."""
+    if add:
+        c0, c1, c2, c3 = (_load_edge(out, i, j, width), _load_edge(out, i + 1, j, width),
+                          _load_edge(out, i + 2, j, width), _load_edge(out, i + 3, j, width))
+    else:
+        z = vsplat(0.0)
+        c0 = c1 = c2 = c3 = (z, z)
+    for k in range(k0, k1):
+        bk = _load_edge(b, k, j, width)
+        c0 = _add_times_pair(c0, a[i, k], bk)
+        c1 = _add_times_pair(c1, a[i + 1, k], bk)
+        c2 = _add_times_pair(c2, a[i + 2, k], bk)
+        c3 = _add_times_pair(c3, a[i + 3, k], bk)
+    _store_edge(out, i, j, width, c0)
+    _store_edge(out, i + 1, j, width, c1)
+    _store_edge(out, i + 2, j, width, c2)
+    _store_edge(out, i + 3, j, width, c3)
+
+
+@_jit
 def _plain(a, b, out, i0, i1, j0, j1, k0, k1, add):  # type: ignore[no-untyped-def]
-    """``out[i0:i1, j0:j1] (+)= a[i0:i1, k0:k1] @ b[k0:k1, j0:j1]``, one row and one ``k`` at a
-    time."""
-    for i in range(i0, i1):
-        if not add:
-            for j in range(j0, j1):
-                out[i, j] = 0.0
+    """``out[i0:i1, j0:j1] (+)= a[i0:i1, k0:k1] @ b[k0:k1, j0:j1]`` for what whole tiles do
+    not cover: four rows at a time (each row of ``b`` read once for the four), then one; the
+    loop over columns vectorised by LLVM (row slices: indices numba sees as non-negative)."""
+    width = j1 - j0
+    if not add:
+        for i in range(i0, i1):
+            row = out[i, j0:j1]
+            for j in range(width):
+                row[j] = 0.0
+    i = i0
+    while i + 4 <= i1:
+        r0, r1, r2, r3 = out[i, j0:j1], out[i + 1, j0:j1], out[i + 2, j0:j1], out[i + 3, j0:j1]
         for k in range(k0, k1):
-            x = a[i, k]
-            for j in range(j1 - j0):
-                out[i, j0 + j] += x * b[k, j0 + j]
+            x0, x1, x2, x3 = a[i, k], a[i + 1, k], a[i + 2, k], a[i + 3, k]
+            b_row = b[k, j0:j1]
+            for j in range(width):
+                w = b_row[j]
+                r0[j] += x0 * w
+                r1[j] += x1 * w
+                r2[j] += x2 * w
+                r3[j] += x3 * w
+        i += 4
+    for last in range(i, i1):
+        row = out[last, j0:j1]
+        for k in range(k0, k1):
+            x = a[last, k]
+            b_row = b[k, j0:j1]
+            for j in range(width):
+                row[j] += x * b_row[j]
 
 
 @_jit
 def gemm(a, b, out, add):  # type: ignore[no-untyped-def]
-    """``out += a @ b`` (``add``) or ``out = a @ b`` for float32 matrices: ``a`` any 2-D array
-    or view (read one element at a time: a transposed view costs nothing), ``b`` and ``out``
+    """``out += a @ b`` (``add``) or ``out = a @ b`` for float32 matrices: ``a`` any 2-D array or
+    view (read one element at a time: a transposed view costs nothing), ``b`` and ``out``
     with contiguous rows. Whole 4 × 64 tiles in registers (:func:`_tile`), a last 32 columns
-    in 8 × 32 tiles (:func:`_narrow_tile`), the rest of the rows and columns by
-    :func:`_plain`; a ``b`` or ``out`` whose rows are not contiguous goes
-    to :func:`_plain` whole. The inner dimension is taken ``K_BLOCK`` at a time, so that the
-    panel of ``b`` a tile reads stays in cache across the row tiles; a ``b`` small enough to
-    stay in the first-level cache whole is read row tile after row tile instead (``out`` is
-    then streamed once)."""
+    in 8 × 32 tiles (:func:`_narrow_tile`), fewer last columns in masked 4-row tiles
+    (:func:`_edge_tile`), the last rows by :func:`_plain`; a ``b`` or ``out`` whose rows are
+    not contiguous goes to :func:`_plain` whole. The inner dimension is taken ``K_BLOCK`` at
+    a time, so that the panel of ``b`` a tile reads stays in cache across the row tiles; a
+    ``b`` small enough to stay in the first-level cache whole is read row tile after row
+    tile instead (``out`` is then streamed once)."""
     n, m = out.shape
     kk = a.shape[1]
     if b.strides[1] != 4 or out.strides[1] != 4:
@@ -304,8 +406,10 @@ def gemm(a, b, out, add):  # type: ignore[no-untyped-def]
             for i in range(0, n8, NARROW_ROWS):
                 _narrow_tile(a, b, out, i, m64, k0, k1, into)
             _plain(a, b, out, n8, n, m64, m32, k0, k1, into)
-        if m32 < m:
-            _plain(a, b, out, 0, n, m32, m, k0, k1, into)
+        if m32 < m:  # the last columns (fewer than 32): tiles with masked lanes
+            for i in range(0, n4, TILE_ROWS):
+                _edge_tile(a, b, out, i, m32, m - m32, k0, k1, into)
+            _plain(a, b, out, n4, n, m32, m, k0, k1, into)
         _plain(a, b, out, n4, n, 0, m64, k0, k1, into)
 
 
