@@ -83,6 +83,11 @@ if numba_module() is not None:
 
     _VECTOR = Float32x16()
 
+    def _pointer_suffix(pointer_type: Any, pointee: str) -> str:
+        """An LLVM intrinsic's name part for a pointer argument: ``p0<pointee>`` with typed
+        pointers (numba's LLVM today), ``p0`` with opaque ones."""
+        return "p0" if getattr(pointer_type, "is_opaque", False) else "p0" + pointee
+
     def _check_array(arr: Any) -> None:
         if not (isinstance(arr, types.Array) and arr.ndim == 2 and arr.dtype == types.float32):
             raise TypingError(f"a vector is read from / written to a 2-D float32 array, not {arr}")
@@ -146,7 +151,7 @@ if numba_module() is not None:
             i32 = ir.IntType(32)
             fn = cgutils.get_or_insert_function(
                 builder.module, ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32]),
-                "llvm.prefetch.p0i8")
+                "llvm.prefetch." + _pointer_suffix(ptr.type, "i8"))
             # read, keep in all cache levels, data cache
             builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
             return context.get_dummy_value()
@@ -174,7 +179,7 @@ if numba_module() is not None:
             fn = cgutils.get_or_insert_function(
                 builder.module, ir.FunctionType(_VECTOR_IR, [ptr.type, ir.IntType(32),
                                                              mask.type, _VECTOR_IR]),
-                "llvm.masked.load.v16f32.p0v16f32")
+                "llvm.masked.load.v16f32." + _pointer_suffix(ptr.type, "v16f32"))
             return builder.call(fn, [ptr, ir.Constant(ir.IntType(32), 4), mask,
                                      ir.Constant(_VECTOR_IR, [0.0] * LANES)])
 
@@ -190,7 +195,7 @@ if numba_module() is not None:
             fn = cgutils.get_or_insert_function(
                 builder.module, ir.FunctionType(ir.VoidType(), [_VECTOR_IR, ptr.type,
                                                                 ir.IntType(32), mask.type]),
-                "llvm.masked.store.v16f32.p0v16f32")
+                "llvm.masked.store.v16f32." + _pointer_suffix(ptr.type, "v16f32"))
             builder.call(fn, [args[4], ptr, ir.Constant(ir.IntType(32), 4), mask])
             return context.get_dummy_value()
 
