@@ -3,6 +3,11 @@ per-step GEMMs) and its vector intrinsics."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -96,3 +101,25 @@ def test_gemm_writes_nothing_past_the_last_column(cols: int) -> None:
     expected = a.astype(np.float64) @ b_full[:, :cols]
     np.testing.assert_allclose(out_full[:, :cols], expected, rtol=1e-5, atol=1e-5)
     assert (out_full[:, cols:] == 7.0).all()
+
+
+def test_cached_kernels_load_in_a_new_process(tmp_path: Any) -> None:
+    """numba's on-disk cache pickles the types of a cached function: a second process must
+    load ``gemm`` (whose tiles pass vectors between functions) from the cache the first one
+    wrote, and get the same bits (a vector type defined inside a function failed here)."""
+    script = (
+        "import numpy as np\n"
+        "from nablanet.kernels import simd\n"
+        "rng = np.random.default_rng(0)\n"
+        "a = rng.standard_normal((9, 70), dtype=np.float32)\n"
+        "b = rng.standard_normal((70, 100), dtype=np.float32)\n"
+        "out = np.zeros((9, 100), dtype=np.float32)\n"
+        "simd.gemm(a, b, out, False)\n"
+        "print(sum(simd.gemm.stats.cache_hits.values()), out.tobytes().hex())\n"
+    )
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    runs = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                           text=True, check=True).stdout.split() for _ in range(2)]
+    assert runs[0][1] == runs[1][1]  # same bits
+    assert (runs[0][0], runs[1][0]) == ("0", "1")  # compiled, then loaded from the cache
+    assert any(tmp_path.rglob("*.nbi"))
