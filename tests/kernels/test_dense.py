@@ -243,3 +243,16 @@ def test_float32_products_with_whole_column_tiles_use_the_register_tiles(
     linalg_kernels.matmul2d(x.astype(np.float64), w.astype(np.float64))
     linalg_kernels.matmul2d(x, np.ascontiguousarray(w[:, :100]))
     assert calls == []
+
+
+@pytest.mark.parametrize("shape", [(128, 512), (33, 7), (1, 5), (0, 3), (17, 16)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transposed_is_a_c_ordered_transpose(shape: tuple, dtype: type) -> None:
+    """``linalg_kernels.transposed`` (by slices of 16 rows) equals ``a.T`` bit for bit, as a
+    new C-ordered array, also from a non-contiguous view."""
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal(shape).astype(dtype)
+    for source in (a, a[:, ::-1]):
+        t = linalg_kernels.transposed(source)
+        assert t.flags.c_contiguous and t.dtype == dtype and not np.shares_memory(t, a)
+        np.testing.assert_array_equal(t, source.T)

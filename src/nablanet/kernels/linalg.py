@@ -58,6 +58,20 @@ _WIDE_NT_RATIO = 64
 _WIDE_NT_BLOCK = 2048
 
 
+#: Rows of the source per slice in :func:`transposed` (a slice's transpose stays in cache).
+_TRANSPOSE_ROWS = 16
+
+
+def transposed(a: np.ndarray) -> np.ndarray:
+    """``a.T`` as a new C-ordered array, made 16 source rows at a time: NumPy's own transposing
+    copy walks the whole destination for every source row (an LSTM's ``(128, 512)`` recurrent
+    kernel: 139 µs against 36 µs this way)."""
+    out = np.empty((a.shape[1], a.shape[0]), dtype=a.dtype)
+    for i in range(0, a.shape[0], _TRANSPOSE_ROWS):
+        out[:, i : i + _TRANSPOSE_ROWS] = a[i : i + _TRANSPOSE_ROWS].T
+    return out
+
+
 def _is_wide_nt(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether ``a @ b`` is a small batch times the transpose of a tall C-ordered matrix (a
     dense layer's input gradient ``G W^T`` for a wide input, e.g. the 1-conv model's 63,504)."""
@@ -70,7 +84,7 @@ def _wide_nt(a: np.ndarray, b: np.ndarray, out: np.ndarray, start: int, stop: in
     one block of ``w``'s rows at a time: ``(w[s:e] @ a^T)^T``, through a buffer that stays in
     cache. OpenBLAS makes a tall-by-small product with ``w``'s rows as they lie 1.2-2.6x
     faster than ``a @ w[s:e].T`` for these shapes (docs/performance.md)."""
-    w, a_t = b.T, np.ascontiguousarray(a.T)
+    w, a_t = b.T, transposed(a)
     buf = np.empty((min(_WIDE_NT_BLOCK, stop - start), a.shape[0]), dtype=out.dtype)
     kernel: Any = gemm
     tiled = kernel is not None and a.dtype == np.float32 and a.shape[0] % NARROW_COLS == 0

@@ -41,6 +41,7 @@ import numpy as np
 from nablanet.autograd.tensor import Tensor
 from nablanet.kernels import threads
 from nablanet.kernels._numba import njit
+from nablanet.kernels.linalg import transposed
 from nablanet.kernels.registry import register
 from nablanet.kernels.simd import gemm_acc
 from nablanet.kernels.threads import split_parts
@@ -263,8 +264,8 @@ class FastLSTMSequence(LSTMSequence):
         dk = np.zeros((parts, d, 4 * u), dtype=dt) if needs[3] else one[None].repeat(parts, 0)
         drk = np.zeros((parts, u, 4 * u), dtype=dt) if needs[4] else one[None].repeat(parts, 0)
         db = np.zeros((parts, 4 * u), dtype=dt)
-        rk_t = np.ascontiguousarray(self.rk.T)
-        kernel_t = np.ascontiguousarray(self.kernel.T)
+        rk_t = transposed(self.rk)
+        kernel_t = transposed(self.kernel) if needs[0] else one  # dx only
         d_buf, dh_next = np.empty((n, 4 * u), dtype=dt), np.empty((n, u), dtype=dt)
         x3 = s.x2.reshape(t, n, d)
         hold, has_mask = _hold_args(s)
@@ -425,9 +426,9 @@ class FastGRUSequence(GRUSequence):
         # recurrent-side gradient and [dZ, dR, dA] the input-side one; otherwise [dZ, dR, dA].
         dgates = np.empty((t, n, 4 * u if reset_after else u3), dtype=dt)
         rk = self.rk
-        rk_t = np.ascontiguousarray(rk.T)
-        rk_zr_t = np.ascontiguousarray(rk[:, :u2].T)
-        rk_h_t = np.ascontiguousarray(rk[:, u2:].T)
+        rk_t = transposed(rk)
+        rk_zr_t = transposed(rk[:, :u2])
+        rk_h_t = transposed(rk[:, u2:])
         dh = np.zeros((n, u), dtype=dt)
         dh_next = np.empty((n, u), dtype=dt)
         tmp = np.empty((n, u), dtype=dt)
