@@ -310,7 +310,7 @@ def _narrow_tile(a, b, out, i, j, k0, k1, add):  # type: ignore[no-untyped-def]
 
 @_jit
 def _load_edge(arr, i, j, width):  # type: ignore[no-untyped-def]
-    """``arr[i, j:j+width]`` (``width`` < 32) as two vectors, zero past ``width``."""
+    """``arr[i, j:j+width]`` (``width`` ≤ 32) as two vectors, zero past ``width``."""
     return vload_first(arr, i, j, width), vload_first(arr, i, j + 16, width - 16)
 
 
@@ -322,8 +322,8 @@ def _store_edge(arr, i, j, width, row):  # type: ignore[no-untyped-def]
 
 @_jit
 def _edge_tile(a, b, out, i, j, width, k0, k1, add):  # type: ignore[no-untyped-def]
-    """``out[i:i+4, j:j+width] (+)= a[i:i+4, k0:k1] @ b[k0:k1, j:j+width]`` for the last
-    ``width`` < 32 columns: the lanes past ``width`` are masked off (never read or written)."""
+    """``out[i:i+4, j:j+width] (+)= a[i:i+4, k0:k1] @ b[k0:k1, j:j+width]`` for ``width`` ≤ 32
+    last columns: the lanes past ``width`` are masked off (never read or written)."""
     if add:
         c0, c1, c2, c3 = (_load_edge(out, i, j, width), _load_edge(out, i + 1, j, width),
                           _load_edge(out, i + 2, j, width), _load_edge(out, i + 3, j, width))
@@ -410,7 +410,9 @@ def gemm(a, b, out, add):  # type: ignore[no-untyped-def]
         if m - m64 >= NARROW_COLS:  # one 32-column panel of 8-row tiles
             for i in range(0, n8, NARROW_ROWS):
                 _narrow_tile(a, b, out, i, m64, k0, k1, into)
-            _plain(a, b, out, n8, n, m64, m32, k0, k1, into)
+            for i in range(n8, n4, TILE_ROWS):  # four more rows: a 4-row tile, all lanes on
+                _edge_tile(a, b, out, i, m64, NARROW_COLS, k0, k1, into)
+            _plain(a, b, out, n4, n, m64, m32, k0, k1, into)
         if m32 < m:  # the last columns (fewer than 32): tiles with masked lanes
             for i in range(0, n4, TILE_ROWS):
                 _edge_tile(a, b, out, i, m32, m - m32, k0, k1, into)
