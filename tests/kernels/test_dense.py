@@ -256,3 +256,17 @@ def test_transposed_is_a_c_ordered_transpose(shape: tuple, dtype: type) -> None:
         t = linalg_kernels.transposed(source)
         assert t.flags.c_contiguous and t.dtype == dtype and not np.shares_memory(t, a)
         np.testing.assert_array_equal(t, source.T)
+
+
+def test_a_large_output_stays_with_openblas(monkeypatch: Any, record_calls: Any) -> None:
+    """A float32 product with whole tiles but an output above ``_TILED_MAX_OUT_BYTES`` (the
+    1-conv model's 32 MB weight gradient) goes to OpenBLAS."""
+    monkeypatch.setattr(linalg_kernels, "_TILED_MAX_OUT_BYTES", 64 * 64 * 4)
+    calls = record_calls(linalg_kernels, "gemm")
+    rng = np.random.default_rng(3)
+    x, g = (rng.standard_normal(s).astype(np.float32) for s in ((128, 65), (128, 64)))
+    np.testing.assert_allclose(linalg_kernels.matmul2d(x.T, g), x.T @ g, rtol=1e-5, atol=1e-5)
+    assert calls == []  # 65 x 64 outputs: one row too many
+    np.testing.assert_allclose(linalg_kernels.matmul2d(x[:, :64].T, g), x[:, :64].T @ g,
+                               rtol=1e-5, atol=1e-5)
+    assert len(calls) == 1

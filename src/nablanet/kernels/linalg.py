@@ -98,12 +98,19 @@ def _wide_nt(a: np.ndarray, b: np.ndarray, out: np.ndarray, start: int, stop: in
         out[:, s:e] = block.T
 
 
+#: Outputs larger than this stay with OpenBLAS: the 1-conv model's weight gradient (32 MB,
+#: inner dimension 32) ran at 0.86-0.97x OpenBLAS's speed in the tiles.
+_TILED_MAX_OUT_BYTES = 8 << 20
+
+
 def _is_tiled(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether :func:`nablanet.kernels.simd.gemm` takes ``a @ b``: float32, ``b`` C-ordered
     with whole 64-column tiles (a dense layer's forward product ``X W`` and weight gradient
-    ``X^T G`` for 64, 128, 512 … units; ``a`` may be a transposed view)."""
+    ``X^T G`` for 64, 128, 512 … units; ``a`` may be a transposed view), and an output of at
+    most ``_TILED_MAX_OUT_BYTES``."""
     return bool(gemm is not None and a.dtype == b.dtype == np.float32
-                and b.flags.c_contiguous and b.shape[1] % TILE_COLS == 0)
+                and b.flags.c_contiguous and b.shape[1] % TILE_COLS == 0
+                and 4 * a.shape[0] * b.shape[1] <= _TILED_MAX_OUT_BYTES)
 
 
 def _tiled(a: np.ndarray, b: np.ndarray) -> np.ndarray:
