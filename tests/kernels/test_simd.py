@@ -1,4 +1,4 @@
-"""The register-tiled product ``gemm_acc`` of nablanet.kernels.simd (the compiled LSTM's
+"""The register-tiled product ``gemm`` of nablanet.kernels.simd (the compiled LSTM's
 per-step GEMMs) and its vector intrinsics."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def _rng(*seed: int) -> np.random.Generator:
 
 
 @pytest.mark.parametrize("rows, inner, cols", SHAPES)
-def test_gemm_acc_adds_the_product_for_every_shape(rows: int, inner: int, cols: int) -> None:
+def test_gemm_adds_the_product_for_every_shape(rows: int, inner: int, cols: int) -> None:
     """``out += a @ b`` and ``out += a.T @ b`` (a transposed view, as the LSTM's weight
     gradients pass it): whole 4 x 64 tiles, the rows and columns outside them, and both."""
     rng = _rng(rows, inner, cols)
@@ -32,17 +32,17 @@ def test_gemm_acc_adds_the_product_for_every_shape(rows: int, inner: int, cols: 
     b = rng.standard_normal((inner, cols), dtype=np.float32)
     out = rng.standard_normal((rows, cols), dtype=np.float32)
     expected = out.astype(np.float64) + a.astype(np.float64) @ b
-    simd.gemm_acc(a, b, out)
+    simd.gemm(a, b, out, True)
     atol = 1e-5 * max(1.0, (inner / 16) ** 0.5)  # float32 sums of `inner` N(0, 1) products
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=atol)
     b2 = rng.standard_normal((rows, cols), dtype=np.float32)
     out_t = rng.standard_normal((inner, cols), dtype=np.float32)
     expected_t = out_t.astype(np.float64) + a.T.astype(np.float64) @ b2
-    simd.gemm_acc(a.T, b2, out_t)
+    simd.gemm(a.T, b2, out_t, True)
     np.testing.assert_allclose(out_t, expected_t, rtol=1e-5, atol=1e-5 * max(1.0, rows / 16))
 
 
-def test_gemm_acc_rows_do_not_depend_on_the_tiling() -> None:
+def test_gemm_rows_do_not_depend_on_the_tiling() -> None:
     """A row gives the same bits in a 4 x 64 tile as on its own (the plain loop): the LSTM's
     result must not depend on which batch slice a thread was given."""
     rng = _rng(1)
@@ -50,40 +50,40 @@ def test_gemm_acc_rows_do_not_depend_on_the_tiling() -> None:
     b = rng.standard_normal((100, 136), dtype=np.float32)
     start = rng.standard_normal((9, 136), dtype=np.float32)
     whole = start.copy()
-    simd.gemm_acc(a, b, whole)  # rows 0-7 in tiles (columns 0-127), row 8 plain
+    simd.gemm(a, b, whole, True)  # rows 0-7 in tiles (columns 0-127), row 8 plain
     for i in range(9):
         alone = start[i : i + 1].copy()
-        simd.gemm_acc(a[i : i + 1], b, alone)  # one row: the plain loop only
+        simd.gemm(a[i : i + 1], b, alone, True)  # one row: the plain loop only
         np.testing.assert_array_equal(whole[i], alone[0])
 
 
-def test_gemm_acc_takes_rows_that_are_not_contiguous() -> None:
+def test_gemm_takes_rows_that_are_not_contiguous() -> None:
     """A ``b`` or ``out`` with strided rows (a column slice) is computed by the plain loop."""
     rng = _rng(2)
     a = rng.standard_normal((8, 16), dtype=np.float32)
     b_full = rng.standard_normal((16, 256), dtype=np.float32)
     out_full = np.zeros((8, 256), dtype=np.float32)
     b, out = b_full[:, ::2], out_full[:, 1::2]
-    simd.gemm_acc(a, b, out)
+    simd.gemm(a, b, out, True)
     np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-5)
     assert not out_full[:, ::2].any()  # the skipped columns untouched
 
 
-def test_gemm_acc_rejects_other_dtypes() -> None:
+def test_gemm_rejects_other_dtypes() -> None:
     """The vectors hold float32: a float64 array is a typing error, not a wrong answer."""
     from numba.core.errors import TypingError
 
     a = np.ones((4, 4))
     with pytest.raises(TypingError, match="float32"):
-        simd.gemm_acc(a, a, np.zeros((4, 4)))
+        simd.gemm(a, a, np.zeros((4, 4)), True)
 
 
-def test_gemm_acc_keeps_nan_and_inf() -> None:
+def test_gemm_keeps_nan_and_inf() -> None:
     a = np.ones((4, 8), dtype=np.float32)
     b = np.ones((8, 64), dtype=np.float32)
     b[3, 5], b[2, 7] = np.nan, np.inf
     out = np.zeros((4, 64), dtype=np.float32)
-    simd.gemm_acc(a, b, out)
+    simd.gemm(a, b, out, True)
     assert np.isnan(out[:, 5]).all() and np.isposinf(out[:, 7]).all()
     assert (out[:, 0] == 8.0).all()
 

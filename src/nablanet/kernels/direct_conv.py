@@ -165,8 +165,6 @@ def _product(x, base, offs, wt, out, length):  # type: ignore[no-untyped-def]
                 o0[j] += q0 * a0[j]
 
 
-
-
 @njit(fastmath={"contract"}, error_model="numpy")
 def _forward_pool(xf, wp, wo, offs, wt, bias, a, z, band, buf, pooled, pbuf,  # type: ignore[no-untyped-def]
                   out, winner):
@@ -204,8 +202,6 @@ def _forward_pool(xf, wp, wo, offs, wt, bias, a, z, band, buf, pooled, pbuf,  # 
                         m = pooled[f, px]
                         o[f] = zero if m < 0 else m
                         k[f] = pbuf[f, px]
-
-
 
 
 def forward_pool(flat: np.ndarray, wp: int, wo: int, offs: np.ndarray, wt: np.ndarray,

@@ -83,7 +83,9 @@ def _wide_nt(a: np.ndarray, b: np.ndarray, out: np.ndarray, start: int, stop: in
     """``out[:, start:stop] = a @ b[:, start:stop]`` for ``b = w.T`` (``w`` C-ordered, tall),
     one block of ``w``'s rows at a time: ``(w[s:e] @ a^T)^T``, through a buffer that stays in
     cache. OpenBLAS makes a tall-by-small product with ``w``'s rows as they lie 1.2-2.6x
-    faster than ``a @ w[s:e].T`` for these shapes (docs/performance.md)."""
+    faster than ``a @ w[s:e].T`` for these shapes; for a float32 batch of 32, 64 … the blocks
+    go to the register tiles of :func:`nablanet.kernels.simd.gemm` instead (docs/performance.md,
+    "Register tiles")."""
     w, a_t = b.T, transposed(a)
     buf = np.empty((min(_WIDE_NT_BLOCK, stop - start), a.shape[0]), dtype=out.dtype)
     kernel: Any = gemm
@@ -91,7 +93,7 @@ def _wide_nt(a: np.ndarray, b: np.ndarray, out: np.ndarray, start: int, stop: in
     for s in range(start, stop, _WIDE_NT_BLOCK):
         e = min(s + _WIDE_NT_BLOCK, stop)
         block = buf[: e - s]
-        if tiled:  # a batch of 32, 64 …: the register tiles (1.6x OpenBLAS on the 1-conv's)
+        if tiled:
             kernel(w[s:e], a_t, block, False)
         else:
             np.matmul(w[s:e], a_t, out=block)

@@ -5,7 +5,7 @@ time loop in two numba kernels: the same maths as the reference
 (:class:`nablanet.ops.recurrent.LSTMSequence`), organised for the machine:
 
 * the whole forward loop and the whole backward loop are one compiled call each, with no
-  Python-level work per step; per step, the GEMMs are :func:`nablanet.kernels.simd.gemm_acc`
+  Python-level work per step; per step, the GEMMs are :func:`nablanet.kernels.simd.gemm`
   (4 × 64 output tiles held in vector registers across the inner dimension), and the gate
   non-linearities and the cell update are one fused pass over the step's rows;
 * the logistic function is :math:`\sigma(z) = \tfrac12(1 + \tanh(z/2))` with the halving folded
@@ -43,7 +43,7 @@ from nablanet.kernels import threads
 from nablanet.kernels._numba import njit
 from nablanet.kernels.linalg import transposed
 from nablanet.kernels.registry import register
-from nablanet.kernels.simd import gemm_acc
+from nablanet.kernels.simd import gemm
 from nablanet.kernels.threads import split_parts
 from nablanet.ops.recurrent import GRUSequence, LSTMSequence, _gru_setup, _Setup
 
@@ -104,8 +104,8 @@ def _lstm_forward(x3, kernel, bias, rk, gates, hs, cs, tc, hold,  # type: ignore
         for i in range(n):
             for j in range(g4):
                 g[i, j] = bias[j]
-        gemm_acc(x3[step, r0:r1], kernel, g)
-        gemm_acc(hp, rk, g)
+        gemm(x3[step, r0:r1], kernel, g, True)
+        gemm(hp, rk, g, True)
         for i in range(n):
             for j in range(g4):
                 g[i, j] = _tanh(g[i, j]) * scale[j] + shift[j]
@@ -173,18 +173,18 @@ def _lstm_backward(gates, cs, tc, gh, rk_t, d, dh, dc, dh_next, hold,  # type: i
         for i in range(n):
             for j in range(u):
                 nxt[i, j] = _ZERO
-        gemm_acc(dd, rk_t, nxt)
+        gemm(dd, rk_t, nxt, True)
         if has_mask:
             for i in range(n):
                 if hold[step, r0 + i]:
                     for j in range(u):
                         nxt[i, j] = cur[i, j]
         if need_dx:
-            gemm_acc(dd, kernel_t, dx[step, r0:r1])
+            gemm(dd, kernel_t, dx[step, r0:r1], True)
         if need_dk:
-            gemm_acc(x3[step, r0:r1].T, dd, dk)
+            gemm(x3[step, r0:r1].T, dd, dk, True)
         if need_drk:
-            gemm_acc(hs[step, r0:r1].T, dd, drk)
+            gemm(hs[step, r0:r1].T, dd, drk, True)
         cur, nxt = nxt, cur
     if t % 2 == 1:
         out = dh[r0:r1]

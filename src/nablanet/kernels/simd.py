@@ -418,9 +418,3 @@ def gemm(a, b, out, add):  # type: ignore[no-untyped-def]
                 _edge_tile(a, b, out, i, m32, m - m32, k0, k1, into)
             _plain(a, b, out, n4, n, m32, m, k0, k1, into)
         _plain(a, b, out, n4, n, 0, m64, k0, k1, into)
-
-
-@_jit
-def gemm_acc(a, b, out):  # type: ignore[no-untyped-def]
-    """``out += a @ b`` (:func:`gemm`)."""
-    gemm(a, b, out, True)
