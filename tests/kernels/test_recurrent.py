@@ -70,6 +70,28 @@ def test_compiled_lstm_matches_reference(monkeypatch: pytest.MonkeyPatch, n: int
         close(a, b)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("rows", [12, 24, 1000])
+def test_weight_gradients_gathered_over_steps_have_the_per_step_bits(
+        monkeypatch: pytest.MonkeyPatch, workers: int, rows: int) -> None:
+    """Weight-gradient products over a few gathered steps (``WEIGHT_GRAD_ROWS`` 12 and 24: 3 or
+    6 steps of a 4-row slice, and a shorter last chunk; or the whole sequence) add the same
+    terms in the same order as one product per step: the same bits."""
+    monkeypatch.setattr(threads, "worker_count", lambda: workers)
+    n, t, d, u = 4 * workers, 8, 5, 16
+    arrays = [f32(n, t, d, scale=1.0), f32(n, u), f32(n, u), f32(d, 4 * u), f32(u, 4 * u),
+              f32(4 * u)]
+    mask = RNG.random((n, t)) > 0.3
+    monkeypatch.setattr(kernels, "WEIGHT_GRAD_ROWS", 1)  # one step per product
+    per_step, reference = _both_paths(arrays, mask=mask)
+    monkeypatch.setattr(kernels, "WEIGHT_GRAD_ROWS", rows)
+    gathered, _ = _both_paths(arrays, mask=mask)
+    for a, b, c in zip(gathered, per_step, reference):
+        if c is not None:
+            np.testing.assert_array_equal(a, b)
+            close(a, c)
+
+
 def test_the_batch_is_split_over_the_workers(monkeypatch: pytest.MonkeyPatch,
                                              record_calls: Any) -> None:
     """Two slices at two workers with >= 8 rows, one below; forward and backward both split."""

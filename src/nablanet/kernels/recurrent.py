@@ -12,8 +12,11 @@ time loop in two numba kernels: the same maths as the reference
   into the weights (the sigmoid columns of ``kernel``, ``recurrent_kernel`` and ``bias`` are
   scaled by ½ once per call), and tanh is a vectorisable rational approximation
   (|error| < 4e-7; ``np.tanh`` inside a compiled loop does not vectorise);
-* backward accumulates the weight gradients step by step while the step's gate gradients are
-  still in cache;
+* backward accumulates the weight gradients every few steps while those steps' gate gradients
+  are still in cache: one product over about :data:`WEIGHT_GRAD_ROWS` gathered rows (4 steps
+  of a 32-row slice) rather than one per step, so that the output tiles, as large as the
+  weights, are loaded and stored once per few steps (the same terms in the same order: the
+  same bits as one product per step);
 * the batch is split into one slice per allowed thread
   (:func:`nablanet.kernels.threads.split_parts`; samples are independent, so the slices never
   wait for each other inside the time loop). Each slice has its own weight-gradient
@@ -46,6 +49,10 @@ from nablanet.kernels.registry import register
 from nablanet.kernels.simd import gemm
 from nablanet.kernels.threads import split_parts
 from nablanet.ops.recurrent import GRUSequence, LSTMSequence, _gru_setup, _Setup
+
+#: Rows of ``dG`` (a few time steps of one batch slice) gathered for each weight-gradient
+#: product of the compiled LSTM's backward loop (docs/performance.md, "Register tiles").
+WEIGHT_GRAD_ROWS = 128
 
 # fastmath "contract" only (fused multiply-adds; no reassociation, NaN and inf kept)
 _jit = njit(fastmath={"contract"}, error_model="numpy")
@@ -124,24 +131,30 @@ def _lstm_forward(x3, kernel, bias, rk, gates, hs, cs, tc, hold,  # type: ignore
 
 
 @_jit
-def _lstm_backward(gates, cs, tc, gh, rk_t, d, dh, dc, dh_next, hold,  # type: ignore[no-untyped-def]
+def _lstm_backward(gates, cs, tc, gh, rk_t, dh, dc, dh_next, hold,  # type: ignore[no-untyped-def]
                    has_mask, x3, hs, kernel_t, dx, need_dx, need_dk, need_drk, dk, drk, db,
-                   r0, r1):
+                   chunk, r0, r1):
     """BPTT for :func:`_lstm_forward` on the batch rows ``r0:r1``. Per step (newest first) the
-    pre-activation gradient ``dG_t`` goes into rows of the ``(N, 4u)`` buffer ``d`` and, while
-    it is in cache, ``dG_t W_h^T`` becomes the next ``dh``, ``dG_t kernel^T`` goes to ``dx[t]``
-    and ``X_t^T dG_t``, ``H_{t-1}^T dG_t`` and the column sums of ``dG_t`` are added to ``dk``,
-    ``drk``, ``db`` (this slice's own accumulators). ``gh`` is the output gradient as given,
-    ``(N, T + 1, u)``; ``dc`` starts as the gradient of ``C_T``; the gradients of ``h0`` / ``c0``
-    are left in ``dh`` / ``dc``."""
+    pre-activation gradient ``dG_t`` goes into the next rows of a buffer of ``chunk`` steps, its
+    column sums are added to ``db``, ``dG_t W_h^T`` becomes the next ``dh`` and ``dG_t
+    kernel^T`` goes to ``dx[t]``; ``X_t`` and ``H_{t-1}`` are copied beside it. Once ``chunk``
+    steps are gathered (or at the last step), ``X^T dG`` and ``H^T dG`` over the gathered rows
+    are added to ``dk`` and ``drk`` (this slice's own accumulators: ``db``, ``dk``, ``drk``).
+    ``gh`` is the output gradient as given, ``(N, T + 1, u)``; ``dc`` starts as the gradient of
+    ``C_T``; the gradients of ``h0`` / ``c0`` are left in ``dh`` / ``dc``."""
     t, _, g4 = gates.shape
     u = g4 // 4
+    d = x3.shape[2]
     n = r1 - r0
     cur = dh[r0:r1]
     nxt = dh_next[r0:r1]
-    dd = d[r0:r1]
     dcs = dc[r0:r1]
+    dg_rows = np.empty((chunk * n, g4), dtype=gates.dtype)
+    h_rows = np.empty((chunk * n, u), dtype=gates.dtype)
+    x_rows = np.empty((chunk * n, d), dtype=gates.dtype)
     for step in range(t - 1, -1, -1):
+        q = (t - 1 - step) % chunk
+        dd = dg_rows[q * n:(q + 1) * n]
         g = gates[step, r0:r1]
         tct = tc[step, r0:r1]
         cp = cs[step, r0:r1]
@@ -182,9 +195,15 @@ def _lstm_backward(gates, cs, tc, gh, rk_t, d, dh, dc, dh_next, hold,  # type: i
         if need_dx:
             gemm(dd, kernel_t, dx[step, r0:r1], True)
         if need_dk:
-            gemm(x3[step, r0:r1].T, dd, dk, True)
+            x_rows[q * n:(q + 1) * n] = x3[step, r0:r1]
         if need_drk:
-            gemm(hs[step, r0:r1].T, dd, drk, True)
+            h_rows[q * n:(q + 1) * n] = hs[step, r0:r1]
+        if q == chunk - 1 or step == 0:
+            rows = (q + 1) * n
+            if need_dk:
+                gemm(x_rows[:rows].T, dg_rows[:rows], dk, True)
+            if need_drk:
+                gemm(h_rows[:rows].T, dg_rows[:rows], drk, True)
         cur, nxt = nxt, cur
     if t % 2 == 1:
         out = dh[r0:r1]
@@ -266,14 +285,15 @@ class FastLSTMSequence(LSTMSequence):
         db = np.zeros((parts, 4 * u), dtype=dt)
         rk_t = transposed(self.rk)
         kernel_t = transposed(self.kernel) if needs[0] else one  # dx only
-        d_buf, dh_next = np.empty((n, 4 * u), dtype=dt), np.empty((n, u), dtype=dt)
+        dh_next = np.empty((n, u), dtype=dt)
+        chunk = max(1, min(t, WEIGHT_GRAD_ROWS // max(1, n // parts)))  # steps per product
         x3 = s.x2.reshape(t, n, d)
         hold, has_mask = _hold_args(s)
         kernel_loop: Any = _lstm_backward
         split_parts(lambda part, r0, r1: kernel_loop(
-            self.gates, self.c_all, self.tc, gh, rk_t, d_buf, dh, dc, dh_next, hold, has_mask, x3,
+            self.gates, self.c_all, self.tc, gh, rk_t, dh, dc, dh_next, hold, has_mask, x3,
             self.h_all, kernel_t, dx, needs[0], needs[3], needs[4], dk[part], drk[part], db[part],
-            r0, r1), n, parts)
+            chunk, r0, r1), n, parts)
         dk, drk, db = (a[0] if parts == 1 else a.sum(axis=0) for a in (dk, drk, db))
         if needs[0]:
             dx = dx.transpose(1, 0, 2)
