@@ -10,7 +10,6 @@ from threadpoolctl import threadpool_limits
 import nablanet as nb
 from nablanet.kernels import adam as adam_kernel
 from nablanet.kernels import registry
-from nablanet.kernels import threads as threads_module
 from nablanet.kernels.registry import use_kernels
 from nablanet.optimizers import Adam, AdamW
 from nablanet.optimizers.adam import adam_reference, adam_update
@@ -101,16 +100,33 @@ def test_fused_split_over_threads(monkeypatch, threads):
         real_split(fn, n, nbytes)
 
     monkeypatch.setattr(adam_kernel, "split_batch", split)
-    n = 4 * THRESHOLD + 3
+    n = adam_kernel.SPLIT_MIN_BYTES // 16 + 3  # (five float32 arrays with AMSGrad)
     fused = _state(n, np.float32, True)
     ref = tuple(a.copy() for a in fused)
     with threadpool_limits(threads), use_kernels("fast"):
         for step, g in enumerate(_grads(n, np.float32, steps=2), start=1):
             adam_update(fused[0], g, *fused[1:], step=step, **HYPER)
             _reference(ref[0], g, *ref[1:], step=step, **HYPER)
-    assert splits and min(splits) >= threads_module.SPLIT_MIN_BYTES
+    assert splits and min(splits) >= adam_kernel.SPLIT_MIN_BYTES
     for a, b in zip(fused, ref):
         _compare(a, b)
+
+
+def test_passes_under_the_split_size_stay_in_the_callers_thread(monkeypatch):
+    """A hand-off costs more than it saves below ``adam.SPLIT_MIN_BYTES`` (~4 MB): such a
+    pass (the LSTM's 128 x 512 recurrent kernel: 1 MB in all) never reaches split_batch."""
+    monkeypatch.setattr(adam_kernel, "split_batch", lambda *args: pytest.fail("split"))
+    n = 128 * 512
+    assert 4 * n * 4 < adam_kernel.SPLIT_MIN_BYTES
+    fused = _state(n, np.float32, False)
+    ref = tuple(None if a is None else a.copy() for a in fused)
+    g = _grads(n, np.float32, steps=1)[0]
+    with threadpool_limits(2), use_kernels("fast"):
+        assert _fast(fused[0], g, *fused[1:], step=1, **HYPER)
+    _reference(ref[0], g, *ref[1:], step=1, **HYPER)
+    for a, b in zip(fused, ref):
+        if a is not None:
+            _compare(a, b)
 
 
 def test_fused_amsgrad_nan_propagates_as_np_maximum():
