@@ -4,6 +4,7 @@ per-step GEMMs) and its vector intrinsics."""
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
 from typing import Any
@@ -123,3 +124,39 @@ def test_cached_kernels_load_in_a_new_process(tmp_path: Any) -> None:
     assert runs[0][1] == runs[1][1]  # same bits
     assert (runs[0][0], runs[1][0]) == ("0", "1")  # compiled, then loaded from the cache
     assert any(tmp_path.rglob("*.nbi"))
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"),
+                    reason="an x86 code generator is needed to compile for an x86 processor")
+def test_wide_vectors_gives_llvm_512_bit_loops_on_intel_targets(tmp_path: Any) -> None:
+    """Compiled for an Intel AVX-512 processor (``NUMBA_CPU_NAME=skylake-avx512``: this
+    machine's compiler generates the code, nothing runs it but the check of the results), a
+    loop LLVM vectorises itself uses 256-bit registers, and 512-bit ones after
+    ``wide_vectors()``: the divisions of the same loop in the two kernels."""
+    loop = ("    for i in range(a.shape[0]):\n"
+            "        out[i] = a[i] / (a[i] * a[i] + np.float32(1.0))\n")
+    script = (
+        "import re\n"
+        "import numpy as np\n"
+        "from nablanet.kernels._numba import njit\n"
+        "from nablanet.kernels.simd import wide_vectors\n"
+        "@njit(error_model='numpy')\n"
+        "def body(a, out):\n" + loop +
+        "@njit(error_model='numpy')\n"
+        "def wide(a, out):\n"
+        "    wide_vectors()\n" + loop +
+        "a = np.linspace(-2, 2, 100, dtype=np.float32)\n"
+        "for kernel in (body, wide):\n"
+        "    out = np.empty_like(a)\n"
+        "    kernel(a, out)\n"
+        "    np.testing.assert_allclose(out, a / (a * a + 1), rtol=1e-6)\n"
+        "    asm = ''.join(kernel.inspect_asm().values())\n"
+        "    print(''.join(sorted(set(re.findall(r'vdivps\\s+%([xyz])mm', asm)))))\n"
+    )
+    (tmp_path / "probe.py").write_text(script)
+    env = dict(os.environ, NUMBA_CPU_NAME="skylake-avx512", NUMBA_CACHE_DIR=str(tmp_path))
+    lines = subprocess.run([sys.executable, str(tmp_path / "probe.py")], env=env,
+                           capture_output=True, text=True, check=True).stdout.split()
+    # the vectorised loop and its remainder: 256 + 128 bits without, 512 (+ 128) bits with
+    assert "z" not in lines[0] and "y" in lines[0], lines
+    assert "z" in lines[1], lines

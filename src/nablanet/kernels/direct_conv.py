@@ -46,6 +46,7 @@ import numpy as np
 
 from nablanet.kernels._numba import njit
 from nablanet.kernels.pooling import max_of_four
+from nablanet.kernels.simd import wide_vectors
 
 #: About how many bytes one band's product (``filters × rows × W_p`` values) takes: small
 #: enough to stay in a core's L2 cache between the product and the pooling pass.
@@ -94,6 +95,7 @@ def _product(x, base, offs, wt, out, length):  # type: ignore[no-untyped-def]
     """``out[f, j] = Σ_t wt[f, t] · x[base + offs[t] + j]`` for ``j < length``: 4 filters × 9
     taps per pass (36 weights in registers, the ``j`` loop vectorised); the first pass over a
     row writes it, the later ones add; remainders one filter or one tap at a time."""
+    wide_vectors()
     filters, taps = wt.shape
     t9 = taps - taps % 9
     f4 = filters - filters % 4
@@ -174,6 +176,7 @@ def _forward_pool(xf, wp, wo, offs, wt, bias, a, z, band, buf, pooled, pbuf,  # 
     plus 64 when the maximum is not positive), band by band (``band`` even): the product,
     then each pair of rows pooled planar into ``pooled``/``pbuf`` (``(F, Wo // 2)``) and
     written out transposed."""
+    wide_vectors()
     ph, pw, filters = out.shape[1], out.shape[2], out.shape[3]
     has_bias = bias.shape[0] > 0
     zero = out.dtype.type(0)

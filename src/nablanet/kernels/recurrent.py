@@ -46,7 +46,7 @@ from nablanet.kernels import threads
 from nablanet.kernels._numba import njit
 from nablanet.kernels.linalg import transposed
 from nablanet.kernels.registry import register
-from nablanet.kernels.simd import gemm
+from nablanet.kernels.simd import gemm, wide_vectors
 from nablanet.kernels.threads import split_parts
 from nablanet.ops.recurrent import GRUSequence, LSTMSequence, _gru_setup, _Setup
 
@@ -98,6 +98,7 @@ def _lstm_forward(x3, kernel, bias, rk, gates, hs, cs, tc, hold,  # type: ignore
     ``kernel``, ``rk`` and ``bias`` pre-scaled by 1/2). Per step: ``bias + X_t kernel + H_{t-1}
     rk`` into ``gates[t]``, then the activations in place (``tanh(g) * scale + shift``: the
     logistic function on the sigmoid columns) and the cell update, as in the NumPy path."""
+    wide_vectors()
     t, _, g4 = gates.shape
     u = g4 // 4
     n = r1 - r0
@@ -142,6 +143,7 @@ def _lstm_backward(gates, cs, tc, gh, rk_t, dh, dc, dh_next, hold,  # type: igno
     are added to ``dk`` and ``drk`` (this slice's own accumulators: ``db``, ``dk``, ``drk``).
     ``gh`` is the output gradient as given, ``(N, T + 1, u)``; ``dc`` starts as the gradient of
     ``C_T``; the gradients of ``h0`` / ``c0`` are left in ``dh`` / ``dc``."""
+    wide_vectors()
     t, _, g4 = gates.shape
     u = g4 // 4
     d = x3.shape[2]

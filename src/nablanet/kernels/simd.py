@@ -16,7 +16,13 @@ numba *intrinsic* that emits one LLVM instruction:
 * ``vsplat(x)``: the scalar ``x`` in all 16 lanes;
 * ``vfma(x, y, acc)``: ``x * y + acc`` lane by lane (``llvm.fmuladd``: one fused multiply-add
   where the machine has one);
-* ``prefetch(arr, i, j)``: asks for the cache line of ``arr[i, j]`` ahead of its use.
+* ``prefetch(arr, i, j)``: asks for the cache line of ``arr[i, j]`` ahead of its use;
+* ``wide_vectors()``, called first in a kernel: LLVM may vectorise that kernel's loops with
+  whole 512-bit registers. For Intel's AVX-512 processors (Skylake-SP to Sapphire Rapids) LLVM
+  otherwise prefers 256-bit vectors in the loops it vectorises itself (a tuning from the days
+  when 512-bit instructions lowered the clock); the vectors of this module are 512 bits there
+  anyway. On AMD's Zen 4, on AVX2-only and on other machines it changes nothing. Checked by
+  compiling for ``NUMBA_CPU_NAME=skylake-avx512`` (docs/performance.md, "Register tiles").
 
 :func:`gemm` is ``out (+)= a @ b`` written with them: a tile of 4 output rows × 64 columns
 lives in 16 vector registers while ``k`` runs over the inner dimension,
@@ -59,6 +65,7 @@ vfma: Any = None
 prefetch: Any = None
 vload_first: Any = None
 vstore_first: Any = None
+wide_vectors: Any = None
 
 if numba_module() is not None:
     # Defined at module level (not in a function) so that numba's on-disk cache, which pickles
@@ -201,8 +208,20 @@ if numba_module() is not None:
 
         return types.void(arr, i, j, count, value), codegen
 
+    @intrinsic  # type: ignore[misc]
+    def _wide_vectors(typingctx: Any) -> Any:
+        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+            try:  # (llvmlite's attribute set only lists LLVM's keyword attributes)
+                set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+            except TypeError:  # pragma: no cover - a future llvmlite: LLVM's own choice
+                pass
+            return context.get_dummy_value()
+
+        return types.void(), codegen
+
     vload, vstore, vsplat, vfma, prefetch = _vload, _vstore, _vsplat, _vfma, _prefetch
     vload_first, vstore_first = _vload_first, _vstore_first
+    wide_vectors = _wide_vectors
 
 # fastmath "contract" only (fused multiply-adds, as the tiles do; no reassociation)
 _jit = njit(fastmath={"contract"}, error_model="numpy")
@@ -347,6 +366,7 @@ def _plain(a, b, out, i0, i1, j0, j1, k0, k1, add):  # type: ignore[no-untyped-d
     """``out[i0:i1, j0:j1] (+)= a[i0:i1, k0:k1] @ b[k0:k1, j0:j1]`` for what whole tiles do
     not cover: four rows at a time (each row of ``b`` read once for the four), then one; the
     loop over columns vectorised by LLVM (row slices: indices numba sees as non-negative)."""
+    wide_vectors()
     width = j1 - j0
     if not add:
         for i in range(i0, i1):

@@ -64,6 +64,7 @@ import numpy as np
 
 from nablanet.kernels._numba import njit
 from nablanet.kernels.pooling import max_of_four
+from nablanet.kernels.simd import wide_vectors
 
 #: The filter transform's matrix :math:`G` (4×3).
 G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
@@ -203,6 +204,7 @@ def _output_tile(m, t, f):  # type: ignore[no-untyped-def]
 def _output_tiles(m, out, nty, tw, bias, relu):  # type: ignore[no-untyped-def]
     """``out`` (the run's ``(images, rows, Wo, F)`` output) from the tiles' products
     ``m[p, t, :]`` by ``Aᵀ M A``, plus ``bias`` (if not empty) and the ReLU (if ``relu``)."""
+    wide_vectors()
     images, rows, wo, filters = out.shape
     has_bias = bias.shape[0] > 0
     t = 0
@@ -360,6 +362,7 @@ def _output_pool_tiles(m, out, winner, nty, tw, bias):  # type: ignore[no-untype
     as :mod:`nablanet.kernels.pooling`'s forward kernel computes them from the conv output
     (same arithmetic, same first winner on ties; the code gets 64 added when the maximum is
     not positive). Tiles past the last whole window (an odd height or width) are skipped."""
+    wide_vectors()
     images, rows, cols, filters = out.shape
     has_bias = bias.shape[0] > 0
     zero = out.dtype.type(0)
@@ -452,6 +455,7 @@ def _input_tiles_vector(xp, n0, n1, ty0, nty, tw, v):  # type: ignore[no-untyped
     """:func:`_input_tiles_scalar`, one loop over channels per position ``p = 4i + j``:
     ``(Bᵀ (d B))[i, j] = (d B)[ra, j] + sb·(d B)[rb, j]`` with
     ``(d B)[r, j] = d[r, p_j] + sq_j·d[r, q_j]``."""
+    wide_vectors()
     hp, wp = xp.shape[1], xp.shape[2]
     one = xp.dtype.type(1.0)
     t = 0
@@ -533,6 +537,7 @@ def _gradient_row(out, i, j, a, b, c, d, cb, cc, cd):  # type: ignore[no-untyped
 @njit(**_contract)
 def _grad_tiles_vector(dz, dm, nty, tw):  # type: ignore[no-untyped-def]
     """:func:`_grad_tiles_scalar`, one loop over filters per position."""
+    wide_vectors()
     images, rows, wo, filters = dz.shape
     t = 0
     for n in range(images):
@@ -583,6 +588,7 @@ def _scatter_tiles_vector(dv, dxp, n0, n1, ty0, nty, tw):  # type: ignore[no-unt
     """:func:`_scatter_tiles_scalar` in loops over channels: the middle rows of ``B V̄`` into
     a scratch ``s`` (its first row is ``V̄``'s, its last ``V̄``'s negated), then each row of the
     patch gets its row of ``(B V̄) Bᵀ`` added."""
+    wide_vectors()
     hp, wp, channels = dxp.shape[1], dxp.shape[2], dxp.shape[3]
     one = dv.dtype.type(1.0)
     s = np.empty((8, channels), dv.dtype)
@@ -658,6 +664,7 @@ def _pool_gradient_row(out, i, j, g, code):  # type: ignore[no-untyped-def]
 def _pool_grad_tiles_vector(g, winner, dm, nty, tw, gb):  # type: ignore[no-untyped-def]
     """:func:`_pool_grad_tiles_scalar`, one loop over filters per position (each reads the
     pooled gradient and the winner codes)."""
+    wide_vectors()
     images, rows, cols, filters = g.shape
     has_bias = gb.shape[0] > 0
     zero = dm.dtype.type(0)
