@@ -27,10 +27,11 @@ from nablanet.kernels.threads import split_batch
 #: 26.9 against 14.6, 65 536 95 against 34); biases and small kernels stay with NumPy.
 MIN_SIZE = 1 << 12
 
-#: Passes over fewer bytes (all four or five arrays together) run in the caller's thread:
-#: handing half of a pass to a worker thread costs its wake-up, ~40-50 µs, which a pass under
-#: ~4 MB does not win back (at two threads: 1 MB 84 µs split against 41 µs in one thread,
-#: 4 MB 115 against 106, 8 MB 152-182 against 206-215; docs/performance.md).
+#: Passes over fewer bytes (all four or five arrays together) run in the caller's thread: a
+#: pass under ~4 MB does not win back what handing half of it to a worker thread costs (the
+#: hand-off, and the other core reading what this one wrote). At two threads, split against
+#: one thread: 1 MB 84 µs against 41, 4 MB 115 against 106, 8 MB 152-182 against 206-215
+#: (docs/performance.md, "Tenth session").
 SPLIT_MIN_BYTES = 4 << 20
 
 

@@ -51,7 +51,7 @@ from nablanet.kernels.threads import split_parts
 from nablanet.ops.recurrent import GRUSequence, LSTMSequence, _gru_setup, _Setup
 
 #: Rows of ``dG`` (a few time steps of one batch slice) gathered for each weight-gradient
-#: product of the compiled LSTM's backward loop (docs/performance.md, "Register tiles").
+#: product of the compiled LSTM's backward loop (docs/performance.md, "Tenth session").
 WEIGHT_GRAD_ROWS = 128
 
 # fastmath "contract" only (fused multiply-adds; no reassociation, NaN and inf kept)

@@ -22,7 +22,7 @@ numba *intrinsic* that emits one LLVM instruction:
   otherwise prefers 256-bit vectors in the loops it vectorises itself (a tuning from the days
   when 512-bit instructions lowered the clock); the vectors of this module are 512 bits there
   anyway. On AMD's Zen 4, on AVX2-only and on other machines it changes nothing. Checked by
-  compiling for ``NUMBA_CPU_NAME=skylake-avx512`` (docs/performance.md, "Register tiles").
+  compiling for ``NUMBA_CPU_NAME=skylake-avx512`` (docs/performance.md, "Tenth session").
 
 :func:`gemm` is ``out (+)= a @ b`` written with them: a tile of 4 output rows × 64 columns
 lives in 16 vector registers while ``k`` runs over the inner dimension,
