@@ -3,8 +3,8 @@
 Both run in this process on the same inputs and weights with the same thread count, once per
 ``--threads`` value (default 2 then 1): torch (``torch.set_num_threads``), NumPy's BLAS
 (threadpoolctl) are limited to it. nablanet's float32 LSTM runs its time loops in the compiled
-kernels of ``nablanet.kernels.recurrent`` (one batch slice per allowed thread); its GRU is the
-NumPy reference of ``nablanet.ops.recurrent`` (BLAS per step). Each timing is the best of
+kernels of ``nablanet.kernels.recurrent`` (one batch slice per allowed thread), and so does its
+float32 GRU with Keras's defaults (``reset_after``, tanh / sigmoid). Each timing is the best of
 ``--repeats`` runs, nablanet's and torch's alternating (``timing.py``; this machine is shared:
 the best is the least disturbed run); ``by turn`` is the median over turns of the ratio of the
 two best runs in each turn. The loss is the
@@ -12,7 +12,7 @@ sum of the whole output sequence; weights require gradients; the input requires 
 ``--input-grad`` (a first recurrent layer fed with data needs none, and both skip it). The
 ``fwd`` columns time the forward pass alone without recording (torch ``no_grad``).
 
-``--no-numba`` times nablanet's NumPy reference path instead of the compiled LSTM kernels
+``--no-numba`` times nablanet's NumPy reference path instead of the compiled kernels
 (``nablanet.set_kernels('reference')``).
 
 Run: ``python benchmarks/rnn.py [--repeats 20] [--threads 2 1] [--input-grad] [--no-numba]``
@@ -56,7 +56,7 @@ def run(repeats: int, input_grad: bool, threads: int) -> None:
     limiter = limit_threads(threads)
     fast = get_kernels() == "fast" and recurrent_kernels._lstm_forward is not None
     print(f"threads: torch {torch.get_num_threads()}, BLAS {threads}; best of {repeats}; "
-          f"input gradient: {'yes' if input_grad else 'no'}; nablanet LSTM: "
+          f"input gradient: {'yes' if input_grad else 'no'}; nablanet LSTM / GRU: "
           f"{'numba kernels' if fast else 'NumPy'}")
     print(f"{'cell':5} {'T':>4} {'N':>3} {'D':>3} {'u':>4}  {'nablanet ms':>11} "
           f"{'torch ms':>9}  {'ratio':>6} {'by turn':>7}  {'fwd ms':>6} {'torch':>6} "

@@ -14,7 +14,7 @@ from nablanet.kernels import recurrent as kernels
 from nablanet.kernels import registry, threads
 from nablanet.kernels.registry import use_kernels
 from nablanet.ops import recurrent
-from nablanet.ops.recurrent import lstm
+from nablanet.ops.recurrent import gru, lstm
 
 RNG = np.random.default_rng(17)
 
@@ -27,16 +27,16 @@ def close(actual: np.ndarray, expected: np.ndarray, atol: float = 2e-5) -> None:
     np.testing.assert_allclose(actual, expected, atol=atol, rtol=1e-4)
 
 
-def _both_paths(arrays: list, **options: Any) -> list[list]:
-    """Outputs and input gradients of one ``lstm`` call, once per path (fast, then reference),
-    with the same random weights of the outputs."""
+def _both_paths(arrays: list, op: Any = lstm, **options: Any) -> list[list]:
+    """Outputs and input gradients of one ``op`` call (``lstm`` or ``gru``), once per path
+    (fast, then reference), with the same random weights of the outputs."""
     results = []
     for mode in ("fast", "reference"):
         rng = np.random.default_rng(0)
         with use_kernels(mode):
             ours = [None if a is None else Tensor(a, dtype=a.dtype, requires_grad=True)
                     for a in arrays]
-            outs = lstm(*ours, **options)
+            outs = op(*ours, **options)
             total = sum(((o * Tensor(rng.standard_normal(o.shape).astype(np.float32))).sum()
                          for o in outs), Tensor(np.float32(0)))
             total.backward()
@@ -138,8 +138,6 @@ def test_compiled_tanh_approximation_is_accurate() -> None:
 @pytest.mark.parametrize("reset_after", [True, False])
 def test_buffered_gru_matches_reference(dtype: Any, reset_after: bool) -> None:
     """The GRU kernel (every dtype) against the reference, with a mask and go_backwards."""
-    from nablanet.ops.recurrent import gru
-
     n, t, d, u = 6, 7, 3, 5
     arrays = [f32(n, t, d, scale=1.0), f32(n, u), f32(d, 3 * u), f32(u, 3 * u),
               f32(2, 3 * u) if reset_after else f32(3 * u)]
@@ -156,6 +154,59 @@ def test_buffered_gru_matches_reference(dtype: Any, reset_after: bool) -> None:
         assert a.dtype == dtype
         np.testing.assert_allclose(a, b, rtol=1e-4 if dtype == np.float32 else 1e-12,
                                    atol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("n,t,d,u", [(1, 1, 2, 3), (8, 5, 4, 4), (11, 9, 3, 6), (16, 4, 8, 22)])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_compiled_gru_matches_reference(monkeypatch: pytest.MonkeyPatch, n: int, t: int,
+                                        d: int, u: int, go_backwards: bool, masked: bool,
+                                        workers: int) -> None:
+    """The compiled GRU loops (float32, tanh / sigmoid, ``reset_after``) against the
+    reference, on one batch slice and on two, with every tile edge of the per-step product."""
+    monkeypatch.setattr(threads, "worker_count", lambda: workers)
+    calls = []
+    real = kernels._gru_forward
+    monkeypatch.setattr(kernels, "_gru_forward",
+                        lambda *args: calls.append(args[-1] - args[-2]) or real(*args))
+    arrays = [f32(n, t, d, scale=1.0), f32(n, u), f32(d, 3 * u), f32(u, 3 * u),
+              f32(2, 3 * u)]
+    mask = RNG.random((n, t)) > 0.3 if masked else None
+    fast, reference = _both_paths(arrays, gru, mask=mask, go_backwards=go_backwards)
+    for a, b in zip(fast, reference):
+        close(a, b)
+    assert sum(calls) == n and len(calls) == (workers if n >= 8 else 1)
+
+
+def test_compiled_gru_optional_inputs_large_values_and_nan() -> None:
+    """No initial state or bias, saturating gates and a NaN that must propagate."""
+    n, t, d, u = 9, 6, 5, 7
+    x = f32(n, t, d, scale=20.0)
+    arrays = [x, None, f32(d, 3 * u, scale=1.0), f32(u, 3 * u, scale=1.0), None]
+    fast, reference = _both_paths(arrays, gru)
+    for a, b in zip(fast, reference):
+        if b is not None:
+            close(a, b, atol=2e-5 * max(1.0, float(np.abs(b).max())))
+    x[3, 2, 1] = np.nan
+    fast, reference = _both_paths(arrays, gru)
+    np.testing.assert_array_equal(np.isnan(fast[0]), np.isnan(reference[0]))
+    assert np.isnan(fast[0][3, 2:]).all() and not np.isnan(fast[0][:3]).any()
+
+
+def test_gru_compiled_loops_only_where_they_apply(monkeypatch: pytest.MonkeyPatch) -> None:
+    """float64, other activations and ``reset_after=False`` keep the NumPy step loop."""
+    used = []
+    real = kernels._gru_forward
+    monkeypatch.setattr(kernels, "_gru_forward", lambda *args: used.append(1) or real(*args))
+    x, k, rk = f32(4, 3, 2), f32(2, 9), f32(3, 9)
+    for options in ({"activation": "relu"}, {"recurrent_activation": "hard_sigmoid"},
+                    {"reset_after": False}):
+        gru(x, None, k, rk, None, **options)
+    gru(x.astype(np.float64), None, k, rk, None)
+    assert used == []
+    gru(x, None, k, rk, None)
+    assert used == [1]
 
 
 def test_reference_module_has_no_compiled_code() -> None:

@@ -30,9 +30,12 @@ indices that numba can see are non-negative (``range(u)`` over a row slice rathe
 ``range(2 * u, 3 * u)``, whose negative-index wrap-around check blocks it). docs/performance.md
 records the measurements.
 
-:class:`FastGRUSequence` runs the reference GRU's step loop on buffers allocated once per call
-(in-place activations, ``out=`` products), for every dtype and activation. SimpleRNN has no
-fast implementation.
+:class:`FastGRUSequence` runs the reference GRU's step loop on buffers allocated once per call:
+for float32 with the default activations and ``reset_after`` (Keras's default) as two compiled
+loops organised like the LSTM's (per-step ``H_{t-1} W_h`` by :func:`nablanet.kernels.simd.gemm`,
+the gates in one fused pass, one batch slice per thread); otherwise in NumPy (in-place
+activations, ``out=`` products), for every dtype and activation. Its weight gradients are
+products over all steps after the loop. SimpleRNN has no fast implementation.
 """
 
 from __future__ import annotations
@@ -321,7 +324,103 @@ def lstm(x: Any, h0: Any, c0: Any, kernel: Any, recurrent_kernel: Any, bias: Any
     return FastLSTMSequence.apply(x, h0, c0, kernel, recurrent_kernel, bias, **options)
 
 
-# --- GRU: the reference's loop on preallocated buffers ---------------------------------------
+# --- GRU: the reference's loop on preallocated buffers, compiled for float32 ------------------
+
+
+_HALF = _F32(0.5)
+
+
+@_jit
+def _gru_forward(gates, hs, hw, rk, b_h, hold, has_mask, r0, r1):  # type: ignore[no-untyped-def]
+    """The GRU time loop (``reset_after``, tanh / sigmoid) for the batch rows ``r0:r1``. On
+    entry ``gates[t]`` holds ``X_t W_x + b_x``; per step ``hw[t] = b_h + H_{t-1} W_h`` (kept for
+    backward), then in place ``Z_t``, ``R_t`` (the logistic function as ``tanh(v/2)/2 + 1/2``)
+    and ``H~_t = tanh(A_t)``, ``A_t`` the x-side candidate term plus ``R_t`` times the h-side
+    one, and ``H_t = H~_t + Z_t (H_{t-1} - H~_t)``; a held row keeps ``H_{t-1}``."""
+    wide_vectors()
+    t, _, u3 = gates.shape
+    u = u3 // 3
+    n = r1 - r0
+    for step in range(t):
+        g = gates[step, r0:r1]
+        hp = hw[step, r0:r1]
+        h_prev = hs[step, r0:r1]
+        h = hs[step + 1, r0:r1]
+        for i in range(n):
+            for j in range(u3):
+                hp[i, j] = b_h[j]
+        gemm(h_prev, rk, hp, True)
+        for i in range(n):
+            gz, gr, ga = g[i, :u], g[i, u:2 * u], g[i, 2 * u:]
+            hz, hr, hh = hp[i, :u], hp[i, u:2 * u], hp[i, 2 * u:]
+            hpi, hi = h_prev[i], h[i]
+            for j in range(u):
+                z = _tanh(_HALF * (gz[j] + hz[j])) * _HALF + _HALF
+                r = _tanh(_HALF * (gr[j] + hr[j])) * _HALF + _HALF
+                a = _tanh(ga[j] + r * hh[j])
+                gz[j] = z
+                gr[j] = r
+                ga[j] = a
+                hi[j] = a + z * (hpi[j] - a)
+            if has_mask and hold[step, r0 + i]:
+                for j in range(u):
+                    hi[j] = hpi[j]
+
+
+@_jit
+def _gru_backward(gates, hs, hw, gh, rk_t, dgates, dh, dh_next, hold,  # type: ignore[no-untyped-def]
+                  has_mask, r0, r1):
+    """BPTT for :func:`_gru_forward` on the batch rows ``r0:r1``, newest step first: ``dgates[t]``
+    gets ``[dZ, dR, dA ⊙ R, dA]`` (the pre-activation gradients; zero on a held row) and the
+    next ``dh`` is ``dH ⊙ Z + [dZ, dR, dA ⊙ R] W_h^T`` (a held row passes ``dH`` on). ``gh``
+    is the output gradient ``(N, T, u)``; the gradient of ``h0`` is left in ``dh``."""
+    wide_vectors()
+    t, _, u3 = gates.shape
+    u = u3 // 3
+    n = r1 - r0
+    cur = dh[r0:r1]
+    nxt = dh_next[r0:r1]
+    rows = np.empty((n, u3), dtype=gates.dtype)  # [dZ, dR, dA ⊙ R] of the step, for W_h^T
+    for step in range(t - 1, -1, -1):
+        g = gates[step, r0:r1]
+        hp = hw[step, r0:r1]
+        h_prev = hs[step, r0:r1]
+        d = dgates[step, r0:r1]
+        for i in range(n):
+            masked = has_mask and hold[step, r0 + i]
+            gz, gr, ga, hh = g[i, :u], g[i, u:2 * u], g[i, 2 * u:], hp[i, 2 * u:]
+            dz, dr, dar, da = d[i, :u], d[i, u:2 * u], d[i, 2 * u:3 * u], d[i, 3 * u:]
+            curi, ghi, hpi, nxi, row = cur[i], gh[r0 + i, step], h_prev[i], nxt[i], rows[i]
+            for j in range(u):
+                dhv = curi[j] + ghi[j]
+                z = gz[j]
+                r = gr[j]
+                a = ga[j]
+                dav = dhv * (_ONE - z) * (_ONE - a * a)
+                dz[j] = dhv * (hpi[j] - a) * z * (_ONE - z)
+                dr[j] = dav * hh[j] * r * (_ONE - r)
+                dar[j] = dav * r
+                da[j] = dav
+                nxi[j] = dhv if masked else dhv * z
+            if masked:
+                for j in range(4 * u):
+                    d[i, j] = _ZERO
+            for j in range(u3):
+                row[j] = d[i, j]
+        gemm(rows, rk_t, nxt, True)
+        cur, nxt = nxt, cur
+    if t % 2 == 1:
+        out = dh[r0:r1]
+        for i in range(n):
+            for j in range(u):
+                out[i, j] = cur[i, j]
+
+
+def _gru_compiled(dtype: np.dtype, act: str, rec: str, reset_after: bool) -> bool:
+    """Whether the compiled loops apply: float32, tanh / sigmoid, ``reset_after``, numba."""
+    return (_gru_forward is not None and dtype == np.float32 and act == "tanh"
+            and rec == "sigmoid" and reset_after)
+
 
 
 def _activate_(name: str, a: np.ndarray) -> None:
@@ -364,8 +463,10 @@ class FastGRUSequence(GRUSequence):
     machine: the gates of every step in one preallocated ``(T, N, 3u)`` block whose z and r
     columns are activated in place together, every product and gate written with ``out=`` into
     buffers reused across steps, and backward's gate gradients kept in one ``(T, N, ·)`` block
-    whose weight gradients are GEMMs after the loop. NumPy and BLAS only (no compiled loop):
-    fewer temporaries per step than the reference, which allocates each equation's result."""
+    whose weight gradients are GEMMs after the loop. The step loops are compiled
+    (:func:`_gru_forward`, :func:`_gru_backward`) where :func:`_gru_compiled` says so, and
+    otherwise NumPy and BLAS with fewer temporaries per step than the reference, which
+    allocates each equation's result."""
 
     __slots__ = ("gates", "h_all", "rec_store")
     gates: Any  # (T, N, 3u): Z_t, R_t, H~_t
@@ -380,7 +481,6 @@ class FastGRUSequence(GRUSequence):
                                               recurrent_activation, reset_after, mask,
                                               go_backwards)
         n, t, u, dt = s.n, s.t, s.u, s.dtype
-        u2 = 2 * u
         kernel = np.asarray(kernel, dtype=dt)
         rk = np.asarray(recurrent_kernel, dtype=dt)
         b = None if bias is None else np.asarray(bias, dtype=dt)
@@ -397,6 +497,26 @@ class FastGRUSequence(GRUSequence):
         hs[0] = s.state(h0)
         # reset_after: H_{t-1} W_h + b_h per step (N, T, 3u); otherwise R_t * H_{t-1} (N, T, u)
         rec_store = np.empty((t, n, 3 * u if reset_after else u), dtype=dt)
+        self.s, self.kernel, self.rk, self.has_bias = s, kernel, rk, b is not None
+        self.gates, self.h_all, self.rec_store = gates, hs, rec_store
+        self.act, self.rec = act, rec
+        self.go_backwards, self.reset_after = go_backwards, reset_after
+        if _gru_compiled(dt, act, rec, reset_after):
+            b_h = np.zeros(3 * u, dtype=dt) if b_h is None else b_h
+            hold, has_mask = _hold_args(s)
+            kernel_loop: Any = _gru_forward
+            split_parts(lambda part, r0, r1: kernel_loop(gates, hs, rec_store, rk, b_h, hold,
+                                                         has_mask, r0, r1), n, _parts(n))
+        else:
+            self._forward_steps(gates, hs, rec_store, rk, b_h, act, rec, reset_after)
+        return hs[1:].transpose(1, 0, 2)
+
+    def _forward_steps(self, gates: np.ndarray, hs: np.ndarray, rec_store: np.ndarray,
+                       rk: np.ndarray, b_h: Any, act: str, rec: str, reset_after: bool) -> None:
+        """The step loop in NumPy: ``hs[1:]``, the activated gates and ``rec_store``."""
+        t, n, u3 = gates.shape
+        u = u3 // 3
+        u2, dt, s = 2 * u, gates.dtype, self.s
         rk_zr, rk_h = rk[:, :u2], rk[:, u2:]
         buf = np.empty((n, u2), dtype=dt)
         tmp = np.empty((n, u), dtype=dt)
@@ -430,25 +550,37 @@ class FastGRUSequence(GRUSequence):
             np.add(a, tmp, out=h)
             if masked_steps is not None and masked_steps[step]:
                 np.copyto(h, h_prev, where=hold[step])
-        self.s, self.kernel, self.rk, self.has_bias = s, kernel, rk, b is not None
-        self.gates, self.h_all, self.rec_store = gates, hs, rec_store
-        self.act, self.rec = act, rec
-        self.go_backwards, self.reset_after = go_backwards, reset_after
-        return hs[1:].transpose(1, 0, 2)
 
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
+        s = self.s
+        n, t, u, dt = s.n, s.t, s.u, s.dtype
+        # reset_after: per step [dZ, dR, d(H W_hh + b_hh), dA] so that [:, :3u] is the
+        # recurrent-side gradient and [dZ, dR, dA] the input-side one; otherwise [dZ, dR, dA].
+        dgates = np.empty((t, n, 4 * u if self.reset_after else 3 * u), dtype=dt)
+        rk_t = transposed(self.rk)
+        if _gru_compiled(dt, self.act, self.rec, self.reset_after):
+            gh = np.ascontiguousarray(grad, dtype=dt)  # (N, T, u)
+            dh, dh_next = np.zeros((n, u), dtype=dt), np.empty((n, u), dtype=dt)
+            hold_flags, has_mask = _hold_args(s)
+            kernel_loop: Any = _gru_backward
+            split_parts(lambda part, r0, r1: kernel_loop(
+                self.gates, self.h_all, self.rec_store, gh, rk_t, dgates, dh, dh_next,
+                hold_flags, has_mask, r0, r1), n, _parts(n))
+        else:
+            dh = self._backward_steps(np.asarray(grad, dtype=dt), dgates, rk_t)
+        return self._weight_grads(dgates, dh)
+
+    def _backward_steps(self, grad: np.ndarray, dgates: np.ndarray, rk_t: np.ndarray
+                        ) -> np.ndarray:
+        """BPTT's step loop in NumPy: fills ``dgates``; returns the gradient of ``h0``."""
         s = self.s
         n, t, u, dt = s.n, s.t, s.u, s.dtype
         u2, u3 = 2 * u, 3 * u
         gates, hs, store, act, rec = self.gates, self.h_all, self.rec_store, self.act, self.rec
         hold, masked_steps = s.hold, s.masked_steps
         reset_after = self.reset_after
-        grad = np.asarray(grad, dtype=dt).transpose(1, 0, 2)  # time-major view
-        # reset_after: per step [dZ, dR, d(H W_hh + b_hh), dA] so that [:, :3u] is the
-        # recurrent-side gradient and [dZ, dR, dA] the input-side one; otherwise [dZ, dR, dA].
-        dgates = np.empty((t, n, 4 * u if reset_after else u3), dtype=dt)
+        grad = grad.transpose(1, 0, 2)  # time-major view
         rk = self.rk
-        rk_t = transposed(rk)
         rk_zr_t = transposed(rk[:, :u2])
         rk_h_t = transposed(rk[:, u2:])
         dh = np.zeros((n, u), dtype=dt)
@@ -491,6 +623,14 @@ class FastGRUSequence(GRUSequence):
             if masked:
                 np.copyto(dh_next, dh, where=hold[step])
             dh, dh_next = dh_next, dh
+        return dh
+
+    def _weight_grads(self, dgates: np.ndarray, dh: np.ndarray) -> tuple[Any, ...]:
+        """The gradients from the step loop's gate gradients: GEMMs over all steps."""
+        s, reset_after, hs, rk = self.s, self.reset_after, self.h_all, self.rk
+        n, t, u, dt = s.n, s.t, s.u, s.dtype
+        u2, u3 = 2 * u, 3 * u
+        store = self.rec_store
         needs = self.needs_input_grad
         d2 = dgates.reshape(t * n, -1)
         kernel = self.kernel
@@ -530,5 +670,6 @@ class FastGRUSequence(GRUSequence):
 @register("gru")
 def gru(x: Any, h0: Any, kernel: Any, recurrent_kernel: Any, bias: Any = None,
         **options: Any) -> Tensor | None:
-    """The hidden sequence from :class:`FastGRUSequence` (every dtype and activation)."""
+    """The hidden sequence from :class:`FastGRUSequence` (every dtype and activation; compiled
+    step loops for float32, tanh / sigmoid and ``reset_after``)."""
     return FastGRUSequence.apply(x, h0, kernel, recurrent_kernel, bias, **options)
