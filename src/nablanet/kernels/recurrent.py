@@ -422,7 +422,6 @@ def _gru_compiled(dtype: np.dtype, act: str, rec: str, reset_after: bool) -> boo
             and rec == "sigmoid" and reset_after)
 
 
-
 def _activate_(name: str, a: np.ndarray) -> None:
     """Apply the activation ``name`` to ``a`` in place (Keras's definitions)."""
     if name == "tanh":
@@ -557,8 +556,8 @@ class FastGRUSequence(GRUSequence):
         # reset_after: per step [dZ, dR, d(H W_hh + b_hh), dA] so that [:, :3u] is the
         # recurrent-side gradient and [dZ, dR, dA] the input-side one; otherwise [dZ, dR, dA].
         dgates = np.empty((t, n, 4 * u if self.reset_after else 3 * u), dtype=dt)
-        rk_t = transposed(self.rk)
         if _gru_compiled(dt, self.act, self.rec, self.reset_after):
+            rk_t = transposed(self.rk)
             gh = np.ascontiguousarray(grad, dtype=dt)  # (N, T, u)
             dh, dh_next = np.zeros((n, u), dtype=dt), np.empty((n, u), dtype=dt)
             hold_flags, has_mask = _hold_args(s)
@@ -567,11 +566,10 @@ class FastGRUSequence(GRUSequence):
                 self.gates, self.h_all, self.rec_store, gh, rk_t, dgates, dh, dh_next,
                 hold_flags, has_mask, r0, r1), n, _parts(n))
         else:
-            dh = self._backward_steps(np.asarray(grad, dtype=dt), dgates, rk_t)
+            dh = self._backward_steps(np.asarray(grad, dtype=dt), dgates)
         return self._weight_grads(dgates, dh)
 
-    def _backward_steps(self, grad: np.ndarray, dgates: np.ndarray, rk_t: np.ndarray
-                        ) -> np.ndarray:
+    def _backward_steps(self, grad: np.ndarray, dgates: np.ndarray) -> np.ndarray:
         """BPTT's step loop in NumPy: fills ``dgates``; returns the gradient of ``h0``."""
         s = self.s
         n, t, u, dt = s.n, s.t, s.u, s.dtype
@@ -581,8 +579,10 @@ class FastGRUSequence(GRUSequence):
         reset_after = self.reset_after
         grad = grad.transpose(1, 0, 2)  # time-major view
         rk = self.rk
-        rk_zr_t = transposed(rk[:, :u2])
-        rk_h_t = transposed(rk[:, u2:])
+        if reset_after:
+            rk_t = transposed(rk)
+        else:
+            rk_zr_t, rk_h_t = transposed(rk[:, :u2]), transposed(rk[:, u2:])
         dh = np.zeros((n, u), dtype=dt)
         dh_next = np.empty((n, u), dtype=dt)
         tmp = np.empty((n, u), dtype=dt)
